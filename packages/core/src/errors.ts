@@ -1,0 +1,39 @@
+/**
+ * Base class of every error mqtt-warden throws on purpose. `code` is stable and safe to match on;
+ * `message` is for people and never contains a secret.
+ */
+export class WardenError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Invalid configuration given to a mqtt-warden factory (code `ERR_CONFIG_INVALID`). */
+export class ConfigError extends WardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIG_INVALID', message, options);
+  }
+}
+
+/** A backend needed for a decision (store, JWKS, introspection endpoint) could not answer (code `ERR_UNAVAILABLE`). */
+export class UnavailableError extends WardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_UNAVAILABLE', message, options);
+  }
+}
+
+/** Malformed input at a boundary: request, token, certificate, stored value (code `ERR_INVALID_INPUT`). */
+export class InvalidInputError extends WardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_INPUT', message, options);
+  }
+}
+
+/** The stable code of any thrown value: its `code` when it is a WardenError, `ERR_INTERNAL` otherwise. */
+export function errorCode(error: unknown): string {
+  return error instanceof WardenError ? error.code : 'ERR_INTERNAL';
+}

@@ -1,0 +1,277 @@
+import { LRUCache } from 'lru-cache';
+import { errorCode } from './errors.js';
+import { principalKey } from './principal-key.js';
+import type {
+  AccessRequest,
+  Authenticator,
+  Authorizer,
+  ConnectRequest,
+  Decision,
+  DenyReason,
+  Principal,
+  RuleRef,
+} from './types.js';
+
+/** Result of {@link Guard.authenticate}. */
+export type AuthenticationResult =
+  | { readonly ok: true; readonly principal: Principal; readonly authenticator: string }
+  | {
+      readonly ok: false;
+      readonly reason: DenyReason;
+      readonly message: string;
+      readonly authenticator?: string;
+    };
+
+/** One audit record per decision. Holds no password, token or key. */
+export type AuditEvent =
+  | {
+      readonly type: 'authenticate';
+      readonly time: number;
+      readonly durationMs: number;
+      readonly allowed: boolean;
+      readonly reason?: DenyReason;
+      readonly authenticator?: string;
+      readonly clientId: string;
+      readonly username?: string;
+      readonly principalId?: string;
+      readonly remoteAddress?: string;
+    }
+  | {
+      readonly type: 'authorize';
+      readonly time: number;
+      readonly durationMs: number;
+      readonly allowed: boolean;
+      readonly reason: Decision['reason'];
+      readonly rule?: RuleRef;
+      readonly cached: boolean;
+      readonly principalId: string;
+      readonly clientId: string;
+      readonly action: AccessRequest['action'];
+      readonly topic: string;
+      readonly qos?: number;
+      readonly retain?: boolean;
+    };
+
+/** The subset of a pino-style logger the guard uses. */
+export interface GuardLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface GuardOptions {
+  /** Tried in order; the first answer that is not `ignore` decides. */
+  readonly authenticators: readonly Authenticator[];
+  readonly authorizer: Authorizer;
+  /** Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s. */
+  readonly cache?: false | { readonly max?: number; readonly ttlMs?: number };
+  /** Receives an event for every decision. */
+  readonly audit?: (event: AuditEvent) => void;
+  readonly logger?: GuardLogger;
+  /** Clock in ms; tests inject one. */
+  readonly now?: () => number;
+}
+
+export interface GuardStats {
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly cacheSize: number;
+}
+
+export interface Guard {
+  /** Runs the authenticator chain, then the policy's connect rules. Never throws. */
+  authenticate(request: ConnectRequest): Promise<AuthenticationResult>;
+  /** Decides one publish/subscribe/receive. Synchronous and never throws; errors deny. */
+  authorize(principal: Principal, request: AccessRequest): Decision;
+  /** Empties the decision cache (the guard does this itself when the authorizer reports a change). */
+  clearCache(): void;
+  stats(): GuardStats;
+  /** Detaches from the authorizer's change notifications. */
+  close(): void;
+}
+
+const EXPIRED: Decision = { allowed: false, reason: 'expired', message: 'the principal has expired' };
+const SUPERUSER: Decision = { allowed: true, reason: 'superuser' };
+
+/**
+ * Composes an authenticator chain and an authorizer into one decision point.
+ *
+ * @example
+ * ```ts
+ * const guard = createGuard({ authenticators: [passwords], authorizer: policy });
+ * const result = await guard.authenticate({ clientId: 'dev1', username: 'dev1', password, transport: { tls: true } });
+ * if (result.ok) guard.authorize(result.principal, { action: 'publish', topic: 'devices/dev1/telemetry', qos: 1 });
+ * ```
+ */
+export function createGuard(options: GuardOptions): Guard {
+  const { authenticators, authorizer, audit, logger } = options;
+  const now = options.now ?? Date.now;
+  const cache =
+    options.cache === false
+      ? undefined
+      : new LRUCache<string, Decision>({
+          max: options.cache?.max ?? 100_000,
+          ttl: options.cache?.ttlMs ?? 60_000,
+          ttlAutopurge: false,
+        });
+  let hits = 0;
+  let misses = 0;
+  const unsubscribe = authorizer.onChange?.(() => cache?.clear());
+
+  async function runChain(request: ConnectRequest): Promise<AuthenticationResult> {
+    for (const authenticator of authenticators) {
+      let outcome: Awaited<ReturnType<Authenticator['authenticate']>>;
+      try {
+        outcome = await authenticator.authenticate(request);
+      } catch (error) {
+        logger?.error(
+          { authenticator: authenticator.name, code: errorCode(error), clientId: request.clientId },
+          'authenticator failed; denying',
+        );
+        return {
+          ok: false,
+          reason: 'error',
+          message: 'authentication failed',
+          authenticator: authenticator.name,
+        };
+      }
+      if (outcome.outcome === 'ignore') continue;
+      if (outcome.outcome === 'deny') {
+        return {
+          ok: false,
+          reason: outcome.reason,
+          message: outcome.message ?? outcome.reason,
+          authenticator: authenticator.name,
+        };
+      }
+      const principal = outcome.principal;
+      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) {
+        return {
+          ok: false,
+          reason: 'expired',
+          message: 'credentials have expired',
+          authenticator: authenticator.name,
+        };
+      }
+      const admitted = admit(principal);
+      if (!admitted.allowed) {
+        return {
+          ok: false,
+          reason: admitted.reason === 'error' ? 'error' : 'not-authorized',
+          message: admitted.message ?? 'not authorized to connect',
+          authenticator: authenticator.name,
+        };
+      }
+      return { ok: true, principal, authenticator: authenticator.name };
+    }
+    return { ok: false, reason: 'no-authenticator', message: 'no authenticator accepted these credentials' };
+  }
+
+  function admit(principal: Principal): Decision {
+    if (!authorizer.admit) return { allowed: true, reason: 'default' };
+    try {
+      return authorizer.admit(principal);
+    } catch (error) {
+      logger?.error(
+        { code: errorCode(error), clientId: principal.clientId },
+        'connect rules failed; denying',
+      );
+      return { allowed: false, reason: 'error', message: 'connect rules failed' };
+    }
+  }
+
+  function decide(principal: Principal, request: AccessRequest): Decision {
+    if (principal.superuser) return SUPERUSER;
+    try {
+      return authorizer.authorize(principal, request);
+    } catch (error) {
+      logger?.error({ code: errorCode(error), clientId: principal.clientId }, 'authorizer failed; denying');
+      return { allowed: false, reason: 'error', message: 'authorization failed' };
+    }
+  }
+
+  return {
+    async authenticate(request) {
+      const start = audit ? performance.now() : 0;
+      const result = await runChain(request);
+      audit?.({
+        type: 'authenticate',
+        time: now(),
+        durationMs: performance.now() - start,
+        allowed: result.ok,
+        reason: result.ok ? undefined : result.reason,
+        authenticator: result.authenticator,
+        clientId: request.clientId,
+        username: request.username,
+        principalId: result.ok ? result.principal.id : undefined,
+        remoteAddress: request.transport.remoteAddress,
+      });
+      return result;
+    },
+
+    authorize(principal, request) {
+      const start = audit ? performance.now() : 0;
+      // Expiry is checked before the cache so that a cached allow never outlives the credentials.
+      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) {
+        emit(principal, request, EXPIRED, false, start);
+        return EXPIRED;
+      }
+      if (!cache) {
+        const decision = decide(principal, request);
+        emit(principal, request, decision, false, start);
+        return decision;
+      }
+      const key = `${principalKey(principal)}\u0000${request.action}\u0000${request.qos ?? ''}\u0000${
+        request.retain ? 1 : 0
+      }\u0000${request.shareGroup ?? ''}\u0000${request.topic}`;
+      let decision = cache.get(key);
+      const cached = decision !== undefined;
+      if (decision === undefined) {
+        misses++;
+        decision = decide(principal, request);
+        // Errors are not cached: the next request gets a fresh chance to be decided properly.
+        if (decision.reason !== 'error') cache.set(key, decision);
+      } else {
+        hits++;
+      }
+      emit(principal, request, decision, cached, start);
+      return decision;
+    },
+
+    clearCache() {
+      cache?.clear();
+    },
+
+    stats() {
+      return { cacheHits: hits, cacheMisses: misses, cacheSize: cache?.size ?? 0 };
+    },
+
+    close() {
+      unsubscribe?.();
+    },
+  };
+
+  function emit(
+    principal: Principal,
+    request: AccessRequest,
+    decision: Decision,
+    cached: boolean,
+    start: number,
+  ) {
+    if (!audit) return;
+    audit({
+      type: 'authorize',
+      time: now(),
+      durationMs: performance.now() - start,
+      allowed: decision.allowed,
+      reason: decision.reason,
+      rule: decision.rule,
+      cached,
+      principalId: principal.id,
+      clientId: principal.clientId,
+      action: request.action,
+      topic: request.topic,
+      qos: request.qos,
+      retain: request.retain,
+    });
+  }
+}

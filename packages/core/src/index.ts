@@ -1,0 +1,28 @@
+export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
+export {
+  type AuditEvent,
+  type AuthenticationResult,
+  createGuard,
+  type Guard,
+  type GuardLogger,
+  type GuardOptions,
+  type GuardStats,
+} from './guard.js';
+export { principalKey } from './principal-key.js';
+export type {
+  AccessRequest,
+  Action,
+  Authenticator,
+  AuthOutcome,
+  Authorizer,
+  ConnectRequest,
+  Decision,
+  DecisionReason,
+  DenyReason,
+  Principal,
+  PrincipalRule,
+  QoS,
+  RuleRef,
+  RuleSource,
+  Transport,
+} from './types.js';

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { pathToFileURL } from 'node:url';
+
+/** Each command lives in ./commands/NAME.js and exports `run(args) → exit code`; loaded on demand. */
+const COMMANDS: Record<string, string> = {
+  validate: 'check a policy file: mqtt-warden validate POLICY',
+  check: 'decide one request: mqtt-warden check --policy POLICY --username U --client-id C --publish TOPIC',
+  test: 'run policy test suites: mqtt-warden test SUITE... [--junit FILE]',
+};
+
+const USAGE = `Usage: mqtt-warden <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, help]) => `  ${name.padEnd(10)} ${help}`)
+  .join('\n')}
+
+Run "mqtt-warden <command> --help" for a command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    console.error(`mqtt-warden: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  const command: { run(args: string[]): Promise<number> } = await import(`./commands/${name}.js`);
+  return command.run(args);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`mqtt-warden: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 2;
+    },
+  );
+}
