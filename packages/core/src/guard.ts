@@ -85,6 +85,11 @@ export interface Guard {
   /** Empties the decision cache (the guard does this itself when the authorizer reports a change). */
   clearCache(): void;
   stats(): GuardStats;
+  /**
+   * Registers a listener called after the authorizer reports a policy change, once the guard's own cache
+   * is cleared (adapters use it to drop state derived from earlier decisions). Returns an unsubscribe function.
+   */
+  onChange(listener: () => void): () => void;
   /** Detaches from the authorizer's change notifications. */
   close(): void;
 }
@@ -115,7 +120,11 @@ export function createGuard(options: GuardOptions): Guard {
         });
   let hits = 0;
   let misses = 0;
-  const unsubscribe = authorizer.onChange?.(() => cache?.clear());
+  const changeListeners = new Set<() => void>();
+  const unsubscribe = authorizer.onChange?.(() => {
+    cache?.clear();
+    for (const listener of changeListeners) listener();
+  });
 
   async function runChain(request: ConnectRequest): Promise<AuthenticationResult> {
     for (const authenticator of authenticators) {
@@ -127,9 +136,10 @@ export function createGuard(options: GuardOptions): Guard {
           { authenticator: authenticator.name, code: errorCode(error), clientId: request.clientId },
           'authenticator failed; denying',
         );
+        // A backend that could not answer stays distinguishable so adapters can say "try later".
         return {
           ok: false,
-          reason: 'error',
+          reason: errorCode(error) === 'ERR_UNAVAILABLE' ? 'unavailable' : 'error',
           message: 'authentication failed',
           authenticator: authenticator.name,
         };
@@ -245,8 +255,14 @@ export function createGuard(options: GuardOptions): Guard {
       return { cacheHits: hits, cacheMisses: misses, cacheSize: cache?.size ?? 0 };
     },
 
+    onChange(listener) {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+
     close() {
       unsubscribe?.();
+      changeListeners.clear();
     },
   };
 
