@@ -9,6 +9,7 @@ export {
   type GuardStats,
 } from './guard.js';
 export { principalKey } from './principal-key.js';
+export type { PrincipalQuery, PrincipalResolver } from './principal-resolver.js';
 export type {
   AccessRequest,
   Action,

@@ -1,0 +1,85 @@
+import type { Principal, PrincipalRule } from '@mqtt-warden/core';
+
+/** One rule of EMQX's `acl` list (v2 format, EMQX ≥ 5.5), as returned by HTTP authentication. */
+export interface EmqxAclRule {
+  readonly permission: 'allow' | 'deny';
+  readonly action: 'publish' | 'subscribe' | 'all';
+  readonly topics: readonly string[];
+  readonly qos?: readonly number[];
+  readonly retain?: boolean;
+}
+
+/**
+ * Which of the principal's own rules (token ACL claims) are handed to EMQX in the authn reply.
+ * - `none`: every check goes through the authz endpoint.
+ * - `deny` (default): only deny rules; EMQX refuses those itself, everything else still asks the policy.
+ * - `all`: deny rules, then publish allows. EMQX then allows those publishes without asking the
+ *   policy, so a policy deny that overlaps a principal allow is not consulted. Subscribe allows are
+ *   never handed over: EMQX lets rule `a/+` admit `a/#`, which the policy refuses.
+ */
+export type AclExport = 'none' | 'deny' | 'all';
+
+const PLACEHOLDER = /\$\{([^}]*)\}/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be refused.
+const UNSAFE_VALUE = /[+#/\u0000]|\$\{/;
+
+/**
+ * Renders the principal's rules in EMQX's list format. Placeholders are resolved here, because
+ * EMQX 5 substitutes values without checking them: a value that is empty or holds `+`, `#`, `/`
+ * or NUL drops an allow rule and turns a deny rule into a deny on `#`.
+ *
+ * @example
+ * ```ts
+ * toEmqxAcl({ ...principal, rules: [{ effect: 'deny', actions: ['publish'], topics: ['cmd/${clientid}'] }] }, 'deny');
+ * // → [{ permission: 'deny', action: 'publish', topics: ['cmd/dev1'] }]
+ * ```
+ */
+export function toEmqxAcl(principal: Principal, mode: AclExport): EmqxAclRule[] {
+  if (mode === 'none' || !principal.rules) return [];
+  const denies: EmqxAclRule[] = [];
+  const allows: EmqxAclRule[] = [];
+  for (const rule of principal.rules) {
+    if (rule.effect === 'deny') {
+      const action = denyAction(rule);
+      if (action === undefined) continue;
+      const topics = rule.topics.map((topic) => render(topic, principal) ?? '#');
+      denies.push(withOptions({ permission: 'deny', action, topics }, rule));
+    } else if (mode === 'all' && rule.actions.includes('publish')) {
+      const topics = rule.topics.map((topic) => render(topic, principal)).filter((t) => t !== undefined);
+      if (topics.length > 0)
+        allows.push(withOptions({ permission: 'allow', action: 'publish', topics }, rule));
+    }
+  }
+  return [...denies, ...allows];
+}
+
+/** A receive deny becomes a subscribe deny: EMQX has no per-delivery check. */
+function denyAction(rule: PrincipalRule): EmqxAclRule['action'] | undefined {
+  const publish = rule.actions.includes('publish');
+  const subscribe = rule.actions.includes('subscribe') || rule.actions.includes('receive');
+  if (publish && subscribe) return 'all';
+  if (publish) return 'publish';
+  return subscribe ? 'subscribe' : undefined;
+}
+
+function withOptions(base: EmqxAclRule, rule: PrincipalRule): EmqxAclRule {
+  return {
+    ...base,
+    ...(rule.qos ? { qos: [...rule.qos] } : {}),
+    ...(rule.retain !== undefined ? { retain: rule.retain } : {}),
+  };
+}
+
+/** Undefined when a placeholder is unknown or its value could widen the topic. */
+function render(topic: string, principal: Principal): string | undefined {
+  // EMQX reads a leading "eq " as a literal-match marker, which would change the rule's meaning.
+  if (topic.startsWith('eq ')) return undefined;
+  let safe = true;
+  const rendered = topic.replace(PLACEHOLDER, (_, name: string) => {
+    const value =
+      name === 'username' ? principal.username : name === 'clientid' ? principal.clientId : undefined;
+    if (value === undefined || value === '' || UNSAFE_VALUE.test(value)) safe = false;
+    return value ?? '';
+  });
+  return safe ? rendered : undefined;
+}

@@ -1,0 +1,219 @@
+import formbody from '@fastify/formbody';
+import type {
+  AccessRequest,
+  ConnectRequest,
+  Guard,
+  Principal,
+  PrincipalResolver,
+  QoS,
+} from '@mqtt-warden/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { z } from 'zod';
+import { type AclExport, toEmqxAcl } from './emqx-acl.js';
+import {
+  type AuthnFields,
+  type AuthzFields,
+  authnSchema,
+  authzSchema,
+  present,
+  type RawEmqxRequest,
+  splitRequest,
+} from './emqx-request.js';
+
+/** What EMQX makes of our reply: `ignore` passes the request to its next authenticator or source. */
+export type EmqxResult = 'allow' | 'deny' | 'ignore';
+
+/** Reported once per answered request, for metrics. */
+export interface EmqxDecisionEvent {
+  readonly action: 'authenticate' | 'publish' | 'subscribe';
+  readonly result: EmqxResult | 'invalid';
+  /** Why, when not allowed: `unknown`, `error`, or the guard's deny reason. */
+  readonly reason?: string;
+}
+
+export interface EmqxPluginOptions {
+  readonly guard: Guard;
+  /** Rebuilds the principal of a connected client for authorization requests. */
+  readonly resolver: PrincipalResolver;
+  /** Route paths; `false` leaves a route out. Defaults `/emqx/authn` and `/emqx/authz`. */
+  readonly paths?: { readonly authn?: string | false; readonly authz?: string | false };
+  /**
+   * Answer for a client no authenticator knows (authn) or the resolver cannot find (authz).
+   * Default `deny`. `ignore` lets EMQX try its next authenticator or source; note that for authz an
+   * ignore ends in `authorization.no_match`, which is `allow` unless set to `deny`.
+   */
+  readonly unknownUser?: 'deny' | 'ignore';
+  /** Answer when a verifier, the resolver or the policy fails. Default `deny`. */
+  readonly onError?: 'deny' | 'ignore';
+  /** Which principal rules go into the authn reply's `acl`; see {@link AclExport}. Default `deny`. */
+  readonly acl?: AclExport;
+  /** Keys of a user body/query template → placeholder names, e.g. `{ user: 'username' }`. */
+  readonly fields?: Readonly<Record<string, string>>;
+  readonly onDecision?: (event: EmqxDecisionEvent) => void;
+}
+
+/** EMQX's client attribute key rule; other keys are dropped by EMQX anyway. */
+const ATTR_KEY = /^[A-Za-z0-9]+[A-Za-z0-9-_]*$/;
+
+/**
+ * EMQX 5 HTTP authentication and authorization endpoints, GET (query) or POST (JSON or form).
+ *
+ * @example
+ * ```ts
+ * const app = Fastify();
+ * await app.register(emqxPlugin, { guard, resolver });
+ * // emqx.conf: authentication = [{ mechanism = password_based, backend = http, method = post,
+ * //   url = "http://127.0.0.1:8080/emqx/authn", body { username = "${username}", password = "${password}", clientid = "${clientid}" } }]
+ * ```
+ */
+export const emqxPlugin = fp<EmqxPluginOptions>(
+  async (app: FastifyInstance, options: EmqxPluginOptions) => {
+    const { guard, resolver } = options;
+    const unknownUser = options.unknownUser ?? 'deny';
+    const onError = options.onError ?? 'deny';
+    const aclMode = options.acl ?? 'deny';
+    const rename = options.fields ?? {};
+    const report = options.onDecision ?? (() => {});
+    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+
+    const authnPath = options.paths?.authn ?? '/emqx/authn';
+    const authzPath = options.paths?.authz ?? '/emqx/authz';
+
+    if (authnPath !== false) {
+      app.route({
+        method: ['GET', 'POST'],
+        url: authnPath,
+        handler: async (request, reply) => {
+          const parsed = parse(request, authnSchema);
+          if (typeof parsed === 'string') return invalid(reply, parsed, 'authenticate');
+          const result = await guard.authenticate(toConnectRequest(parsed.fields, parsed.clientAttrs));
+          if (result.ok) {
+            report({ action: 'authenticate', result: 'allow' });
+            return reply.send(authnAllow(result.principal));
+          }
+          const answer =
+            result.reason === 'no-authenticator'
+              ? unknownUser
+              : result.reason === 'error' || result.reason === 'unavailable'
+                ? onError
+                : 'deny';
+          report({ action: 'authenticate', result: answer, reason: result.reason });
+          return reply.send({ result: answer });
+        },
+      });
+    }
+
+    if (authzPath !== false) {
+      app.route({
+        method: ['GET', 'POST'],
+        url: authzPath,
+        handler: async (request, reply) => {
+          const parsed = parse(request, authzSchema);
+          if (typeof parsed === 'string') return invalid(reply, parsed, 'publish');
+          const access = toAccessRequest(parsed.fields);
+          if (typeof access === 'string') return invalid(reply, access, 'publish');
+          const action = access.action as 'publish' | 'subscribe';
+          let principal: Principal | undefined;
+          try {
+            principal = await resolver.resolve({
+              username: present(parsed.fields.username),
+              clientId: parsed.fields.clientid ?? '',
+              remoteAddress: present(parsed.fields.peerhost),
+            });
+          } catch (error) {
+            request.log.error({ err: error }, 'principal resolver failed');
+            report({ action, result: onError, reason: 'error' });
+            return reply.send({ result: onError });
+          }
+          if (principal === undefined) {
+            report({ action, result: unknownUser, reason: 'unknown' });
+            return reply.send({ result: unknownUser });
+          }
+          const decision = guard.authorize(principal, access);
+          const result: EmqxResult = decision.allowed
+            ? 'allow'
+            : decision.reason === 'error'
+              ? onError
+              : 'deny';
+          report({ action, result, reason: decision.allowed ? undefined : decision.reason });
+          return reply.send({ result });
+        },
+      });
+    }
+
+    function authnAllow(principal: Principal) {
+      const body: Record<string, unknown> = { result: 'allow', is_superuser: principal.superuser === true };
+      const attrs: Record<string, string> = {};
+      for (const [key, value] of Object.entries(principal.attributes)) {
+        if (typeof value === 'string' && ATTR_KEY.test(key)) attrs[key] = value;
+      }
+      if (Object.keys(attrs).length > 0) body.client_attrs = attrs;
+      if (principal.expiresAt !== undefined) body.expire_at = Math.floor(principal.expiresAt / 1000);
+      const acl = toEmqxAcl(principal, aclMode);
+      if (acl.length > 0) body.acl = acl;
+      return body;
+    }
+
+    function parse<S extends z.ZodType>(
+      request: FastifyRequest,
+      schema: S,
+    ): { fields: z.infer<S>; clientAttrs: RawEmqxRequest['clientAttrs'] } | string {
+      const input = request.method === 'GET' ? request.query : request.body;
+      const split = splitRequest(input, rename);
+      if (typeof split === 'string') return split;
+      const result = schema.safeParse(split.fields);
+      if (!result.success) {
+        return result.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
+      }
+      return { fields: result.data, clientAttrs: split.clientAttrs };
+    }
+
+    function invalid(reply: FastifyReply, message: string, action: EmqxDecisionEvent['action']) {
+      report({ action, result: 'invalid' });
+      // EMQX reads any non-200 as "ignore"/"nomatch": set authorization.no_match = deny (see examples/emqx).
+      return reply.code(400).send({ error: 'ERR_INVALID_INPUT', message });
+    }
+  },
+  { fastify: '5.x', name: '@mqtt-warden/emqx' },
+);
+
+function toConnectRequest(fields: AuthnFields, clientAttrs: Record<string, string>): ConnectRequest {
+  const pem = present(fields.cert_pem);
+  const port = present(fields.peerport);
+  return {
+    clientId: fields.clientid ?? '',
+    username: present(fields.username),
+    password: fields.password === undefined ? undefined : Buffer.from(fields.password, 'utf8'),
+    transport: {
+      remoteAddress: present(fields.peerhost),
+      remotePort: port === undefined ? undefined : Number(port),
+      tls: pem !== undefined || present(fields.cert_subject) !== undefined,
+      peerCertificates: pem === undefined ? undefined : [Buffer.from(pem, 'base64')],
+    },
+    listener: present(fields.zone) ?? present(fields.listener),
+    attributes: clientAttrs,
+  };
+}
+
+/** `access` is EMQX's legacy code: "1" subscribe, "2" publish. */
+function toAccessRequest(fields: AuthzFields): AccessRequest | string {
+  const action =
+    fields.action ?? (fields.access === '1' ? 'subscribe' : fields.access === '2' ? 'publish' : undefined);
+  if (action === undefined) return 'action: required (put "action": "${action}" in the EMQX body template)';
+  if (
+    fields.action !== undefined &&
+    fields.access !== undefined &&
+    fields.action !== (fields.access === '1' ? 'subscribe' : 'publish')
+  ) {
+    return 'action and access disagree';
+  }
+  const qos = present(fields.qos);
+  const retain = present(fields.retain);
+  return {
+    action,
+    topic: fields.topic,
+    qos: qos === undefined ? undefined : (Number(qos) as QoS),
+    retain: action === 'publish' && retain !== undefined ? retain === 'true' : undefined,
+  };
+}
