@@ -33,7 +33,12 @@ export class InvalidInputError extends WardenError {
   }
 }
 
-/** The stable code of any thrown value: its `code` when it is a WardenError, `ERR_INTERNAL` otherwise. */
+/**
+ * The stable code of any thrown value, safe to log: the error's own string `code` (WardenError,
+ * TopicError, Node's `ERR_*` and `E*` codes), `ERR_INTERNAL` otherwise. Never the message, which
+ * a third-party error might have built from a secret.
+ */
 export function errorCode(error: unknown): string {
-  return error instanceof WardenError ? error.code : 'ERR_INTERNAL';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'ERR_INTERNAL';
 }

@@ -1,1 +1,14 @@
-export {};
+export { coversLevels, filterCovers, filtersOverlap, overlapLevels } from './filter-relations.js';
+export { matchTopic, matchValid } from './match-topic.js';
+export { parseSubscription, plainFilter, type Subscription } from './parse-subscription.js';
+export { TopicError } from './topic-error.js';
+export { TopicIndex } from './topic-index.js';
+export { compileTopicTemplate, type TopicTemplate } from './topic-template.js';
+export {
+  isValidTopicFilter,
+  isValidTopicName,
+  topicFilterProblem,
+  topicNameProblem,
+  validateTopicFilter,
+  validateTopicName,
+} from './validate.js';
