@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+const text = z.string().max(65_535);
+
+/** go-auth's `acc`: a JSON number in json mode, a decimal string in form mode. */
+const acc = z
+  .union([z.number(), z.string().regex(/^\d+$/, 'must be a decimal number').transform(Number)])
+  .pipe(
+    z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)], {
+      error: 'must be 1 (read), 2 (write), 3 (readwrite) or 4 (subscribe)',
+    }),
+  );
+
+/** Bodies exactly as go-auth's HTTP backend sends them (backends/http.go). */
+export const userSchema = z.strictObject({ username: text, password: text, clientid: text });
+export const superuserSchema = z.strictObject({ username: text });
+export const aclSchema = z.strictObject({ username: text, clientid: text, topic: text.min(1), acc });
+
+export type AclFields = z.infer<typeof aclSchema>;
