@@ -1,0 +1,282 @@
+import {
+  type AccessRequest,
+  type AuditEvent,
+  type Authenticator,
+  type Authorizer,
+  type ConnectRequest,
+  createGuard,
+  type Decision,
+  type Principal,
+  UnavailableError,
+} from '@mqtt-warden/core';
+import { describe, expect, it, vi } from 'vitest';
+
+const SECRET = 'correct horse battery staple';
+const request: ConnectRequest = {
+  clientId: 'dev1',
+  username: 'dev1',
+  password: new TextEncoder().encode(SECRET),
+  transport: { tls: true, remoteAddress: '10.0.0.7' },
+};
+const principal = (extra: Partial<Principal> = {}): Principal => ({
+  id: 'dev1',
+  clientId: 'dev1',
+  username: 'dev1',
+  method: 'test',
+  roles: ['device'],
+  attributes: {},
+  ...extra,
+});
+const allowAll: Authorizer = { authorize: () => ({ allowed: true, reason: 'rule' }) };
+const auth = (name: string, answer: Authenticator['authenticate']): Authenticator => ({
+  name,
+  authenticate: answer,
+});
+const publish: AccessRequest = { action: 'publish', topic: 'devices/dev1/telemetry', qos: 1 };
+
+function capturingLogger() {
+  const lines: string[] = [];
+  const log = (obj: object, msg?: string) => lines.push(JSON.stringify({ ...obj, msg }));
+  return { lines, logger: { warn: log, error: log } };
+}
+
+describe('createGuard: authenticate', () => {
+  it('lets the first answer that is not ignore decide', async () => {
+    const second = vi.fn(() => ({ outcome: 'allow' as const, principal: principal() }));
+    const third = vi.fn(() => ({ outcome: 'deny' as const, reason: 'bad-credentials' as const }));
+    const guard = createGuard({
+      authenticators: [auth('a', () => ({ outcome: 'ignore' })), auth('b', second), auth('c', third)],
+      authorizer: allowAll,
+    });
+    const result = await guard.authenticate(request);
+    expect(result).toMatchObject({ ok: true, authenticator: 'b', principal: { id: 'dev1' } });
+    expect(third).not.toHaveBeenCalled();
+  });
+
+  it('denies with the authenticator’s reason', async () => {
+    const guard = createGuard({
+      authenticators: [
+        auth('a', () => ({ outcome: 'deny', reason: 'bad-credentials', message: 'wrong password' })),
+      ],
+      authorizer: allowAll,
+    });
+    expect(await guard.authenticate(request)).toEqual({
+      ok: false,
+      reason: 'bad-credentials',
+      message: 'wrong password',
+      authenticator: 'a',
+    });
+  });
+
+  it('denies when every authenticator ignores, or there are none', async () => {
+    const ignoring = createGuard({
+      authenticators: [auth('a', () => ({ outcome: 'ignore' }))],
+      authorizer: allowAll,
+    });
+    expect(await ignoring.authenticate(request)).toMatchObject({ ok: false, reason: 'no-authenticator' });
+    const empty = createGuard({ authenticators: [], authorizer: allowAll });
+    expect(await empty.authenticate(request)).toMatchObject({ ok: false, reason: 'no-authenticator' });
+  });
+
+  it('turns a throw or a rejection into a deny with reason error, logged without secrets', async () => {
+    const { lines, logger } = capturingLogger();
+    const allowAfter = auth('later', () => ({ outcome: 'allow', principal: principal() }));
+    for (const failing of [
+      auth('throws', () => {
+        throw new Error(`cannot verify ${SECRET}`);
+      }),
+      auth('rejects', () => Promise.reject(new TypeError(`bad input ${SECRET}`))),
+    ]) {
+      const guard = createGuard({ authenticators: [failing, allowAfter], authorizer: allowAll, logger });
+      expect(await guard.authenticate(request)).toMatchObject({ ok: false, reason: 'error' });
+    }
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).toContain('ERR_INTERNAL');
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+
+  it('reports a backend outage as unavailable, so adapters can answer "try later"', async () => {
+    const guard = createGuard({
+      authenticators: [
+        auth('jwks', () => {
+          throw new UnavailableError('JWKS endpoint unreachable');
+        }),
+      ],
+      authorizer: allowAll,
+    });
+    expect(await guard.authenticate(request)).toMatchObject({ ok: false, reason: 'unavailable' });
+  });
+
+  it('denies a principal that is already expired', async () => {
+    const guard = createGuard({
+      authenticators: [auth('a', () => ({ outcome: 'allow', principal: principal({ expiresAt: 999 }) }))],
+      authorizer: allowAll,
+      now: () => 1000,
+    });
+    expect(await guard.authenticate(request)).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('applies the authorizer’s connect rules; a throwing admit denies', async () => {
+    const ok = auth('a', () => ({ outcome: 'allow', principal: principal() }));
+    const refusing = createGuard({
+      authenticators: [ok],
+      authorizer: {
+        ...allowAll,
+        admit: () => ({ allowed: false, reason: 'rule', message: 'client id not allowed' }),
+      },
+    });
+    expect(await refusing.authenticate(request)).toMatchObject({
+      ok: false,
+      reason: 'not-authorized',
+      message: 'client id not allowed',
+    });
+    const broken = createGuard({
+      authenticators: [ok],
+      authorizer: {
+        ...allowAll,
+        admit: () => {
+          throw new Error('bug');
+        },
+      },
+    });
+    expect(await broken.authenticate(request)).toMatchObject({ ok: false, reason: 'error' });
+  });
+});
+
+describe('createGuard: authorize', () => {
+  it('allows superusers without consulting the policy', () => {
+    const authorize = vi.fn((): Decision => ({ allowed: false, reason: 'default' }));
+    const guard = createGuard({ authenticators: [], authorizer: { authorize } });
+    expect(guard.authorize(principal({ superuser: true }), publish)).toMatchObject({
+      allowed: true,
+      reason: 'superuser',
+    });
+    expect(authorize).not.toHaveBeenCalled();
+  });
+
+  it('denies an expired principal even when an allow is cached', () => {
+    let clock = 1_000;
+    const guard = createGuard({ authenticators: [], authorizer: allowAll, now: () => clock });
+    const p = principal({ expiresAt: 2_000 });
+    expect(guard.authorize(p, publish).allowed).toBe(true);
+    clock = 2_000;
+    expect(guard.authorize(p, publish)).toMatchObject({ allowed: false, reason: 'expired' });
+    expect(guard.authorize(principal({ expiresAt: 2_000, superuser: true }), publish).allowed).toBe(false);
+  });
+
+  it('turns a throwing authorizer into a deny that is not cached', () => {
+    let fail = true;
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: {
+        authorize: () => {
+          if (fail) throw new Error('bug');
+          return { allowed: true, reason: 'rule' };
+        },
+      },
+    });
+    expect(guard.authorize(principal(), publish)).toMatchObject({ allowed: false, reason: 'error' });
+    fail = false;
+    expect(guard.authorize(principal(), publish).allowed).toBe(true);
+  });
+
+  it('caches decisions by principal, action, topic, qos and retain, and counts hits and misses', () => {
+    const authorize = vi.fn(
+      (_p: Principal, r: AccessRequest): Decision => ({ allowed: r.qos !== 2, reason: 'rule' }),
+    );
+    const guard = createGuard({ authenticators: [], authorizer: { authorize } });
+    const p = principal();
+    guard.authorize(p, publish);
+    guard.authorize(principal(), publish); // an equal principal built again (as HTTP adapters do) hits
+    expect(guard.authorize(p, { ...publish, qos: 2 }).allowed).toBe(false);
+    guard.authorize(p, { ...publish, retain: true });
+    guard.authorize(p, { ...publish, action: 'receive' });
+    guard.authorize(p, { ...publish, topic: 'devices/dev1/other' });
+    guard.authorize(principal({ roles: ['admin'] }), publish); // different roles: a different principal
+    expect(authorize).toHaveBeenCalledTimes(6);
+    expect(guard.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 6, cacheSize: 6 });
+  });
+
+  it('expires cached decisions after their TTL and bounds the cache size', async () => {
+    const authorize = vi.fn((): Decision => ({ allowed: true, reason: 'rule' }));
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: { authorize },
+      cache: { ttlMs: 30, max: 2 },
+    });
+    const p = principal();
+    guard.authorize(p, publish);
+    guard.authorize(p, publish);
+    expect(authorize).toHaveBeenCalledTimes(1);
+    await new Promise((r) => setTimeout(r, 60));
+    guard.authorize(p, publish);
+    expect(authorize).toHaveBeenCalledTimes(2);
+    for (const topic of ['a', 'b', 'c']) guard.authorize(p, { ...publish, topic });
+    expect(guard.stats().cacheSize).toBe(2);
+  });
+
+  it('clears the cache when the authorizer reports a policy change, and tells listeners', () => {
+    let allowed = true;
+    let changed: () => void = () => {};
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: {
+        authorize: () => ({ allowed, reason: 'rule' }),
+        onChange: (listener) => {
+          changed = listener;
+          return () => {};
+        },
+      },
+    });
+    const listener = vi.fn();
+    guard.onChange(listener);
+    expect(guard.authorize(principal(), publish).allowed).toBe(true);
+    allowed = false;
+    expect(guard.authorize(principal(), publish).allowed).toBe(true); // still cached
+    changed();
+    expect(listener).toHaveBeenCalledOnce();
+    expect(guard.authorize(principal(), publish).allowed).toBe(false);
+  });
+
+  it('works without a cache', () => {
+    const authorize = vi.fn((): Decision => ({ allowed: true, reason: 'rule' }));
+    const guard = createGuard({ authenticators: [], authorizer: { authorize }, cache: false });
+    guard.authorize(principal(), publish);
+    guard.authorize(principal(), publish);
+    expect(authorize).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('createGuard: audit', () => {
+  it('emits one event per decision with outcome, rule and latency, and no secret', async () => {
+    const events: AuditEvent[] = [];
+    const rule = { id: 'role:device#0', effect: 'allow' as const, role: 'device' };
+    const guard = createGuard({
+      authenticators: [auth('password', () => ({ outcome: 'allow', principal: principal() }))],
+      authorizer: { authorize: () => ({ allowed: true, reason: 'rule', rule }) },
+      audit: (e) => events.push(e),
+    });
+    const result = await guard.authenticate(request);
+    if (!result.ok) throw new Error('expected allow');
+    guard.authorize(result.principal, publish);
+    guard.authorize(result.principal, publish);
+    expect(events).toHaveLength(3);
+    expect(events[0]).toMatchObject({
+      type: 'authenticate',
+      allowed: true,
+      authenticator: 'password',
+      clientId: 'dev1',
+      remoteAddress: '10.0.0.7',
+    });
+    expect(events[1]).toMatchObject({
+      type: 'authorize',
+      allowed: true,
+      rule,
+      cached: false,
+      topic: publish.topic,
+    });
+    expect(events[2]).toMatchObject({ cached: true });
+    for (const e of events) expect(e.durationMs).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(events)).not.toContain(SECRET);
+  });
+});
