@@ -1,1 +1,7 @@
-export {};
+export {
+  type RabbitMqDecisionEvent,
+  type RabbitMqPluginOptions,
+  type RabbitMqResult,
+  rabbitMqPlugin,
+} from './rabbitmq-plugin.js';
+export { routingKeyToTopic } from './rabbitmq-request.js';

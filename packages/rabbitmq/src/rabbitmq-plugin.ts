@@ -1,0 +1,202 @@
+import formbody from '@fastify/formbody';
+import type { Guard, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { z } from 'zod';
+import {
+  resourceSchema,
+  routingKeyToTopic,
+  topicSchema,
+  userSchema,
+  vhostSchema,
+} from './rabbitmq-request.js';
+
+export type RabbitMqResult = 'allow' | 'deny' | 'error';
+
+export interface RabbitMqDecisionEvent {
+  readonly action: 'authenticate' | 'vhost' | 'resource' | 'publish' | 'subscribe';
+  readonly result: RabbitMqResult | 'invalid';
+  readonly reason?: string;
+}
+
+export interface RabbitMqPluginOptions {
+  readonly guard: Guard;
+  /** Rebuilds the principal for vhost, resource and topic checks (RabbitMQ sends no password there). */
+  readonly resolver: PrincipalResolver;
+  /** Route paths (`auth_http.user_path` …); `false` leaves one out. */
+  readonly paths?: {
+    readonly user?: string | false;
+    readonly vhost?: string | false;
+    readonly resource?: string | false;
+    readonly topic?: string | false;
+  };
+  /** Virtual hosts MQTT clients may use. Default `['/']` (rabbitmq_mqtt's `mqtt.vhost`). */
+  readonly vhosts?: readonly string[];
+  /** The exchange rabbitmq_mqtt publishes to (`mqtt.exchange`). Default `amq.topic`. */
+  readonly exchange?: string;
+  readonly onDecision?: (event: RabbitMqDecisionEvent) => void;
+}
+
+/** rabbitmq_mqtt's subscription queues: `mqtt-subscription-<client id>qos0` / `qos1`. */
+const SUBSCRIPTION_QUEUE = /^mqtt-subscription-(.*)qos[01]$/s;
+
+/**
+ * RabbitMQ's HTTP auth backend (user, vhost, resource, topic; GET query or POST form) for MQTT
+ * clients of rabbitmq_mqtt. Topic checks are decided by the policy on the MQTT topic behind the
+ * routing key; resource checks allow exactly what the MQTT plugin needs: read/write on its
+ * exchange and the client's own subscription queues.
+ *
+ * @example
+ * ```ts
+ * await app.register(rabbitMqPlugin, { guard, resolver });
+ * // rabbitmq.conf: auth_backends.1 = http, auth_http.http_method = post,
+ * //   auth_http.topic_path = http://127.0.0.1:8080/rabbitmq/topic …
+ * ```
+ */
+export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
+  async (app: FastifyInstance, options: RabbitMqPluginOptions) => {
+    const { guard, resolver } = options;
+    const vhosts = new Set(options.vhosts ?? ['/']);
+    const exchange = options.exchange ?? 'amq.topic';
+    const report = options.onDecision ?? (() => {});
+    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+
+    const route = (
+      path: string | false | undefined,
+      fallback: string,
+      handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    ) => {
+      if (path === false) return;
+      app.route({ method: ['GET', 'POST'], url: path ?? fallback, handler });
+    };
+
+    route(options.paths?.user, '/rabbitmq/user', async (request, reply) => {
+      const fields = parse(request, reply, userSchema, 'authenticate');
+      if (!fields) return reply;
+      if (fields.vhost !== undefined && !vhosts.has(fields.vhost)) {
+        return answer(reply, 'authenticate', 'deny', 'vhost');
+      }
+      const result = await guard.authenticate({
+        clientId: fields.client_id ?? '',
+        username: fields.username,
+        password: fields.password === undefined ? undefined : Buffer.from(fields.password, 'utf8'),
+        transport: { tls: false },
+      });
+      if (result.ok) return answer(reply, 'authenticate', 'allow');
+      const error = result.reason === 'error' || result.reason === 'unavailable';
+      return answer(reply, 'authenticate', error ? 'error' : 'deny', result.reason);
+    });
+
+    route(options.paths?.vhost, '/rabbitmq/vhost', async (request, reply) => {
+      const fields = parse(request, reply, vhostSchema, 'vhost');
+      if (!fields) return reply;
+      const principal = await resolve(request, {
+        username: fields.username,
+        clientId: fields.client_id,
+        remoteAddress: fields.ip,
+      });
+      if (principal === 'error') return answer(reply, 'vhost', 'error', 'error');
+      if (principal === undefined) return answer(reply, 'vhost', 'deny', 'unknown');
+      return answer(reply, 'vhost', vhosts.has(fields.vhost) ? 'allow' : 'deny', 'vhost');
+    });
+
+    route(options.paths?.resource, '/rabbitmq/resource', async (request, reply) => {
+      const fields = parse(request, reply, resourceSchema, 'resource');
+      if (!fields) return reply;
+      const principal = await resolve(request, { username: fields.username, clientId: fields.client_id });
+      if (principal === 'error') return answer(reply, 'resource', 'error', 'error');
+      if (principal === undefined) return answer(reply, 'resource', 'deny', 'unknown');
+      if (!vhosts.has(fields.vhost)) return answer(reply, 'resource', 'deny', 'vhost');
+      // Publish is decided on topic_path: a denied exchange write leaves RabbitMQ 3.10 MQTT clients hanging.
+      const allowed =
+        fields.resource === 'exchange'
+          ? fields.name === exchange && fields.permission !== 'configure'
+          : fields.resource === 'queue' &&
+            fields.client_id !== undefined &&
+            SUBSCRIPTION_QUEUE.exec(fields.name)?.[1] === fields.client_id;
+      return answer(reply, 'resource', allowed ? 'allow' : 'deny', allowed ? undefined : 'resource');
+    });
+
+    route(options.paths?.topic, '/rabbitmq/topic', async (request, reply) => {
+      const fields = parse(request, reply, topicSchema, 'publish');
+      if (!fields) return reply;
+      const action = fields.permission === 'write' ? 'publish' : 'subscribe';
+      const principal = await resolve(request, {
+        username: fields.username,
+        clientId: fields['variable_map.client_id'],
+      });
+      if (principal === 'error') return answer(reply, action, 'error', 'error');
+      if (principal === undefined) return answer(reply, action, 'deny', 'unknown');
+      if (!vhosts.has(fields.vhost) || fields.name !== exchange)
+        return answer(reply, action, 'deny', 'exchange');
+      const decision = guard.authorize(principal, { action, topic: routingKeyToTopic(fields.routing_key) });
+      if (decision.reason === 'error') return answer(reply, action, 'error', 'error');
+      return answer(
+        reply,
+        action,
+        decision.allowed ? 'allow' : 'deny',
+        decision.allowed ? undefined : decision.reason,
+      );
+    });
+
+    async function resolve(
+      request: FastifyRequest,
+      query: PrincipalQuery,
+    ): Promise<Principal | undefined | 'error'> {
+      if (query.username === '') return undefined;
+      try {
+        return await resolver.resolve(query);
+      } catch (error) {
+        request.log.error({ err: error }, 'principal resolver failed');
+        return 'error';
+      }
+    }
+
+    function parse<S extends z.ZodType>(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      schema: S,
+      action: RabbitMqDecisionEvent['action'],
+    ): z.infer<S> | undefined {
+      let input: unknown = request.query;
+      if (request.method === 'POST') {
+        // RabbitMQ sends forms only; anything else is not RabbitMQ.
+        if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+          invalid(reply, 415, 'RabbitMQ sends application/x-www-form-urlencoded bodies', action);
+          return undefined;
+        }
+        input = request.body;
+      }
+      const result = schema.safeParse(input);
+      if (result.success) return result.data;
+      const message = result.error.issues
+        .map((i) => `${i.path.join('.') || 'request'}: ${i.message}`)
+        .join('; ');
+      invalid(reply, 400, message, action);
+      return undefined;
+    }
+
+    // RabbitMQ treats any status other than 200/201 as an error, which refuses the client.
+    function invalid(
+      reply: FastifyReply,
+      status: number,
+      message: string,
+      action: RabbitMqDecisionEvent['action'],
+    ) {
+      report({ action, result: 'invalid' });
+      reply.code(status).send({ error: 'ERR_INVALID_INPUT', message });
+    }
+
+    function answer(
+      reply: FastifyReply,
+      action: RabbitMqDecisionEvent['action'],
+      result: RabbitMqResult,
+      reason?: string,
+    ) {
+      report({ action, result, reason: result === 'allow' ? undefined : reason });
+      if (result === 'error') return reply.code(500).type('text/plain').send('error');
+      return reply.type('text/plain').send(result);
+    }
+  },
+  { fastify: '5.x', name: '@mqtt-warden/rabbitmq' },
+);
