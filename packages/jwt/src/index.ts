@@ -1,1 +1,21 @@
-export {};
+export { parseAclClaim } from './acl-claim.js';
+export { type ClaimMapping, type ClaimPath, claimAt, claimsToPrincipal } from './claims-to-principal.js';
+export {
+  createDeviceTokenIssuer,
+  type DeviceTokenIssuer,
+  type DeviceTokenIssuerOptions,
+  type DeviceTokenResponse,
+} from './device-token-issuer.js';
+export { createJwtAuthenticator, denyFor, type JwtAuthenticatorOptions } from './jwt-authenticator.js';
+export {
+  createJwtVerifier,
+  type JwtVerifier,
+  type JwtVerifierOptions,
+  type VerifiedJwt,
+} from './jwt-verifier.js';
+export { type KeySource, type ResolvedKeySource, resolveKeySource } from './key-source.js';
+export { looksLikeJwt } from './looks-like-jwt.js';
+export { createRemoteKeySet, type KeyResolver, type RemoteKeySetOptions } from './remote-key-set.js';
+export { checkBinding, type TokenBinding } from './token-binding.js';
+export { TokenError, type TokenErrorCode } from './token-error.js';
+export { type TokenField, tokenFromRequest } from './token-from-request.js';

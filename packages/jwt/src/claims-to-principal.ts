@@ -1,0 +1,100 @@
+import type { ConnectRequest, Principal } from '@mqtt-warden/core';
+import type { JWTPayload } from 'jose';
+import { parseAclClaim } from './acl-claim.js';
+import { TokenError } from './token-error.js';
+
+/** A top-level claim name, or a path into nested objects (e.g. `['realm_access', 'roles']`). */
+export type ClaimPath = string | readonly string[];
+
+/** How claims become a principal. */
+export interface ClaimMapping {
+  /** Claim holding role names (array, or space-separated string). Default `roles`. */
+  readonly rolesClaim?: ClaimPath;
+  /** Claim holding group names. Default `groups`. */
+  readonly groupsClaim?: ClaimPath;
+  /**
+   * Claim that makes the principal a superuser when truthy (EMQX coercion: `true`, `"true"`, numbers ≥ 1).
+   * Off unless set: a superuser skips every topic check.
+   */
+  readonly superuserClaim?: ClaimPath;
+  /** Claim holding an EMQX v1/v2 ACL; `false` ignores ACLs. Default `acl`. */
+  readonly aclClaim?: ClaimPath | false;
+}
+
+/**
+ * Builds the principal for a verified token: `id` = `sub`, roles and groups from claims, every scalar
+ * or scalar-array claim as attribute `claims.NAME` (usable as `${claims.NAME}` in policies), the
+ * superuser flag, `expiresAt` = `exp` × 1000, and the ACL claim as the principal's own rules.
+ * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly.
+ *
+ * @example
+ * ```ts
+ * const principal = claimsToPrincipal(payload, request, 'jwt', { rolesClaim: ['realm_access', 'roles'] });
+ * ```
+ */
+export function claimsToPrincipal(
+  payload: JWTPayload & { readonly sub: string },
+  request: ConnectRequest,
+  method: string,
+  mapping: ClaimMapping = {},
+): Principal {
+  const attributes: Record<string, string | readonly string[]> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    const attribute = toAttribute(value);
+    if (attribute !== undefined) attributes[`claims.${name}`] = attribute;
+  }
+  const groups = claimAt(payload, mapping.groupsClaim ?? 'groups');
+  const aclClaim = mapping.aclClaim === false ? undefined : claimAt(payload, mapping.aclClaim ?? 'acl');
+  const principal: Principal = {
+    id: payload.sub,
+    clientId: request.clientId,
+    username: request.username,
+    method,
+    roles: names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles'),
+    ...(groups !== undefined ? { groups: names(groups, 'groups') } : {}),
+    attributes,
+    superuser: mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim)),
+    ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+    ...(aclClaim !== undefined ? { rules: parseAclClaim(aclClaim) } : {}),
+    remoteAddress: request.transport.remoteAddress,
+    tls: request.transport.tls,
+  };
+  return principal;
+}
+
+/** The value at `path` in `payload`, or undefined. */
+export function claimAt(payload: JWTPayload, path: ClaimPath): unknown {
+  if (typeof path === 'string') return payload[path];
+  let value: unknown = payload;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function names(value: unknown, what: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...value];
+  throw new TokenError('ERR_TOKEN_CLAIM', `the ${what} claim must be a string or an array of strings`);
+}
+
+function toAttribute(value: unknown): string | readonly string[] | undefined {
+  if (isScalar(value)) return String(value);
+  if (Array.isArray(value) && value.every(isScalar)) return value.map(String);
+  return undefined;
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+// EMQX's coercion of is_superuser (emqx.md §1.4).
+function truthy(value: unknown): boolean {
+  if (value === true) return true;
+  if (typeof value === 'number') return value >= 1;
+  if (typeof value === 'string')
+    return value === 'true' || (/^\d+(\.\d+)?$/.test(value) && Number(value) >= 1);
+  return false;
+}

@@ -1,0 +1,64 @@
+import { type Authenticator, type AuthOutcome, UnavailableError } from '@mqtt-warden/core';
+import { type ClaimMapping, claimsToPrincipal } from './claims-to-principal.js';
+import { createJwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
+import { looksLikeJwt } from './looks-like-jwt.js';
+import { checkBinding, type TokenBinding } from './token-binding.js';
+import { TokenError } from './token-error.js';
+import { type TokenField, tokenFromRequest } from './token-from-request.js';
+
+/** Options of {@link createJwtAuthenticator}. */
+export interface JwtAuthenticatorOptions extends JwtVerifierOptions, ClaimMapping {
+  /** Authenticator name, also the principal's `method`. Default `jwt`. */
+  readonly name?: string;
+  /** CONNECT field carrying the token. Default `password`. */
+  readonly from?: TokenField;
+  /** Optional binding of a claim to the client id or username. */
+  readonly bind?: TokenBinding;
+}
+
+/**
+ * An authenticator for JWTs presented in the MQTT password (or username). Credentials that are not
+ * shaped like a JWT are ignored (left to the next authenticator); a JWT that fails any check is
+ * denied with a clear reason; a JWKS that cannot be fetched with no cached keys denies `unavailable`.
+ *
+ * @example
+ * ```ts
+ * const jwt = createJwtAuthenticator({
+ *   keys: { jwksUrl: 'https://idp.example.com/.well-known/jwks.json' },
+ *   issuer: 'https://idp.example.com/', audience: 'mqtt',
+ *   bind: { claim: 'sub', to: 'clientId' },
+ * });
+ * const guard = createGuard({ authenticators: [jwt], authorizer: policy });
+ * ```
+ */
+export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
+  const name = options.name ?? 'jwt';
+  const from = options.from ?? 'password';
+  const verifier = createJwtVerifier(options);
+  return {
+    name,
+    async authenticate(request): Promise<AuthOutcome> {
+      const token = tokenFromRequest(request, from);
+      if (token === undefined || !looksLikeJwt(token)) return { outcome: 'ignore' };
+      try {
+        const { payload } = await verifier.verify(token);
+        if (options.bind) checkBinding(payload, request, options.bind);
+        return { outcome: 'allow', principal: claimsToPrincipal(payload, request, name, options) };
+      } catch (error) {
+        return denyFor(error);
+      }
+    },
+  };
+}
+
+/**
+ * The deny outcome for a verification error: {@link TokenError} → its reason, UnavailableError →
+ * `unavailable`. Anything else is rethrown (the guard denies it as `error`).
+ */
+export function denyFor(error: unknown): AuthOutcome {
+  if (error instanceof TokenError)
+    return { outcome: 'deny', reason: error.denyReason, message: error.message };
+  if (error instanceof UnavailableError)
+    return { outcome: 'deny', reason: 'unavailable', message: error.message };
+  throw error;
+}
