@@ -1,0 +1,487 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type AccessRequest,
+  type Action,
+  type Authorizer,
+  type Decision,
+  type Principal,
+  type PrincipalRule,
+  principalKey,
+  type RuleSource,
+} from '@mqtt-warden/core';
+import {
+  compileTopicTemplate,
+  isValidTopicFilter,
+  isValidTopicName,
+  parseSubscription,
+  type TopicTemplate,
+} from '@mqtt-warden/topic';
+import { type CompiledRule, type ConditionFacts, compileRule, conditionFailure } from './compiled-rule.js';
+import type { ExplainedRule, Explanation, RuleRelation } from './explanation.js';
+import { compileNamePatterns } from './name-pattern.js';
+import { type Path, parseYaml, validateDocument } from './parse-yaml.js';
+import { placeholderValue } from './placeholders.js';
+import { ACTIONS, type PolicyDocument, PolicyDocumentSchema } from './policy-document.js';
+import { compilePrincipalMatcher } from './principal-matcher.js';
+import { RuleTable } from './rule-table.js';
+
+export interface PolicyOptions {
+  /** File name used in error locations and rule sources. */
+  readonly file?: string;
+  /** How many principals' compiled views (roles, instantiated templates) to keep. Default 50,000. */
+  readonly principalCacheSize?: number;
+}
+
+interface CompiledRole {
+  readonly table: RuleTable;
+  /** Rules with placeholders: instantiated per principal. */
+  readonly templated: readonly { readonly actions: readonly Action[]; readonly rule: CompiledRule }[];
+}
+
+/** What a principal may do, computed once per principal and reused. */
+interface Profile {
+  readonly roles: readonly string[];
+  readonly superuser: boolean;
+  readonly tables: readonly RuleTable[];
+  /** Deny rules whose placeholders had no safe value: they apply to every topic of the action. */
+  readonly denyAll: Readonly<Record<Action, readonly CompiledRule[]>>;
+  readonly facts: ConditionFacts;
+}
+
+interface Run {
+  readonly firstApplicable: boolean;
+  readonly facts: ConditionFacts;
+  readonly request: AccessRequest;
+  readonly trace: ExplainedRule[] | undefined;
+  best: CompiledRule | undefined;
+}
+
+const SHORTHANDS: Record<string, readonly Action[]> = {
+  publish: ['publish'],
+  subscribe: ['subscribe'],
+  receive: ['receive'],
+  read: ['subscribe', 'receive'],
+  write: ['publish'],
+  all: ACTIONS,
+};
+const NONE: readonly CompiledRule[] = [];
+const SUPERUSER: Decision = Object.freeze({
+  allowed: true,
+  reason: 'superuser',
+  message: 'superuser: topic checks skipped',
+});
+const EXPIRED: Decision = Object.freeze({
+  allowed: false,
+  reason: 'expired',
+  message: 'the principal has expired',
+});
+const INVALID_NAME: Decision = Object.freeze({
+  allowed: false,
+  reason: 'invalid',
+  message: 'not a valid MQTT topic name',
+});
+const INVALID_FILTER: Decision = Object.freeze({
+  allowed: false,
+  reason: 'invalid',
+  message: 'not a valid MQTT topic filter',
+});
+const DEFAULT_DENY: Record<Action, Decision> = {
+  publish: Object.freeze({
+    allowed: false,
+    reason: 'default',
+    message: 'no rule allows publishing to this topic',
+  }),
+  subscribe: Object.freeze({
+    allowed: false,
+    reason: 'default',
+    message: 'no allow rule covers this subscription',
+  }),
+  receive: Object.freeze({
+    allowed: false,
+    reason: 'default',
+    message: 'no rule allows receiving this topic',
+  }),
+};
+const ADMITTED: Decision = Object.freeze({
+  allowed: true,
+  reason: 'default',
+  message: 'no connect rule refuses it',
+});
+
+/**
+ * A compiled, immutable policy: the {@link Authorizer} the guard calls. Build one with
+ * {@link parsePolicy}, {@link loadPolicy} or {@link compilePolicy}; reload with `watchPolicy`.
+ *
+ * @example
+ * ```ts
+ * const policy = await loadPolicy('policy.yaml');
+ * const guard = createGuard({ authenticators, authorizer: policy });
+ * policy.explain(principal, { action: 'subscribe', topic: 'tenants/acme/#' }); // rules, decision, file:line
+ * ```
+ */
+export class Policy implements Authorizer {
+  readonly file: string | undefined;
+  readonly combining: 'deny-overrides' | 'first-applicable';
+  /** Number of rules in the document (each rule counted once, whatever its topics and actions). */
+  readonly ruleCount: number;
+  readonly #roles = new Map<string, CompiledRole>();
+  readonly #users = new Map<string, readonly string[]>();
+  readonly #groups = new Map<string, readonly string[]>();
+  readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
+  readonly #superusers: ((p: Principal) => boolean)[];
+  readonly #connect: {
+    readonly methods?: ReadonlySet<string>;
+    readonly methodsSource?: RuleSource;
+    readonly clientIds?: (clientId: string) => boolean;
+    readonly clientIdsSource?: RuleSource;
+  };
+  readonly #byObject = new WeakMap<Principal, Profile>();
+  readonly #byKey = new Map<string, Profile>();
+  readonly #cacheSize: number;
+
+  /** Use {@link compilePolicy} or {@link parsePolicy}; `locate` maps document paths to line and column. */
+  constructor(
+    document: PolicyDocument,
+    options: PolicyOptions & {
+      readonly locate?: (path: Path) => { line: number; column: number } | undefined;
+    } = {},
+  ) {
+    const { file, locate } = options;
+    this.file = file;
+    this.combining = document.combining;
+    this.#cacheSize = options.principalCacheSize ?? 50_000;
+    const source = (path: Path): RuleSource | undefined => {
+      const at = locate?.(path);
+      return at ? { file, ...at } : file !== undefined ? { file } : undefined;
+    };
+
+    let order = 0;
+    for (const [role, { rules }] of Object.entries(document.roles)) {
+      const table = new RuleTable();
+      const templated: { actions: readonly Action[]; rule: CompiledRule }[] = [];
+      rules.forEach((doc, index) => {
+        const actions = [...new Set(doc.actions.flatMap((word) => SHORTHANDS[word]!))];
+        const ruleOrder = order++;
+        for (const topic of doc.topics) {
+          const rule = compileRule({
+            id: `role:${role}#${doc.name ?? index}`,
+            effect: doc.effect,
+            order: ruleOrder,
+            template: compileTopicTemplate(topic),
+            what: `${doc.name !== undefined ? `rule "${doc.name}"` : `rule #${index}`} of role ${role}`,
+            role,
+            source: source(['roles', role, 'rules', index]),
+            qos: doc.qos,
+            retain: doc.retain,
+            tls: doc.tls === undefined ? undefined : doc.tls !== false,
+            from: doc.from,
+          });
+          if (rule.template.isStatic) for (const action of actions) table.add(action, topic, rule);
+          else templated.push({ actions, rule });
+        }
+      });
+      this.#roles.set(role, { table, templated });
+    }
+    this.ruleCount = order;
+    for (const [user, roles] of Object.entries(document.users ?? {})) this.#users.set(user, roles);
+    for (const [group, roles] of Object.entries(document.groups ?? {})) this.#groups.set(group, roles);
+    for (const binding of document.bindings ?? []) {
+      this.#bindings.push({ test: compilePrincipalMatcher(binding.when), roles: binding.roles });
+    }
+    this.#superusers = (document.superusers ?? []).map(compilePrincipalMatcher);
+    const connect = document.connect;
+    this.#connect = {
+      ...(connect?.methods && {
+        methods: new Set(connect.methods),
+        methodsSource: source(['connect', 'methods']),
+      }),
+      ...(connect?.clientIds && {
+        clientIds: compileNamePatterns(connect.clientIds),
+        clientIdsSource: source(['connect', 'clientIds']),
+      }),
+    };
+  }
+
+  /** Names of the roles the policy defines, in file order. */
+  get roles(): readonly string[] {
+    return [...this.#roles.keys()];
+  }
+
+  /** Decides one publish, subscribe or receive. Never throws for any principal or request. */
+  authorize(principal: Principal, request: AccessRequest): Decision {
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return EXPIRED;
+    const profile = this.#profile(principal);
+    if (profile.superuser) return SUPERUSER;
+    return this.#evaluate(profile, request, undefined);
+  }
+
+  /** The policy's connect rules: allowed auth methods and the client-id allowlist. */
+  admit(principal: Principal): Decision {
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return EXPIRED;
+    const { methods, clientIds } = this.#connect;
+    if (methods && !methods.has(principal.method)) {
+      return connectDenial(
+        'connect:methods',
+        this.#connect.methodsSource,
+        `auth method "${principal.method}" is not allowed to connect; allowed: ${[...methods].join(', ')}`,
+      );
+    }
+    if (clientIds && !clientIds(principal.clientId)) {
+      return connectDenial(
+        'connect:clientIds',
+        this.#connect.clientIdsSource,
+        `client id "${principal.clientId}" is not in the policy's client-id allowlist`,
+      );
+    }
+    return ADMITTED;
+  }
+
+  /**
+   * Decides like {@link authorize} and says why: the principal's roles, every rule whose topic relates
+   * to the request (with file:line), whether its conditions held, and which rule decided.
+   */
+  explain(principal: Principal, request: AccessRequest): Explanation {
+    const profile = this.#profile(principal);
+    const trace: ExplainedRule[] = [];
+    let decision: Decision;
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) decision = EXPIRED;
+    else if (profile.superuser) decision = SUPERUSER;
+    else decision = this.#evaluate(profile, request, trace);
+    return {
+      decision,
+      request,
+      principal: { id: principal.id, roles: profile.roles, superuser: profile.superuser },
+      combining: this.combining,
+      rules: trace,
+    };
+  }
+
+  /** The roles a principal gets from this policy (its own roles that the policy defines, users, groups, bindings). */
+  rolesOf(principal: Principal): readonly string[] {
+    return this.#profile(principal).roles;
+  }
+
+  #evaluate(profile: Profile, request: AccessRequest, trace: ExplainedRule[] | undefined): Decision {
+    const { action } = request;
+    const run: Run = {
+      firstApplicable: this.combining === 'first-applicable',
+      facts: profile.facts,
+      request,
+      trace,
+      best: undefined,
+    };
+    const { tables } = profile;
+    if (action === 'subscribe') {
+      let filter = request.topic;
+      if (!isValidTopicFilter(filter)) return INVALID_FILTER;
+      if (filter.startsWith('$share/') || filter.startsWith('$queue/'))
+        filter = parseSubscription(filter).filter;
+      // A deny on subscribe or receive that overlaps the subscription refuses it: a broker without a
+      // per-delivery check would otherwise deliver what the principal may not receive.
+      if (scan(run, profile.denyAll.subscribe, 'unsafe-placeholder', false)) return run.best!.decision;
+      if (scan(run, profile.denyAll.receive, 'unsafe-placeholder', true)) return run.best!.decision;
+      for (const table of tables) {
+        const sub = table.get('subscribe', 'deny');
+        if (sub && scan(run, sub.overlapping(filter), 'overlaps', false)) return run.best!.decision;
+        const rec = table.get('receive', 'deny');
+        if (rec && scan(run, rec.overlapping(filter), 'overlaps', true)) return run.best!.decision;
+      }
+      for (const table of tables) {
+        const allow = table.get('subscribe', 'allow');
+        if (allow && scan(run, allow.covering(filter), 'covers', false)) return run.best!.decision;
+        if (run.best && !run.firstApplicable && !trace) return run.best.decision;
+      }
+    } else {
+      const topic = request.topic;
+      if (!isValidTopicName(topic)) return INVALID_NAME;
+      if (scan(run, profile.denyAll[action], 'unsafe-placeholder', false)) return run.best!.decision;
+      for (const table of tables) {
+        const deny = table.get(action, 'deny');
+        if (deny && scan(run, deny.match(topic), 'matches', false)) return run.best!.decision;
+      }
+      for (const table of tables) {
+        const allow = table.get(action, 'allow');
+        if (allow && scan(run, allow.match(topic), 'matches', false)) return run.best!.decision;
+        // Deny-overrides scanned every deny first, so the first applicable allow decides.
+        if (run.best && !run.firstApplicable && !trace) return run.best.decision;
+      }
+    }
+    return run.best?.decision ?? DEFAULT_DENY[action];
+  }
+
+  #profile(principal: Principal): Profile {
+    let profile = this.#byObject.get(principal);
+    if (profile) return profile;
+    // Adapters may rebuild equal principals per request: share the profile by content too.
+    const key = principalKey(principal);
+    profile = this.#byKey.get(key);
+    if (profile) {
+      this.#byKey.delete(key);
+    } else {
+      profile = this.#buildProfile(principal);
+      if (this.#byKey.size >= this.#cacheSize) this.#byKey.delete(this.#byKey.keys().next().value!);
+    }
+    this.#byKey.set(key, profile);
+    this.#byObject.set(principal, profile);
+    return profile;
+  }
+
+  #buildProfile(principal: Principal): Profile {
+    const roles = new Set<string>();
+    const grant = (names: readonly string[] | undefined) => {
+      for (const name of names ?? []) if (this.#roles.has(name)) roles.add(name);
+    };
+    grant(principal.roles);
+    if (principal.username !== undefined) grant(this.#users.get(principal.username));
+    for (const group of principal.groups ?? []) grant(this.#groups.get(group));
+    for (const binding of this.#bindings) if (binding.test(principal)) grant(binding.roles);
+
+    const tables: RuleTable[] = [];
+    const personal = new RuleTable();
+    const denyAll: Record<Action, CompiledRule[]> = { publish: [], subscribe: [], receive: [] };
+    const value = (name: string) => placeholderValue(principal, name);
+    const place = (actions: readonly Action[], rule: CompiledRule, filter: string | undefined) => {
+      if (filter !== undefined) {
+        try {
+          for (const action of actions) personal.add(action, filter, rule);
+          return;
+        } catch {
+          // A rendered filter the index rejects (e.g. too long) is as unsafe as a missing value.
+        }
+      }
+      // Placeholders never widen access: an allow rule without a safe value does not match; a deny
+      // rule then applies to every topic.
+      if (rule.effect === 'deny') for (const action of actions) denyAll[action].push(rule);
+    };
+    for (const name of roles) {
+      const role = this.#roles.get(name)!;
+      if (role.table.size > 0) tables.push(role.table);
+      for (const { actions, rule } of role.templated) place(actions, rule, rule.template.render(value));
+    }
+    principal.rules?.forEach((own, index) => {
+      for (const [rule, template] of compileOwnRule(own, index, this.ruleCount + index)) {
+        place(dedupe(own.actions), rule, template?.render(value));
+      }
+    });
+    if (personal.size > 0) tables.push(personal);
+    return {
+      roles: [...roles],
+      superuser: principal.superuser === true || this.#superusers.some((test) => test(principal)),
+      tables,
+      denyAll: {
+        publish: denyAll.publish.length ? denyAll.publish : NONE,
+        subscribe: denyAll.subscribe.length ? denyAll.subscribe : NONE,
+        receive: denyAll.receive.length ? denyAll.receive : NONE,
+      },
+      facts: { remoteAddress: principal.remoteAddress, tls: principal.tls },
+    };
+  }
+}
+
+/** Runs the rules through the combining algorithm; true when the decision is final (deny-overrides found a deny). */
+function scan(
+  run: Run,
+  rules: readonly CompiledRule[],
+  relation: RuleRelation,
+  subscription: boolean,
+): boolean {
+  for (const rule of rules) {
+    const why = conditionFailure(rule, run.facts, run.request, subscription);
+    run.trace?.push({
+      rule: rule.ref,
+      label: rule.label,
+      relation,
+      applies: why === undefined,
+      ...(why && { why }),
+    });
+    if (why !== undefined) continue;
+    const best = run.best;
+    if (run.firstApplicable) {
+      if (!best || rule.order < best.order) run.best = rule;
+    } else if (rule.effect === 'deny') {
+      if (best?.effect !== 'deny') run.best = rule;
+      if (!run.trace) return true;
+    } else if (!best) {
+      run.best = rule;
+    }
+  }
+  return false;
+}
+
+/** A principal's own rule (e.g. a token ACL claim) as compiled rules; a topic that is not a valid filter gets no template. */
+function compileOwnRule(
+  own: PrincipalRule,
+  index: number,
+  order: number,
+): [CompiledRule, TopicTemplate | undefined][] {
+  return own.topics.map((topic) => {
+    let template: TopicTemplate | undefined;
+    try {
+      template = compileTopicTemplate(topic);
+    } catch {
+      template = undefined;
+    }
+    const rule = compileRule({
+      id: `principal#${index}`,
+      effect: own.effect,
+      order,
+      template: template ?? { source: topic, placeholders: [], isStatic: true, render: () => undefined },
+      what: `the principal's own rule #${index}`,
+      qos: own.qos,
+      // For an allow, `retain: false` forbids retained publishes; for a deny, it denies them.
+      retain: own.retain === false ? own.effect === 'deny' : undefined,
+    });
+    return [rule, template];
+  });
+}
+
+function dedupe(actions: readonly Action[]): Action[] {
+  return [...new Set(actions)].filter((a) => (ACTIONS as readonly string[]).includes(a));
+}
+
+function connectDenial(id: string, source: RuleSource | undefined, message: string): Decision {
+  return { allowed: false, reason: 'rule', rule: { id, effect: 'deny', ...(source && { source }) }, message };
+}
+
+/**
+ * Compiles a policy document already parsed from YAML/JSON (validated here; issues carry paths, not lines).
+ *
+ * @example
+ * ```ts
+ * const policy = compilePolicy({ version: 1, roles: { device: { rules: [
+ *   { effect: 'allow', actions: 'publish', topics: 'devices/${clientid}/telemetry' } ] } },
+ *   users: {}, bindings: [{ when: { method: 'x509' }, roles: ['device'] }] });
+ * ```
+ */
+export function compilePolicy(document: unknown, options: PolicyOptions = {}): Policy {
+  return new Policy(
+    validateDocument(document, { schema: PolicyDocumentSchema, file: options.file }),
+    options,
+  );
+}
+
+/**
+ * Parses and compiles a policy from YAML or JSON text. Throws a `PolicyError` listing every mistake
+ * with file:line:column and what to write instead; an invalid policy never loads.
+ *
+ * @example
+ * ```ts
+ * const policy = parsePolicy(await readFile('policy.yaml', 'utf8'), { file: 'policy.yaml' });
+ * ```
+ */
+export function parsePolicy(text: string, options: PolicyOptions = {}): Policy {
+  const { value, locate } = parseYaml(text, { schema: PolicyDocumentSchema, file: options.file });
+  return new Policy(value, { ...options, locate });
+}
+
+/**
+ * Reads and compiles a policy file (YAML, or JSON).
+ *
+ * @example
+ * ```ts
+ * const policy = await loadPolicy('/etc/mqtt-warden/policy.yaml');
+ * ```
+ */
+export async function loadPolicy(file: string, options: Omit<PolicyOptions, 'file'> = {}): Promise<Policy> {
+  return parsePolicy(await readFile(file, 'utf8'), { ...options, file });
+}
