@@ -1,0 +1,272 @@
+import type { AccessRequest, Guard, Principal, QoS } from '@mqtt-warden/core';
+import type { AedesOptions, Client } from 'aedes';
+import { type ConnectRequestOptions, connectRequestOf, remoteAddressOf } from './connect-request.js';
+import { AuthenticationFailedError, ConnectRefusedError, NotAuthorizedError } from './errors.js';
+
+/** What `preConnect` knows before any credential is checked. */
+export interface PreConnectInfo {
+  /** As sent in CONNECT (`''` when the client let the broker choose). */
+  readonly clientId: string;
+  readonly username?: string;
+  readonly remoteAddress?: string;
+  readonly client: Client;
+}
+
+export interface WardenHooksOptions extends ConnectRequestOptions {
+  /**
+   * Client ids allowed to connect, checked in `preConnect` before any crypto; all when absent.
+   * A refused client is disconnected without CONNACK.
+   */
+  readonly clientId?: RegExp | ((clientId: string) => boolean);
+  /**
+   * A cheap check before authentication (rate limits, address filters). Anything but `true`, or a
+   * throw, disconnects the client without CONNACK.
+   */
+  readonly preConnect?: (info: PreConnectInfo) => boolean | Promise<boolean>;
+  /** Receive decisions kept per client for `authorizeForward` (topics); default 1,024. */
+  readonly receiveCacheSize?: number;
+  /** Clock in ms; tests inject one. */
+  readonly now?: () => number;
+}
+
+type Hook<K extends keyof AedesOptions> = NonNullable<AedesOptions[K]>;
+
+/** The Aedes hooks backed by a guard, plus access to the principal of each client. */
+export interface WardenHooks {
+  readonly preConnect: Hook<'preConnect'>;
+  readonly authenticate: Hook<'authenticate'>;
+  readonly authorizePublish: Hook<'authorizePublish'>;
+  readonly authorizeSubscribe: Hook<'authorizeSubscribe'>;
+  readonly authorizeForward: Hook<'authorizeForward'>;
+  /** The principal the guard authenticated for a connected client. */
+  principalOf(client: Client): Principal | undefined;
+  /** Stops expiry timers and policy-change notifications (call when the broker closes). */
+  close(): void;
+}
+
+interface Will {
+  readonly topic: string;
+  readonly qos?: QoS;
+  readonly retain?: boolean;
+}
+
+interface ClientState {
+  readonly client: Client;
+  readonly principal: Principal;
+  /** topic → may receive, valid for one policy version. */
+  readonly receive: Map<string, boolean>;
+  version: number;
+  timer?: NodeJS.Timeout;
+}
+
+const SYS_PREFIX = '$SYS/';
+// setTimeout fires at once for delays above 2^31 - 1 ms; longer expiries are reached in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Aedes 1.x hooks that put a {@link Guard} in front of every connect, publish, subscription and
+ * delivery. Pass them to `Aedes.createBroker` (or use {@link attachGuard}).
+ *
+ * - `preConnect`: client-id allowlist and your cheap checks; a refusal closes without CONNACK.
+ * - `authenticate`: the guard's authenticator chain on the CONNECT and the connection (TLS, peer
+ *   certificates, TLS-PSK identity, address); CONNACK 4 bad credentials, 5 not authorized, 3 backend
+ *   unavailable. The will message is authorized here too (refused will → CONNACK 5).
+ * - `authorizePublish`: QoS and retain checked; a refusal closes the connection; `$SYS/` stays closed.
+ * - `authorizeSubscribe`: per entry; a refused entry gets SUBACK 0x80. `$share/` and `$queue/` filters
+ *   are refused: Aedes 1.x has no shared subscriptions and would treat them as plain `$` filters.
+ * - `authorizeForward`: the receive check on every delivery (live, retained, offline queue), answered
+ *   from a per-client map that a policy change invalidates.
+ * - A principal with `expiresAt` is disconnected when it passes.
+ *
+ * @example
+ * ```ts
+ * import { Aedes } from 'aedes';
+ * const hooks = wardenHooks(guard, { pskIdentityOf });
+ * const broker = await Aedes.createBroker({ ...hooks });
+ * broker.once('closed', hooks.close);
+ * ```
+ */
+export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): WardenHooks {
+  const now = options.now ?? Date.now;
+  const receiveCacheSize = options.receiveCacheSize ?? 1024;
+  const allowClientId = clientIdCheck(options.clientId);
+  const states = new WeakMap<Client, ClientState>();
+  const live = new Set<ClientState>();
+  // Wills seen in preConnect, authorized in authenticate (the hook does not receive the packet).
+  const wills = new WeakMap<Client, Will>();
+  let version = 0;
+  const stopWatching = guard.onChange(() => {
+    version++;
+  });
+
+  function track(client: Client, principal: Principal): void {
+    const state: ClientState = { client, principal, receive: new Map(), version };
+    states.set(client, state);
+    live.add(state);
+    client.conn.once('close', () => untrack(state));
+    if (principal.expiresAt !== undefined) scheduleExpiry(state, principal.expiresAt);
+  }
+
+  function untrack(state: ClientState): void {
+    clearTimeout(state.timer);
+    live.delete(state);
+  }
+
+  function scheduleExpiry(state: ClientState, expiresAt: number): void {
+    const delay = expiresAt - now();
+    if (delay <= 0) {
+      state.client.close();
+      return;
+    }
+    state.timer = setTimeout(() => scheduleExpiry(state, expiresAt), Math.min(delay, MAX_TIMER_MS));
+    state.timer.unref();
+  }
+
+  function allowed(principal: Principal, request: AccessRequest): boolean {
+    return guard.authorize(principal, request).allowed;
+  }
+
+  return {
+    preConnect(client, packet, done) {
+      if (packet.will) wills.set(client, packet.will);
+      if (!allowClientId(packet.clientId)) {
+        done(new ConnectRefusedError(`client id '${packet.clientId}' is not allowed to connect`), false);
+        return;
+      }
+      const check = options.preConnect;
+      if (check === undefined) {
+        done(null, true);
+        return;
+      }
+      const info: PreConnectInfo = {
+        clientId: packet.clientId,
+        username: packet.username,
+        remoteAddress: remoteAddressOf(client),
+        client,
+      };
+      Promise.resolve()
+        .then(() => check(info))
+        .then(
+          (ok) =>
+            ok === true
+              ? done(null, true)
+              : done(new ConnectRefusedError('connection refused by the preConnect check'), false),
+          (error: unknown) =>
+            done(new ConnectRefusedError('the preConnect check failed', { cause: error }), false),
+        );
+    },
+
+    authenticate(client, username, password, done) {
+      const request = connectRequestOf(client, username, password, options);
+      guard.authenticate(request).then(
+        (result) => {
+          const will = wills.get(client);
+          wills.delete(client);
+          if (!result.ok) {
+            done(new AuthenticationFailedError(result.reason, result.message), false);
+            return;
+          }
+          if (will !== undefined && !willAllowed(result.principal, will)) {
+            done(
+              new AuthenticationFailedError('not-authorized', `will topic '${will.topic}' is not allowed`),
+              false,
+            );
+            return;
+          }
+          // Aedes drops a client that went away during authentication; keep no timer for it.
+          if (!client.conn.destroyed) track(client, result.principal);
+          done(null, true);
+        },
+        // The guard never rejects; should that ever change, fail closed with "try later".
+        () => done(new AuthenticationFailedError('error', 'authentication failed'), false),
+      );
+    },
+
+    authorizePublish(client, packet, done) {
+      if (packet.topic.startsWith(SYS_PREFIX)) {
+        done(new NotAuthorizedError(`publishing to '${SYS_PREFIX}' topics is not allowed`));
+        return;
+      }
+      // Aedes passes no client for a will it sweeps from a broker that died; every will
+      // was authorized when its client connected.
+      if (client === null) {
+        done(null);
+        return;
+      }
+      const state = states.get(client);
+      const ok =
+        state !== undefined &&
+        allowed(state.principal, {
+          action: 'publish',
+          topic: packet.topic,
+          qos: packet.qos,
+          retain: packet.retain === true,
+        });
+      done(ok ? null : new NotAuthorizedError(`publish to '${packet.topic}' is not allowed`));
+    },
+
+    authorizeSubscribe(client, subscription, done) {
+      const state = states.get(client);
+      const ok =
+        state !== undefined &&
+        !isShared(subscription.topic) &&
+        allowed(state.principal, { action: 'subscribe', topic: subscription.topic, qos: subscription.qos });
+      done(null, ok ? subscription : null);
+    },
+
+    authorizeForward(client, packet) {
+      const state = states.get(client);
+      if (state === undefined) return null;
+      const { principal, receive } = state;
+      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) return null;
+      if (state.version !== version) {
+        receive.clear();
+        state.version = version;
+      }
+      let ok = receive.get(packet.topic);
+      if (ok === undefined) {
+        const decision = guard.authorize(principal, { action: 'receive', topic: packet.topic });
+        ok = decision.allowed;
+        // A failure is not remembered: the next delivery gets a fresh decision.
+        if (decision.reason !== 'error') {
+          if (receive.size >= receiveCacheSize) receive.delete(receive.keys().next().value as string);
+          receive.set(packet.topic, ok);
+        }
+      }
+      return ok ? packet : null;
+    },
+
+    principalOf(client) {
+      return states.get(client)?.principal;
+    },
+
+    close() {
+      stopWatching();
+      for (const state of live) untrack(state);
+    },
+  };
+
+  function willAllowed(principal: Principal, will: Will): boolean {
+    return (
+      !will.topic.startsWith(SYS_PREFIX) &&
+      allowed(principal, {
+        action: 'publish',
+        topic: will.topic,
+        qos: will.qos,
+        retain: will.retain === true,
+      })
+    );
+  }
+}
+
+function clientIdCheck(spec: WardenHooksOptions['clientId']): (clientId: string) => boolean {
+  if (spec === undefined) return () => true;
+  if (typeof spec === 'function') return spec;
+  // A global or sticky RegExp keeps lastIndex between calls; test a fresh copy each time.
+  const pattern = new RegExp(spec.source, spec.flags.replace(/[gy]/g, ''));
+  return (clientId) => pattern.test(clientId);
+}
+
+function isShared(filter: string): boolean {
+  return filter.startsWith('$share/') || filter.startsWith('$queue/');
+}
