@@ -1,0 +1,30 @@
+import type { StoredHash } from './stored-hash.js';
+
+/** One user of a credential store. */
+export interface UserEntry {
+  readonly username: string;
+  readonly hash: string | StoredHash;
+  readonly roles?: readonly string[];
+  readonly groups?: readonly string[];
+  readonly superuser?: boolean;
+  /** Become principal attributes (policy placeholders such as `${attributes.site}`). */
+  readonly attributes?: Readonly<Record<string, string | readonly string[]>>;
+  /** When the password was last set, for {@link PasswordRules.maxAgeDays}. */
+  readonly passwordChangedAt?: Date;
+  /** A disabled user cannot log in even with the right password. */
+  readonly disabled?: boolean;
+}
+
+/**
+ * Where the password authenticator looks users up. Implement it for a database; the package ships an
+ * in-memory store and a file store.
+ */
+export interface CredentialStore {
+  get(username: string): UserEntry | undefined | Promise<UserEntry | undefined>;
+  /** All users; used to pick a same-cost dummy hash for unknown usernames. */
+  entries(): Iterable<UserEntry>;
+  /** Called after users change (reload, update); returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  /** Replaces a user's hash after a successful login (upgrade to argon2id); optional. */
+  updateHash?(username: string, hash: string): void | Promise<void>;
+}
