@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 
 /** Each command lives in ./commands/NAME.js and exports `run(args) → exit code`; loaded on demand. */
 const COMMANDS: Record<string, string> = {
+  serve: 'run the HTTP auth server for EMQX, go-auth and RabbitMQ: mqtt-warden serve [--config FILE]',
   validate: 'check a policy file: mqtt-warden validate POLICY',
   check: 'decide one request: mqtt-warden check --policy POLICY --username U --client-id C --publish TOPIC',
   test: 'run policy test suites: mqtt-warden test SUITE... [--junit FILE]',

@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { WardenError } from '@mqtt-warden/core';
+import { loadServerConfig } from '../server-config.js';
+import { createWardenServer } from '../warden-server.js';
+
+/** examples/quickstart: a policy, a users file and the config that ties them together. */
+export const QUICKSTART_CONFIG = fileURLToPath(
+  new URL('../../../../examples/quickstart/warden.yaml', import.meta.url),
+);
+
+const HELP = `Usage: mqtt-warden serve [--config FILE]
+
+Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ.
+Without --config it runs on the quickstart policy and users (examples/quickstart).
+SIGHUP reloads the policy and credential files; SIGINT/SIGTERM shut down gracefully.`;
+
+/** `mqtt-warden serve`: runs until SIGINT/SIGTERM. Returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    console.error(`mqtt-warden serve: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const file = values.config ?? QUICKSTART_CONFIG;
+  let server: Awaited<ReturnType<typeof createWardenServer>>;
+  let url: string;
+  try {
+    server = await createWardenServer(await loadServerConfig(file));
+    url = await server.listen();
+  } catch (error) {
+    console.error(`mqtt-warden serve: ${error instanceof WardenError ? error.message : String(error)}`);
+    return 1;
+  }
+  console.log(`mqtt-warden listening on ${url} (config ${file})`);
+  if (values.config === undefined) {
+    console.log(
+      `try: curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo-1","action":"publish","topic":"devices/demo-1/temp"}'`,
+    );
+  }
+  return new Promise<number>((resolve) => {
+    const reload = () => void server.reload();
+    const stop = (signal: string) => {
+      server.app.log.info({ signal }, 'shutting down');
+      process.off('SIGHUP', reload);
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on('SIGHUP', reload);
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,255 @@
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Authenticator, Guard } from '@mqtt-warden/core';
+import { createGuard, errorCode } from '@mqtt-warden/core';
+import { emqxPlugin } from '@mqtt-warden/emqx';
+import { goAuthPlugin } from '@mqtt-warden/go-auth';
+import { createPasswordAuthenticator, type FileStore, openFileStore } from '@mqtt-warden/password';
+import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
+import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { PrincipalDirectory } from './principal-directory.js';
+import type { ServerConfig } from './server-config.js';
+import { createServerMetrics } from './server-metrics.js';
+
+export interface WardenServer {
+  readonly app: FastifyInstance;
+  readonly guard: Guard;
+  readonly directory: PrincipalDirectory;
+  /** Starts listening; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Re-reads the policy and the credential files (SIGHUP). Keeps the old ones when a file is invalid. */
+  reload(): Promise<void>;
+  /** Stops accepting requests, answers those in flight, closes watchers. */
+  close(): Promise<void>;
+}
+
+export interface WardenServerOptions {
+  /** Where pino writes (tests capture it). Default stdout. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** Request fields that may hold secrets; pino replaces them with "[redacted]". */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.body',
+  'body',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+];
+
+/**
+ * Builds the HTTP auth server from a config: guard (authenticator chain, policy, caches), the EMQX,
+ * go-auth and RabbitMQ endpoints, health, readiness and Prometheus metrics, file watching.
+ *
+ * @example
+ * ```ts
+ * const server = await createWardenServer(await loadServerConfig('warden.yaml'));
+ * console.log(`listening on ${await server.listen()}`);
+ * process.on('SIGHUP', () => void server.reload());
+ * ```
+ */
+export async function createWardenServer(
+  config: ServerConfig,
+  options: WardenServerOptions = {},
+): Promise<WardenServer> {
+  const tls = config.listen.tls;
+  const https = tls
+    ? {
+        cert: await readFile(tls.cert),
+        key: await readFile(tls.key),
+        ...(tls.ca ? { ca: await readFile(tls.ca) } : {}),
+      }
+    : null;
+  const fastifyOptions: FastifyServerOptions = {
+    logger: {
+      level: config.log.level,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      serializers: {
+        // The query string of a GET authn request carries the password: log the path only.
+        req: (req: { method: string; url: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url.split('?')[0],
+          remoteAddress: req.ip,
+        }),
+      },
+    },
+    bodyLimit: config.limits.bodyBytes,
+    requestTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    connectionTimeout: config.limits.requestTimeoutMs,
+    return503OnClosing: true,
+  };
+  // Fastify's types pick the server kind from the literal options; both kinds serve the same routes.
+  const app = Fastify({ ...fastifyOptions, ...(https ? { https } : {}) } as FastifyServerOptions);
+  const log = app.log;
+
+  const stores: FileStore[] = [];
+  const authenticators: Authenticator[] = [];
+  for (const spec of config.authenticators) {
+    const store = await openFileStore({ path: spec.file });
+    stores.push(store);
+    authenticators.push(
+      createPasswordAuthenticator({ store, unknownUser: spec.unknownUser, cache: spec.cache, logger: log }),
+    );
+  }
+  const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
+    onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
+    onError: (error) =>
+      log.error({ file: config.policy.file, err: error }, 'policy not reloaded; keeping the previous one'),
+  });
+  if (!config.policy.watch) policy.close();
+
+  const guard = createGuard({
+    authenticators,
+    authorizer: policy,
+    cache: config.cache.decisions,
+    logger: log,
+  });
+  const directory = new PrincipalDirectory({
+    store: stores[0],
+    max: config.cache.principals?.max,
+    ttlMs: config.cache.principals?.ttlMs,
+  });
+  // Every successful login through any adapter is remembered for that client's later authorization requests.
+  const rememberingGuard: Guard = {
+    ...guard,
+    async authenticate(request) {
+      const result = await guard.authenticate(request);
+      if (result.ok) directory.remember(result.principal);
+      return result;
+    },
+  };
+
+  const metrics = createServerMetrics(guard);
+  const adapterOf = new Map<string, string>();
+  let closing = false;
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    reply.code(status).send({
+      error: error.code ?? errorCode(error),
+      message: status >= 500 ? 'internal error' : error.message,
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send({
+        error: 'ERR_NOT_FOUND',
+        message: `no endpoint ${request.method} ${request.url.split('?')[0]}`,
+      });
+  });
+  // Routes added while an adapter plugin registers belong to that adapter (paths are configurable).
+  let mounting: string | undefined;
+  app.addHook('onRoute', (route) => {
+    if (mounting) adapterOf.set(route.url, mounting);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url;
+    const adapter = url === undefined ? undefined : adapterOf.get(url);
+    if (adapter && url) metrics.latency(adapter, url, reply.elapsedTime / 1000);
+  });
+
+  const adapters = config.adapters;
+  if (adapters.emqx?.enabled !== false) {
+    mounting = 'emqx';
+    await app.register(emqxPlugin, {
+      guard: rememberingGuard,
+      resolver: directory,
+      paths: adapters.emqx?.paths,
+      unknownUser: adapters.emqx?.unknownUser,
+      onError: adapters.emqx?.onError,
+      acl: adapters.emqx?.acl,
+      fields: adapters.emqx?.fields,
+      onDecision: (e) => metrics.decision('emqx', e.action, e.result),
+    });
+  }
+  if (adapters.goAuth?.enabled !== false) {
+    mounting = 'go-auth';
+    await app.register(goAuthPlugin, {
+      guard: rememberingGuard,
+      resolver: directory,
+      paths: adapters.goAuth?.paths,
+      responseMode: adapters.goAuth?.responseMode,
+      onDecision: (e) => metrics.decision('go-auth', e.action, e.result),
+    });
+  }
+  if (adapters.rabbitmq?.enabled !== false) {
+    mounting = 'rabbitmq';
+    await app.register(rabbitMqPlugin, {
+      guard: rememberingGuard,
+      resolver: directory,
+      paths: adapters.rabbitmq?.paths,
+      vhosts: adapters.rabbitmq?.vhosts,
+      exchange: adapters.rabbitmq?.exchange,
+      onDecision: (e) => metrics.decision('rabbitmq', e.action, e.result),
+    });
+  }
+  mounting = undefined;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) =>
+    closing
+      ? reply.code(503).send({ status: 'closing' })
+      : { status: 'ready', policyRules: policy.current.ruleCount },
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  const watchers: FSWatcher[] = [];
+  if (config.policy.watch) {
+    for (const store of stores) watchers.push(watchFile(store.path, () => reloadStore(store)));
+  }
+
+  async function reloadStore(store: FileStore) {
+    try {
+      await store.reload();
+      log.info({ file: store.path }, 'credentials reloaded');
+    } catch (error) {
+      log.error(
+        { file: store.path, code: errorCode(error), err: error },
+        'credentials not reloaded; keeping the previous ones',
+      );
+    }
+  }
+
+  await app.ready();
+  return {
+    app,
+    guard,
+    directory,
+    async listen() {
+      return app.listen({ host: config.listen.host, port: config.listen.port });
+    },
+    async reload() {
+      await policy.reload();
+      for (const store of stores) await reloadStore(store);
+    },
+    async close() {
+      closing = true;
+      for (const watcher of watchers) watcher.close();
+      policy.close();
+      guard.close();
+      await app.close();
+    },
+  };
+}
+
+/** Watches a file's directory (editors replace files by renaming) and calls back after 100 ms of quiet. */
+function watchFile(file: string, changed: () => void): FSWatcher {
+  const name = basename(file);
+  let timer: NodeJS.Timeout | undefined;
+  return watch(dirname(file), { persistent: false }, (_event, entry) => {
+    if (entry !== null && entry.toString() !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(changed, 100);
+  });
+}
