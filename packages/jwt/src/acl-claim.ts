@@ -1,5 +1,5 @@
 import type { Action, PrincipalRule, QoS } from '@mqtt-warden/core';
-import { topicFilterProblem } from '@mqtt-warden/topic';
+import { ruleTopicProblem } from './rule-topic.js';
 import { TokenError } from './token-error.js';
 
 /**
@@ -129,20 +129,12 @@ function translateTopic(
     }
     return { topic: checkFilter(literal, where), literalFilter: wild };
   }
-  for (const match of topic.matchAll(/\$\{([^}]*)\}/g)) {
-    if (match[1] !== 'clientid' && match[1] !== 'username') {
-      throw aclError(
-        `${where}: placeholder "${match[0]}" is not supported; use \${clientid} or \${username}`,
-      );
-    }
-  }
-  if (/\$\{(?![^}]*\})/.test(topic)) throw aclError(`${where}: unterminated placeholder in topic`);
   return { topic: checkFilter(topic, where), literalFilter: false };
 }
 
 function checkFilter(topic: string, where: string): string {
-  const problem = topicFilterProblem(topic);
-  if (problem) throw aclError(`${where}: invalid topic filter: ${problem}`);
+  const problem = ruleTopicProblem(topic);
+  if (problem) throw aclError(`${where}: ${problem}`);
   return topic;
 }
 

@@ -16,6 +16,7 @@ export {
 export { type KeySource, type ResolvedKeySource, resolveKeySource } from './key-source.js';
 export { looksLikeJwt } from './looks-like-jwt.js';
 export { createRemoteKeySet, type KeyResolver, type RemoteKeySetOptions } from './remote-key-set.js';
+export { ruleTopicProblem } from './rule-topic.js';
 export { checkBinding, type TokenBinding } from './token-binding.js';
 export { TokenError, type TokenErrorCode } from './token-error.js';
 export { type TokenField, tokenFromRequest } from './token-from-request.js';
