@@ -48,14 +48,22 @@ export async function hashPassword(
   check(o.timeCost, 'timeCost', 1, HASH_LIMITS.argon2MaxTimeCost);
   check(o.hashLength, 'hashLength', 16, HASH_LIMITS.maxKeyLength);
   check(o.saltLength, 'saltLength', 16, HASH_LIMITS.maxKeyLength);
-  return argon2.hash(passwordBytes(password), {
+  const salt = randomBytes(o.saltLength);
+  const hash = await argon2.hash(passwordBytes(password), {
+    raw: true,
     type: argon2.argon2id,
     memoryCost: o.memoryCost,
     timeCost: o.timeCost,
     parallelism: o.parallelism,
     hashLength: o.hashLength,
-    salt: randomBytes(o.saltLength),
+    salt,
   });
+  // Written in libargon2's m,t,p order: Mosquitto 2.1 and go-auth parse that order only.
+  return `$argon2id$v=19$m=${o.memoryCost},t=${o.timeCost},p=${o.parallelism}$${unpadded(salt)}$${unpadded(hash)}`;
+}
+
+function unpadded(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
 }
 
 function check(value: number, name: string, min: number, max: number): void {

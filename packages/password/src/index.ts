@@ -24,7 +24,11 @@ export {
 } from './mosquitto-password-file.js';
 export { needsRehash } from './needs-rehash.js';
 export { HASH_LIMITS, type HashFormat } from './parse-hash.js';
-export { createPasswordAuthenticator, type PasswordAuthenticatorOptions } from './password-authenticator.js';
+export {
+  createPasswordAuthenticator,
+  type PasswordAuthenticator,
+  type PasswordAuthenticatorOptions,
+} from './password-authenticator.js';
 export {
   type CharacterClass,
   checkPasswordAge,

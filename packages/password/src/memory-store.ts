@@ -3,6 +3,7 @@ import { identifyHash } from './identify-hash.js';
 
 /** An in-memory {@link CredentialStore} that can be changed at run time. */
 export interface MemoryStore extends CredentialStore {
+  get(username: string): UserEntry | undefined;
   /** Adds or replaces a user. Throws {@link PasswordFormatError} for an unusable hash. */
   set(entry: UserEntry): void;
   delete(username: string): boolean;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Authenticator, AuthOutcome, GuardLogger, Principal } from '@mqtt-warden/core';
+import type { Authenticator, AuthOutcome, ConnectRequest, GuardLogger, Principal } from '@mqtt-warden/core';
 import { errorCode } from '@mqtt-warden/core';
 import { LRUCache } from 'lru-cache';
 import type { CredentialStore, UserEntry } from './credential-store.js';
@@ -35,6 +35,11 @@ export interface PasswordAuthenticatorOptions {
   readonly now?: () => number;
 }
 
+/** The `password` authenticator; always answers asynchronously. */
+export interface PasswordAuthenticator extends Authenticator {
+  authenticate(request: ConnectRequest): Promise<AuthOutcome>;
+}
+
 const BAD = { outcome: 'deny', reason: 'bad-credentials', message: 'bad username or password' } as const;
 const IGNORE = { outcome: 'ignore' } as const;
 
@@ -51,7 +56,7 @@ const IGNORE = { outcome: 'ignore' } as const;
  * const guard = createGuard({ authenticators: [passwords, jwt], authorizer: policy });
  * ```
  */
-export function createPasswordAuthenticator(options: PasswordAuthenticatorOptions): Authenticator {
+export function createPasswordAuthenticator(options: PasswordAuthenticatorOptions): PasswordAuthenticator {
   const { store, logger } = options;
   const now = options.now ?? Date.now;
   const rules = options.rules ?? {};
@@ -83,14 +88,10 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
     return ok;
   }
 
-  function principal(
-    entry: UserEntry,
-    clientId: string,
-    request: Parameters<Authenticator['authenticate']>[0],
-  ) {
-    const result: Principal = {
+  function principal(entry: UserEntry, request: ConnectRequest): Principal {
+    return {
       id: entry.username,
-      clientId,
+      clientId: request.clientId,
       username: entry.username,
       method: 'password',
       roles: entry.roles ?? [],
@@ -100,7 +101,6 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
       remoteAddress: request.transport.remoteAddress,
       tls: request.transport.tls,
     };
-    return result;
   }
 
   function rehash(entry: UserEntry, password: Buffer): void {
@@ -142,7 +142,7 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
       const age = checkPasswordAge(entry.passwordChangedAt, rules, now());
       if (age.expired) return { outcome: 'deny', reason: 'expired', message: age.reason };
       rehash(entry, password);
-      return { outcome: 'allow', principal: principal(entry, request.clientId, request) };
+      return { outcome: 'allow', principal: principal(entry, request) };
     },
   };
 }

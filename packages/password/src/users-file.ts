@@ -77,8 +77,10 @@ export function parseUsersFile(text: string, format: UsersFileFormat, file?: str
     const parsed = userSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const field = issue.path.length ? ` field ${issue.path.join('.')}` : '';
-      throw new CredentialFileError(`user "${username}"${field}: ${issue.message}`, at(issue.path));
+      const path =
+        issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+      const field = path.length ? ` field ${path.join('.')}` : '';
+      throw new CredentialFileError(`user "${username}"${field}: ${issue.message}`, at(path));
     }
     const { passwordChangedAt, hash, ...rest } = parsed.data;
     try {
