@@ -21,9 +21,7 @@ describe('the ConnectRequest built from a real connection', () => {
   const pskKey = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
   const identities = new WeakMap<object, string>();
   let pki: Pki;
-  let plain: TestBroker;
-  let mtls: TestBroker;
-  let psk: TestBroker;
+  let server: TestBroker;
 
   beforeAll(async () => {
     pki = createPki();
@@ -48,37 +46,40 @@ describe('the ConnectRequest built from a real connection', () => {
       ],
       authorizer: { authorize: () => ({ allowed: false, reason: 'default' }) },
     });
-    const hooks = () => ({ ...wardenHooks(guard, { pskIdentityOf: (socket) => identities.get(socket) }) });
-    plain = await startBroker(hooks(), { tcp: true, ws: true });
-    mtls = await startBroker(hooks(), {
-      tls: {
-        key: pki.server.key,
-        cert: pki.server.cert,
-        ca: pki.ca,
-        requestCert: true,
-        rejectUnauthorized: true,
-      },
-    });
-    psk = await startBroker(hooks(), {
-      tls: {
-        ciphers: 'PSK-AES128-GCM-SHA256',
-        maxVersion: 'TLSv1.2',
-        pskCallback: (socket: TLSSocket, identity: string) => {
-          identities.set(socket, identity);
-          return identity === 'device-7' ? pskKey : null;
+    server = await startBroker(
+      { ...wardenHooks(guard, { pskIdentityOf: (socket) => identities.get(socket) }) },
+      {
+        tcp: true,
+        ws: true,
+        tls: {
+          mtls: {
+            key: pki.server.key,
+            cert: pki.server.cert,
+            ca: pki.ca,
+            requestCert: true,
+            rejectUnauthorized: true,
+          },
+          psk: {
+            ciphers: 'PSK-AES128-GCM-SHA256',
+            maxVersion: 'TLSv1.2',
+            pskCallback: (socket: TLSSocket, identity: string) => {
+              identities.set(socket, identity);
+              return identity === 'device-7' ? pskKey : null;
+            },
+          },
         },
       },
-    });
+    );
   });
   afterAll(async () => {
-    await Promise.all([plain.close(), mtls.close(), psk.close()]);
+    await server.close();
     pki.dispose();
   });
 
   const last = () => seen.at(-1) as ConnectRequest;
 
   it('over TCP: client id, username, password bytes, protocol version, address, no TLS', async () => {
-    const c = await connect(`mqtt://127.0.0.1:${plain.ports.tcp}`, {
+    const c = await connect(`mqtt://127.0.0.1:${server.ports.tcp}`, {
       clientId: 'c1',
       username: 'u',
       password: 'p\u00e9',
@@ -92,7 +93,7 @@ describe('the ConnectRequest built from a real connection', () => {
   });
 
   it('over WebSocket: the address of the upgrade request', async () => {
-    const c = await connect(`ws://127.0.0.1:${plain.ports.ws}`, { clientId: 'c-ws' });
+    const c = await connect(`ws://127.0.0.1:${server.ports.ws}`, { clientId: 'c-ws' });
     expect(c.returnCode).toBe(0);
     expect(last()).toMatchObject({ clientId: 'c-ws', transport: { tls: false, remoteAddress: '127.0.0.1' } });
     await end(c);
@@ -100,7 +101,7 @@ describe('the ConnectRequest built from a real connection', () => {
 
   it('over mutual TLS: the client certificate chain as DER, leaf first, and the SNI', async () => {
     const leaf = pki.client('device-42');
-    const c = await connect(`mqtts://127.0.0.1:${mtls.ports.tls}`, {
+    const c = await connect(`mqtts://127.0.0.1:${server.ports.mtls}`, {
       clientId: 'c-tls',
       ca: pki.ca,
       key: leaf.key,
@@ -117,7 +118,7 @@ describe('the ConnectRequest built from a real connection', () => {
   });
 
   it('over TLS-PSK: the identity recorded by the pskCallback, and no certificates', async () => {
-    const c = await connect(`mqtts://127.0.0.1:${psk.ports.tls}`, {
+    const c = await connect(`mqtts://127.0.0.1:${server.ports.psk}`, {
       clientId: 'c-psk',
       ciphers: 'PSK-AES128-GCM-SHA256',
       maxVersion: 'TLSv1.2',

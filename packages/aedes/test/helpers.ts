@@ -23,8 +23,8 @@ export interface TestBroker {
 
 export interface Listeners {
   tcp?: boolean;
-  /** TLS server options (mutual TLS, PSK: whatever node:tls takes). */
-  tls?: TlsOptions;
+  /** TLS listeners by name (their port is `ports[name]`): mutual TLS, PSK, whatever node:tls takes. */
+  tls?: Record<string, TlsOptions>;
   ws?: boolean;
 }
 
@@ -42,7 +42,9 @@ export async function startBroker(
     ports[name] = (server.address() as AddressInfo).port;
   };
   if (listeners.tcp) await listen('tcp', createNetServer(broker.handle));
-  if (listeners.tls) await listen('tls', createTlsServer(listeners.tls, broker.handle));
+  for (const [name, options] of Object.entries(listeners.tls ?? {})) {
+    await listen(name, createTlsServer(options, broker.handle));
+  }
   if (listeners.ws) {
     const http = createHttpServer();
     const wss = new WebSocketServer({ server: http });
