@@ -59,7 +59,7 @@ async function issue(
     cert,
     keys,
     der: new Uint8Array(cert.rawData),
-    pem: cert.toString('pem'),
+    pem: `${cert.toString('pem').trimEnd()}\n`,
     keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`,
   };
 }
@@ -74,7 +74,7 @@ export function createCa(
     ca?: boolean;
   } = {},
 ): Promise<Issued> {
-  return issue(options.issuer, options.subject ?? `CN=${cn}, O=Warden Test`, options, [
+  return issue(options.issuer, options.subject ?? [{ O: ['Warden Test'] }, { CN: [cn] }], options, [
     new x509.BasicConstraintsExtension(options.ca ?? true, options.pathLength, true),
     new x509.KeyUsagesExtension(
       options.keyUsage ?? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
@@ -101,7 +101,7 @@ export function issueDevice(
     extensions.push(new x509.ExtendedKeyUsageExtension(options.eku ?? [x509.ExtendedKeyUsage.clientAuth]));
   }
   if (options.san) extensions.push(new x509.SubjectAlternativeNameExtension(options.san));
-  return issue(issuer, options.subject ?? `CN=${cn}, O=Warden Test`, options, extensions);
+  return issue(issuer, options.subject ?? [{ O: ['Warden Test'] }, { CN: [cn] }], options, extensions);
 }
 
 /** A CRL signed by `issuer` listing `revoked`. */
