@@ -1,4 +1,4 @@
-import type { AccessRequest, Decision, RuleRef } from '@mqtt-warden/core';
+import type { AccessRequest, Action, Decision, RuleRef } from '@mqtt-warden/core';
 
 /**
  * How a rule's topic related to the request: a rule `matches` a topic name, `covers` or `overlaps` a
@@ -12,6 +12,8 @@ export interface ExplainedRule {
   readonly rule: RuleRef;
   /** e.g. `rule "telemetry" of role device (fleet.yaml:12:9)`. */
   readonly label: string;
+  /** The action the rule was indexed under (a subscription is checked against receive denies too). */
+  readonly action: Action;
   readonly relation: RuleRelation;
   /** Whether its conditions held, i.e. whether it took part in the decision. */
   readonly applies: boolean;
@@ -48,11 +50,13 @@ export function formatExplanation(explanation: Explanation): string {
     }; combining: ${explanation.combining}`,
   ];
   if (explanation.rules.length === 0) lines.push('  no rule relates to this topic');
+  let decider = decision.rule;
   for (const entry of explanation.rules) {
-    const decided = decision.rule !== undefined && entry.rule === decision.rule;
+    const decided = decider !== undefined && entry.rule === decider;
+    if (decided) decider = undefined;
     const status = decided ? 'DECIDED' : entry.applies ? 'applies' : `skipped: ${entry.why}`;
     lines.push(
-      `  ${entry.rule.effect.padEnd(5)} ${entry.label}, topic "${entry.rule.topic}" ${entry.relation.replace('-', ' ')}: ${status}`,
+      `  ${entry.rule.effect.padEnd(5)} ${entry.action.padEnd(9)} ${entry.label}, topic "${entry.rule.topic}" ${entry.relation.replace('-', ' ')}: ${status}`,
     );
   }
   lines.push(`  decision: ${decision.message ?? decision.reason}`);

@@ -49,12 +49,13 @@ export function parseYaml<S extends z.ZodType>(
   };
 
   if (doc.errors.length > 0) {
+    // After the first syntax errors the parser mostly reports their echoes: show a few.
     fail(
-      doc.errors.map((error) => ({
+      doc.errors.slice(0, 3).map((error) => ({
         file,
         ...at(error.pos[0]),
         path: [],
-        message: `${yamlMessage(error.code, error.message)}`,
+        message: yamlMessage(error.code, error.message, lineOf(text, error.pos[0])),
       })),
     );
   }
@@ -138,11 +139,22 @@ export function validateDocument<S extends z.ZodType>(
   return result.data as z.output<S>;
 }
 
-function yamlMessage(code: string, message: string): string {
+function yamlMessage(code: string, message: string, line: string): string {
   const text = message.replace(/ at line \d+, column \d+.*$/s, '');
-  if (code === 'DUPLICATE_KEY')
+  if (code === 'DUPLICATE_KEY') {
     return `duplicate key: ${text}; each name may appear only once, remove or rename one`;
-  return `invalid YAML: ${text}`;
+  }
+  // `{`, `#` and `+` are YAML syntax: unquoted topics such as [a/${clientid}/#] are the usual cause.
+  const hint = /\$\{|[#+]/.test(line)
+    ? '; quote topics that contain ${...}, # or +, e.g. "devices/${clientid}/#"'
+    : '';
+  return `invalid YAML: ${text}${hint}`;
+}
+
+function lineOf(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  return text.slice(start, end === -1 ? undefined : end);
 }
 
 function isDefaultMessage(message: string): boolean {

@@ -278,30 +278,34 @@ export class Policy implements Authorizer {
         filter = parseSubscription(filter).filter;
       // A deny on subscribe or receive that overlaps the subscription refuses it: a broker without a
       // per-delivery check would otherwise deliver what the principal may not receive.
-      if (scan(run, profile.denyAll.subscribe, 'unsafe-placeholder', false)) return run.best!.decision;
-      if (scan(run, profile.denyAll.receive, 'unsafe-placeholder', true)) return run.best!.decision;
+      if (scan(run, profile.denyAll.subscribe, 'subscribe', 'unsafe-placeholder', false))
+        return run.best!.decision;
+      if (scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
+        return run.best!.decision;
       for (const table of tables) {
         const sub = table.get('subscribe', 'deny');
-        if (sub && scan(run, sub.overlapping(filter), 'overlaps', false)) return run.best!.decision;
+        if (sub && scan(run, sub.overlapping(filter), 'subscribe', 'overlaps', false))
+          return run.best!.decision;
         const rec = table.get('receive', 'deny');
-        if (rec && scan(run, rec.overlapping(filter), 'overlaps', true)) return run.best!.decision;
+        if (rec && scan(run, rec.overlapping(filter), 'receive', 'overlaps', true)) return run.best!.decision;
       }
       for (const table of tables) {
         const allow = table.get('subscribe', 'allow');
-        if (allow && scan(run, allow.covering(filter), 'covers', false)) return run.best!.decision;
+        if (allow && scan(run, allow.covering(filter), 'subscribe', 'covers', false))
+          return run.best!.decision;
         if (run.best && !run.firstApplicable && !trace) return run.best.decision;
       }
     } else {
       const topic = request.topic;
       if (!isValidTopicName(topic)) return INVALID_NAME;
-      if (scan(run, profile.denyAll[action], 'unsafe-placeholder', false)) return run.best!.decision;
+      if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
       for (const table of tables) {
         const deny = table.get(action, 'deny');
-        if (deny && scan(run, deny.match(topic), 'matches', false)) return run.best!.decision;
+        if (deny && scan(run, deny.match(topic), action, 'matches', false)) return run.best!.decision;
       }
       for (const table of tables) {
         const allow = table.get(action, 'allow');
-        if (allow && scan(run, allow.match(topic), 'matches', false)) return run.best!.decision;
+        if (allow && scan(run, allow.match(topic), action, 'matches', false)) return run.best!.decision;
         // Deny-overrides scanned every deny first, so the first applicable allow decides.
         if (run.best && !run.firstApplicable && !trace) return run.best.decision;
       }
@@ -382,6 +386,7 @@ export class Policy implements Authorizer {
 function scan(
   run: Run,
   rules: readonly CompiledRule[],
+  action: Action,
   relation: RuleRelation,
   subscription: boolean,
 ): boolean {
@@ -390,6 +395,7 @@ function scan(
     run.trace?.push({
       rule: rule.ref,
       label: rule.label,
+      action,
       relation,
       applies: why === undefined,
       ...(why && { why }),

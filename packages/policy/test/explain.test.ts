@@ -29,7 +29,9 @@ describe('explain', () => {
     expect(e.rules[0]!.rule.source).toEqual({ file: 'test.yaml', line: 10, column: 9 });
     const text = formatExplanation(e);
     expect(text).toMatch(/^DENY receive "t\/secret" qos 1\n/);
-    expect(text).toContain('rule #1 of role viewer (test.yaml:10:9), topic "t/secret" matches: DECIDED');
+    expect(text).toContain(
+      'deny  receive   rule #1 of role viewer (test.yaml:10:9), topic "t/secret" matches: DECIDED',
+    );
     expect(text).toContain('rule "read-all" of role viewer (test.yaml:6:9), topic "t/#" matches: applies');
   });
 
@@ -47,7 +49,10 @@ describe('explain', () => {
   it('covers and overlaps for subscriptions', () => {
     const e = p.explain(u, { action: 'subscribe', topic: 't/#' });
     expect(e.decision.allowed).toBe(false);
-    expect(e.rules.map((r) => r.relation)).toEqual(['overlaps', 'covers']);
+    expect(e.rules.map((r) => [r.action, r.relation])).toEqual([
+      ['receive', 'overlaps'],
+      ['subscribe', 'covers'],
+    ]);
     expect(formatExplanation(p.explain(principal(), { action: 'publish', topic: 'z' }))).toContain(
       'no rule relates to this topic',
     );

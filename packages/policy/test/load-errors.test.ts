@@ -40,6 +40,15 @@ describe('located load errors', () => {
     expect(issues[0]!.message).toMatch(/^invalid YAML/);
   });
 
+  it('reports only the first YAML errors, with a hint for unquoted topics', () => {
+    const issues = issuesOf(
+      valid.join('\n').replace('["devices/${clientid}/telemetry"]', '[devices/${clientid}/#, a]'),
+    );
+    expect(issues.length).toBeLessThanOrEqual(3);
+    expect(issues[0]).toMatchObject({ line: 8 });
+    expect(issues[0]!.message).toContain('quote topics that contain ${...}, # or +');
+  });
+
   it('reports an unknown key at the key, with a suggestion', () => {
     const text = valid.join('\n').replace('actions:', 'acions:');
     const [missing, issue] = issuesOf(text);
