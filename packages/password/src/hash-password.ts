@@ -42,7 +42,7 @@ export async function hashPassword(
   password: string | Uint8Array,
   options: HashPasswordOptions = {},
 ): Promise<string> {
-  const o = { ...ARGON2ID_DEFAULTS, ...options };
+  const o = argon2idOptions(options);
   check(o.parallelism, 'parallelism', 1, HASH_LIMITS.argon2MaxParallelism);
   check(o.memoryCost, 'memoryCost', 8 * o.parallelism, HASH_LIMITS.argon2MaxMemoryCost);
   check(o.timeCost, 'timeCost', 1, HASH_LIMITS.argon2MaxTimeCost);
@@ -60,6 +60,18 @@ export async function hashPassword(
   });
   // Written in libargon2's m,t,p order: Mosquitto 2.1 and go-auth parse that order only.
   return `$argon2id$v=19$m=${o.memoryCost},t=${o.timeCost},p=${o.parallelism}$${unpadded(salt)}$${unpadded(hash)}`;
+}
+
+/** The options with defaults filled in; an explicit `undefined` means the default too. */
+export function argon2idOptions(options: HashPasswordOptions): Required<HashPasswordOptions> {
+  const d = ARGON2ID_DEFAULTS;
+  return {
+    memoryCost: options.memoryCost ?? d.memoryCost,
+    timeCost: options.timeCost ?? d.timeCost,
+    parallelism: options.parallelism ?? d.parallelism,
+    hashLength: options.hashLength ?? d.hashLength,
+    saltLength: options.saltLength ?? d.saltLength,
+  };
 }
 
 function unpadded(bytes: Buffer): string {

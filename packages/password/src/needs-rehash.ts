@@ -1,4 +1,4 @@
-import { ARGON2ID_DEFAULTS, type HashPasswordOptions } from './hash-password.js';
+import { argon2idOptions, type HashPasswordOptions } from './hash-password.js';
 import { parseHash } from './parse-hash.js';
 import type { StoredHash } from './stored-hash.js';
 
@@ -15,7 +15,7 @@ import type { StoredHash } from './stored-hash.js';
 export function needsRehash(stored: string | StoredHash, target: HashPasswordOptions = {}): boolean {
   const parsed = parseHash(stored);
   if (parsed.kind !== 'argon2' || parsed.format !== 'argon2id' || parsed.version !== 19) return true;
-  const t = { ...ARGON2ID_DEFAULTS, ...target };
+  const t = argon2idOptions(target);
   return (
     parsed.memoryCost < t.memoryCost ||
     parsed.timeCost < t.timeCost ||

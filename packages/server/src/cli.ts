@@ -7,6 +7,8 @@ const COMMANDS: Record<string, string> = {
   validate: 'check a policy file: mqtt-warden validate POLICY',
   check: 'decide one request: mqtt-warden check --policy POLICY --username U --client-id C --publish TOPIC',
   test: 'run policy test suites: mqtt-warden test SUITE... [--junit FILE]',
+  passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
+  hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]
