@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { attachGuard, type WardenHooks } from '@mqtt-warden/aedes';
 import { createGuard } from '@mqtt-warden/core';
 import { createJwtAuthenticator } from '@mqtt-warden/jwt';
+import { createMemoryStore, createPasswordAuthenticator, hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { createPskAuthenticator, createPskCallback, PskStore, pskIdentityOf } from '@mqtt-warden/psk';
+import { createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collect,
@@ -34,8 +36,10 @@ const POLICY = (readerReceives: string) => `
 version: 1
 connect:
   clientIds: ["dev-*", "app-*", "psk-*", "cert-*", "user-*"]
+users:
+  user-alice: [device]
 bindings:
-  - { when: { method: psk }, roles: [device] }
+  - { when: { method: [psk, x509] }, roles: [device] }
 roles:
   device:
     rules:
@@ -60,8 +64,8 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
 
   const token = (sub: string, roles: string[], ttlSeconds = 600, secret = SECRET) =>
     signHs256({ sub, roles, aud: 'mqtt', exp: Math.floor(Date.now() / 1000) + ttlSeconds }, secret);
-  const url = (transport: 'tcp' | 'ws' | 'tls' | 'mtls' | 'psk') =>
-    `${{ tcp: 'mqtt', ws: 'ws', tls: 'mqtts', mtls: 'mqtts', psk: 'mqtts' }[transport]}://127.0.0.1:${server.ports[transport]}`;
+  const url = (transport: 'tcp' | 'ws' | 'tls' | 'mtls' | 'x509' | 'psk') =>
+    `${transport === 'tcp' ? 'mqtt' : transport === 'ws' ? 'ws' : 'mqtts'}://127.0.0.1:${server.ports[transport]}`;
   const tlsClient = () => ({ ca: pki.ca, servername: 'localhost' });
 
   beforeAll(async () => {
@@ -73,7 +77,15 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
     const guard = createGuard({
       authenticators: [
         createPskAuthenticator({ keys: psk }),
+        createX509Authenticator({
+          verifier: createCertificateVerifier({ trustAnchors: [pki.ca] }),
+          idFrom: 'cn',
+          requireClientIdMatch: 'cn',
+        }),
         createJwtAuthenticator({ keys: { secret: SECRET }, audience: 'mqtt', clockToleranceSeconds: 0 }),
+        createPasswordAuthenticator({
+          store: createMemoryStore([{ username: 'user-alice', hash: await hashPassword('correct horse') }]),
+        }),
       ],
       authorizer: policy,
     });
@@ -90,6 +102,14 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
             ca: pki.ca,
             requestCert: true,
             rejectUnauthorized: true,
+          },
+          // Client certificates are asked for but judged by the x509 verifier, so its refusals reach CONNACK.
+          x509: {
+            key: pki.server.key,
+            cert: pki.server.cert,
+            ca: pki.ca,
+            requestCert: true,
+            rejectUnauthorized: false,
           },
           psk: {
             ciphers: 'PSK-AES128-GCM-SHA256',
@@ -147,6 +167,61 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
       expect(outside.returnCode).toBe(5);
     });
 
+    it('password over TCP: right → 0, wrong → 4, unknown user → 4 (same answer, same work)', async () => {
+      const ok = await connect(url('tcp'), {
+        clientId: 'user-alice',
+        username: 'user-alice',
+        password: 'correct horse',
+      });
+      expect(ok.returnCode).toBe(0);
+      await end(ok);
+      const wrong = await connect(url('tcp'), {
+        clientId: 'user-a2',
+        username: 'user-alice',
+        password: 'wrong horse',
+      });
+      expect(wrong.returnCode).toBe(4);
+      const unknown = await connect(url('tcp'), {
+        clientId: 'user-a3',
+        username: 'user-bob',
+        password: 'correct horse',
+      });
+      expect(unknown.returnCode).toBe(4);
+    });
+
+    it('X.509 over mutual TLS: a certificate from our CA → 0; one from another CA → 4; a CN that is not the client id → 5', async () => {
+      const leaf = pki.client('cert-dev-1');
+      const ok = await connect(url('x509'), {
+        clientId: 'cert-dev-1',
+        key: leaf.key,
+        cert: leaf.cert,
+        ...tlsClient(),
+      });
+      expect(ok.returnCode).toBe(0);
+      expect(await publish(ok.client, 'devices/cert-dev-1/t', '1')).toBeUndefined();
+      await end(ok);
+      const rogue = createPki();
+      try {
+        const forged = rogue.client('cert-dev-1');
+        const refused = await connect(url('x509'), {
+          clientId: 'cert-dev-1',
+          key: forged.key,
+          cert: forged.cert,
+          ...tlsClient(),
+        });
+        expect(refused.returnCode).toBe(4);
+      } finally {
+        rogue.dispose();
+      }
+      const mismatch = await connect(url('x509'), {
+        clientId: 'cert-dev-2',
+        key: leaf.key,
+        cert: leaf.cert,
+        ...tlsClient(),
+      });
+      expect(mismatch.returnCode).toBe(5);
+    });
+
     it('no credentials at all → 5', async () => {
       expect((await connect(url('tcp'), { clientId: 'dev-anon' })).returnCode).toBe(5);
     });
@@ -165,8 +240,6 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
         password: 'not-a.valid.jwt',
       });
       expect(malformed.returnCode).toBe(4);
-      const nobody = await connect(url('ws'), { clientId: 'app-ws3', username: 'jwt', password: 'hunter2' });
-      expect(nobody.returnCode).toBe(5);
       const tls = await connect(url('tls'), {
         clientId: 'app-tls',
         username: 'jwt',
@@ -243,6 +316,66 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
       ]);
       expect(forged.code).not.toBe(0);
       expect(forged.stderr).toMatch(/bad user name or password/i);
+    });
+
+    it('password over TCP: mosquitto_pub with the right password publishes, with a wrong one gets CONNACK 4', async () => {
+      const base = [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.ports.tcp),
+        '-i',
+        'user-alice',
+        '-u',
+        'user-alice',
+        '-t',
+        'public/p',
+        '-m',
+        'x',
+        '-q',
+        '1',
+      ];
+      expect(await run('mosquitto_pub', [...base, '-P', 'correct horse'])).toMatchObject({ code: 0 });
+      const wrong = await run('mosquitto_pub', [...base, '-P', 'wrong horse']);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toMatch(/bad user name or password/i);
+    });
+
+    it('X.509 over mutual TLS: mosquitto_sub with a client certificate subscribes and receives', async () => {
+      const leaf = pki.client('cert-dev-m');
+      writeFileSync(join(dir, 'leaf.pem'), leaf.cert);
+      writeFileSync(join(dir, 'leaf.key'), leaf.key);
+      const sub = await mosquittoSub([
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.ports.mtls),
+        '--cafile',
+        join(dir, 'ca.pem'),
+        '--insecure',
+        '--cert',
+        join(dir, 'leaf.pem'),
+        '--key',
+        join(dir, 'leaf.key'),
+        '-i',
+        'cert-dev-m',
+        '-t',
+        'public/#',
+        '-C',
+        '1',
+        '-W',
+        '10',
+      ]);
+      expect(sub.debug.join('\n')).toMatch(/received CONNACK \(0\)/);
+      const writer = await connect(url('tcp'), {
+        clientId: 'app-w3',
+        username: 'jwt',
+        password: token('app-w3', ['writer']),
+      });
+      await publish(writer.client, 'public/cert', 'for certs');
+      expect(await sub.exited).toBe(0);
+      expect(sub.messages).toEqual(['public/cert for certs']);
+      await end(writer);
     });
 
     it('TLS-PSK: mosquitto_sub reads SUBACK codes (0x80 for a refused filter) and receives what it may', async () => {
