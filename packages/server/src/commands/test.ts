@@ -1,0 +1,69 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { junitXml, runSuite, type SuiteResult } from '@mqtt-warden/testing';
+import { describeLoadError } from './validate.js';
+
+const HELP = `Usage: mqtt-warden test SUITE... [--junit FILE]
+
+Runs policy test suites. A suite is YAML:
+  policy: policy.yaml          # relative to the suite
+  cases:
+    - name: a device publishes its telemetry
+      who: { username: dev-1, clientId: dev-1, method: x509, attributes: { cert.cn: dev-1 } }
+      what: { publish: devices/dev-1/telemetry, qos: 1 }   # or subscribe / receive, or: connect
+      expect: allow                                         # or deny
+
+Prints each failing case with the policy's explanation, then a summary line.
+Exit status: 0 all cases passed, 1 a case failed, 2 usage error or a suite/policy that cannot load.`;
+
+/** `mqtt-warden test SUITE... [--junit FILE]` → 0 only when every case of every suite passes. */
+export async function run(args: string[]): Promise<number> {
+  let positionals: string[];
+  let values: { junit?: string; help?: boolean };
+  try {
+    ({ positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { junit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    console.error(`mqtt-warden test: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    console.error(`mqtt-warden test: give at least one suite file\n\n${HELP}`);
+    return 2;
+  }
+  const results: SuiteResult[] = [];
+  let broken = 0;
+  for (const file of positionals) {
+    try {
+      results.push(await runSuite(file));
+    } catch (error) {
+      broken++;
+      console.error(describeLoadError(error, file));
+    }
+  }
+  for (const suite of results) {
+    for (const c of suite.cases) {
+      if (c.passed) continue;
+      console.log(`FAIL ${suite.file}${c.line !== undefined ? `:${c.line}` : ''} ${c.name}`);
+      console.log(`  expected ${c.expected}, got ${c.actual}`);
+      console.log(c.text.replace(/^/gm, '  '));
+    }
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(
+    `${passed} passed, ${failed} failed (${results.length} ${results.length === 1 ? 'suite' : 'suites'}${
+      broken ? `, ${broken} could not load` : ''
+    })`,
+  );
+  if (values.junit) await writeFile(values.junit, junitXml(results));
+  if (broken > 0) return 2;
+  return failed > 0 ? 1 : 0;
+}
