@@ -1,6 +1,6 @@
 import { ConfigError } from '@mqtt-warden/core';
 import { createJwtAuthenticator, type JwtAuthenticatorOptions } from '@mqtt-warden/jwt';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withPassword } from './connect-request.js';
 import {
