@@ -139,12 +139,10 @@ export async function createWardenServer(
     });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send({
-        error: 'ERR_NOT_FOUND',
-        message: `no endpoint ${request.method} ${request.url.split('?')[0]}`,
-      });
+    reply.code(404).send({
+      error: 'ERR_NOT_FOUND',
+      message: `no endpoint ${request.method} ${request.url.split('?')[0]}`,
+    });
   });
   // Routes added while an adapter plugin registers belong to that adapter (paths are configurable).
   let mounting: string | undefined;
