@@ -1,6 +1,12 @@
 // PSK device token (Azure IoT Hub SAS) verifications/s.
 // Run after a build: `pnpm run build && node bench/credentials/psk.js` (ROUNDS, DURATION_MS tune it).
-import { createSasToken, createSasTokenAuthenticator, generatePskKey, PskStore, verifySasToken } from '../../packages/psk/dist/index.js';
+import {
+  createSasToken,
+  createSasTokenAuthenticator,
+  generatePskKey,
+  PskStore,
+  verifySasToken,
+} from '../../packages/psk/dist/index.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 1_000);
@@ -40,14 +46,30 @@ const requests = tokens.map(({ deviceId, token }) => ({
 }));
 
 const rows = [
-  { operation: 'createSasToken', 'ops/s': await opsPerSecond((i) => createSasToken({ hostName, deviceId: `device-${i % 1000}`, key: store.get(`device-${i % 1000}`), ttlSeconds: 3600 })) },
-  { operation: 'verifySasToken', 'ops/s': await opsPerSecond((i) => verifySasToken(tokens[i % 1000].token, options)) },
+  {
+    operation: 'createSasToken',
+    'ops/s': await opsPerSecond((i) =>
+      createSasToken({
+        hostName,
+        deviceId: `device-${i % 1000}`,
+        key: store.get(`device-${i % 1000}`),
+        ttlSeconds: 3600,
+      }),
+    ),
+  },
+  {
+    operation: 'verifySasToken',
+    'ops/s': await opsPerSecond((i) => verifySasToken(tokens[i % 1000].token, options)),
+  },
   {
     operation: 'sas-token authenticator',
     'ops/s': await opsPerSecond(async (i) => {
-      if ((await authenticator.authenticate(requests[i % 1000])).outcome !== 'allow') throw new Error('bench token refused');
+      if ((await authenticator.authenticate(requests[i % 1000])).outcome !== 'allow')
+        throw new Error('bench token refused');
     }),
   },
 ];
-console.log(`SAS device tokens (HMAC-SHA256, 1,000 devices), Node ${process.version}, median of ${ROUNDS} × ${DURATION_MS} ms`);
+console.log(
+  `SAS device tokens (HMAC-SHA256, 1,000 devices), Node ${process.version}, median of ${ROUNDS} × ${DURATION_MS} ms`,
+);
 console.table(rows.map((row) => ({ ...row, 'ops/s': Math.round(row['ops/s']) })));
