@@ -69,6 +69,7 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
           max: options.cache?.max ?? 10_000,
           ttl: options.cache?.ttlMs ?? 30_000,
         });
+  const inflight = new Map<string, { hash: string | StoredHash; result: Promise<boolean> }>();
   let dummy: Promise<ParsedHash> | undefined;
   store.onChange(() => {
     cache?.clear();
@@ -81,11 +82,22 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
     return createHmac('sha256', key).update(length).update(username).update(password).digest('base64');
   }
 
-  async function verify(entry: UserEntry, password: Buffer, cached: string | undefined): Promise<boolean> {
-    if (cached !== undefined && cache?.get(cached) === entry.hash) return true;
-    const ok = await verifyParsed(password, parseHash(entry.hash));
-    if (ok && cached !== undefined) cache?.set(cached, entry.hash);
-    return ok;
+  async function verify(entry: UserEntry, password: Buffer, key: string | undefined): Promise<boolean> {
+    if (key === undefined) return verifyParsed(password, parseHash(entry.hash));
+    if (cache?.get(key) === entry.hash) return true;
+    // In a reconnect storm a device often retries before its first check has finished: identical
+    // credentials against the same hash share one verification instead of each paying for it.
+    const running = inflight.get(key);
+    if (running?.hash === entry.hash) return running.result;
+    const result = verifyParsed(password, parseHash(entry.hash));
+    inflight.set(key, { hash: entry.hash, result });
+    try {
+      const ok = await result;
+      if (ok) cache?.set(key, entry.hash);
+      return ok;
+    } finally {
+      if (inflight.get(key)?.result === result) inflight.delete(key);
+    }
   }
 
   function principal(entry: UserEntry, request: ConnectRequest): Principal {

@@ -7,6 +7,7 @@ import {
   createMemoryStore,
   createPasswordAuthenticator,
   hashPassword,
+  type StoredHash,
   type UserEntry,
   verifyPassword,
 } from '../src/index.js';
@@ -171,6 +172,52 @@ describe('createPasswordAuthenticator', () => {
     const forms = [SECRET, Buffer.from(SECRET).toString('base64'), Buffer.from(SECRET).toString('hex')];
     for (const form of forms) expect(JSON.stringify([key, value])).not.toContain(form);
     expect(key).toMatch(/^[A-Za-z0-9+/]{43}=$/); // an HMAC-SHA256
+  });
+
+  it('concurrent logins with the same credentials share one verification', async () => {
+    let parses = 0;
+    // parseHash reads `iterations` a fixed number of times per verification; count them.
+    const stored = new Proxy(
+      {
+        algorithm: 'pbkdf2',
+        macFun: 'sha256',
+        iterations: 1000,
+        dkLength: 32,
+        salt: v.EMQX_SALT,
+        hash: v.EMQX_PBKDF2_SHA256_32,
+      },
+      {
+        get(target, property, receiver) {
+          if (property === 'iterations') parses++;
+          return Reflect.get(target, property, receiver);
+        },
+      },
+    ) as StoredHash;
+    const store = () => createMemoryStore([{ username: 'a', hash: stored }]);
+    const burst = async (auth: ReturnType<typeof createPasswordAuthenticator>) => {
+      parses = 0;
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, () => auth.authenticate(connect('a', v.PASSWORD))),
+      );
+      expect(outcomes.every((o) => o.outcome === 'allow')).toBe(true);
+      return parses;
+    };
+    const single = createPasswordAuthenticator({ store: store() });
+    parses = 0;
+    await single.authenticate(connect('a', v.PASSWORD));
+    const perVerification = parses;
+    expect(perVerification).toBeGreaterThan(0);
+    expect(await burst(createPasswordAuthenticator({ store: store() }))).toBe(perVerification);
+    expect(await burst(createPasswordAuthenticator({ store: store(), cache: false }))).toBe(
+      8 * perVerification,
+    );
+    // A wrong password arriving alongside is verified on its own and denied.
+    const auth = createPasswordAuthenticator({ store: store() });
+    const [right, wrong] = await Promise.all([
+      auth.authenticate(connect('a', v.PASSWORD)),
+      auth.authenticate(connect('a', 'not the password')),
+    ]);
+    expect([right.outcome, wrong.outcome]).toEqual(['allow', 'deny']);
   });
 
   it('a changed password invalidates the cached success at once', async () => {
