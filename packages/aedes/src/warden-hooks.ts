@@ -23,8 +23,12 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
    * throw, disconnects the client without CONNACK.
    */
   readonly preConnect?: (info: PreConnectInfo) => boolean | Promise<boolean>;
-  /** Receive decisions kept per client for `authorizeForward` (topics); default 1,024. */
-  readonly receiveCacheSize?: number;
+  /**
+   * Publish and receive decisions remembered per client (and per QoS and retain for publishes) until the
+   * policy changes; default 1,024 topics each. Remembered decisions skip the guard, so its audit sink
+   * sees each one once per client and policy version; 0 sends every check to the guard.
+   */
+  readonly decisionCacheSize?: number;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
 }
@@ -53,8 +57,9 @@ interface Will {
 interface ClientState {
   readonly client: Client;
   readonly principal: Principal;
-  /** topic → may receive, valid for one policy version. */
+  /** Decisions valid for one policy version: receive by topic, publish by topic at `qos * 2 + retain`. */
   readonly receive: Map<string, boolean>;
+  readonly publish: readonly Map<string, boolean>[];
   version: number;
   timer?: NodeJS.Timeout;
 }
@@ -72,6 +77,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *   certificates, TLS-PSK identity, address); CONNACK 4 bad credentials, 5 not authorized, 3 backend
  *   unavailable. The will message is authorized here too (refused will → CONNACK 5).
  * - `authorizePublish`: QoS and retain checked; a refusal closes the connection; `$SYS/` stays closed.
+ *   Decisions are remembered per client until the policy changes (see `decisionCacheSize`).
  * - `authorizeSubscribe`: per entry; a refused entry gets SUBACK 0x80. `$share/` and `$queue/` filters
  *   are refused: Aedes 1.x has no shared subscriptions and would treat them as plain `$` filters.
  * - `authorizeForward`: the receive check on every delivery (live, retained, offline queue), answered
@@ -88,7 +94,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): WardenHooks {
   const now = options.now ?? Date.now;
-  const receiveCacheSize = options.receiveCacheSize ?? 1024;
+  const cacheSize = options.decisionCacheSize ?? 1024;
   const allowClientId = clientIdCheck(options.clientId);
   const states = new WeakMap<Client, ClientState>();
   const live = new Set<ClientState>();
@@ -100,7 +106,8 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
   });
 
   function track(client: Client, principal: Principal): void {
-    const state: ClientState = { client, principal, receive: new Map(), version };
+    const publish = Array.from({ length: 6 }, () => new Map<string, boolean>());
+    const state: ClientState = { client, principal, receive: new Map(), publish, version };
     states.set(client, state);
     live.add(state);
     client.conn.once('close', () => untrack(state));
@@ -124,6 +131,36 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
   function allowed(principal: Principal, request: AccessRequest): boolean {
     return guard.authorize(principal, request).allowed;
+  }
+
+  /** A publish or receive decision, from the client's cache when the policy has not changed since. */
+  function remembered(
+    state: ClientState,
+    cache: Map<string, boolean>,
+    action: 'publish' | 'receive',
+    topic: string,
+    qos?: QoS,
+    retain?: boolean,
+  ): boolean {
+    const { principal } = state;
+    // The guard checks expiry itself, but a remembered allow must not outlive the credentials either.
+    if (principal.expiresAt !== undefined && principal.expiresAt <= now()) return false;
+    if (state.version !== version) {
+      state.receive.clear();
+      for (const map of state.publish) map.clear();
+      state.version = version;
+    }
+    let ok = cache.get(topic);
+    if (ok === undefined) {
+      const decision = guard.authorize(principal, { action, topic, qos, retain });
+      ok = decision.allowed;
+      // A failure is not remembered: the next check gets a fresh decision.
+      if (decision.reason !== 'error' && cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(topic, ok);
+      }
+    }
+    return ok;
   }
 
   return {
@@ -194,14 +231,18 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
         return;
       }
       const state = states.get(client);
+      const qos = packet.qos;
+      const retain = packet.retain === true;
       const ok =
         state !== undefined &&
-        allowed(state.principal, {
-          action: 'publish',
-          topic: packet.topic,
-          qos: packet.qos,
-          retain: packet.retain === true,
-        });
+        remembered(
+          state,
+          state.publish[qos * 2 + (retain ? 1 : 0)] as Map<string, boolean>,
+          'publish',
+          packet.topic,
+          qos,
+          retain,
+        );
       done(ok ? null : new NotAuthorizedError(`publish to '${packet.topic}' is not allowed`));
     },
 
@@ -216,24 +257,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     authorizeForward(client, packet) {
       const state = states.get(client);
-      if (state === undefined) return null;
-      const { principal, receive } = state;
-      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) return null;
-      if (state.version !== version) {
-        receive.clear();
-        state.version = version;
-      }
-      let ok = receive.get(packet.topic);
-      if (ok === undefined) {
-        const decision = guard.authorize(principal, { action: 'receive', topic: packet.topic });
-        ok = decision.allowed;
-        // A failure is not remembered: the next delivery gets a fresh decision.
-        if (decision.reason !== 'error') {
-          if (receive.size >= receiveCacheSize) receive.delete(receive.keys().next().value as string);
-          receive.set(packet.topic, ok);
-        }
-      }
-      return ok ? packet : null;
+      return state !== undefined && remembered(state, state.receive, 'receive', packet.topic) ? packet : null;
     },
 
     principalOf(client) {

@@ -225,6 +225,14 @@ describe('wardenHooks on a real Aedes broker (TCP, MQTT.js)', () => {
       await end(writer);
     });
 
+    it('forgets remembered publish decisions when the policy changes', async () => {
+      const writer = await login('writer');
+      expect(await publish(writer.client, 'public/revoked', '1')).toBeUndefined();
+      authorizer.set({ ...grants, writer: { ...grants.writer, publish: ['status/writer'] } });
+      expect(await publish(writer.client, 'public/revoked', '2')).toBeInstanceOf(Error);
+      await writer.closed;
+    });
+
     it('keeps $SYS/ closed even to a superuser', async () => {
       const admin = await login('admin');
       expect(admin.returnCode).toBe(0);
@@ -340,5 +348,35 @@ describe('wardenHooks on a real Aedes broker (TCP, MQTT.js)', () => {
     it('refuses credentials that have already expired with CONNACK 4', async () => {
       expect((await login('ttl0')).returnCode).toBe(4);
     });
+  });
+});
+
+describe('decisionCacheSize', () => {
+  it('0 sends every publish and receive check to the guard (and its audit sink)', async () => {
+    const audit: AuditEvent[] = [];
+    const guard = createGuard({
+      authenticators: [passwords],
+      authorizer: tableAuthorizer(grants),
+      audit: (event) => audit.push(event),
+      cache: false,
+    });
+    const hooks = wardenHooks(guard, { decisionCacheSize: 0 });
+    const server = await startBroker({ ...hooks });
+    try {
+      const url = `mqtt://127.0.0.1:${server.ports.tcp}`;
+      const reader = await connect(url, { clientId: 'r', username: 'reader', password: 'reader-secret' });
+      const writer = await connect(url, { clientId: 'w', username: 'writer', password: 'writer-secret' });
+      await subscribeRaw(reader, { 'public/#': { qos: 1 } });
+      for (let i = 0; i < 3; i++) await publish(writer.client, 'public/same', String(i));
+      await delay(100);
+      const checks = audit.filter((e) => e.type === 'authorize' && e.topic === 'public/same');
+      expect(checks.filter((e) => e.type === 'authorize' && e.action === 'publish')).toHaveLength(3);
+      expect(checks.filter((e) => e.type === 'authorize' && e.action === 'receive')).toHaveLength(3);
+      await end(reader);
+      await end(writer);
+    } finally {
+      hooks.close();
+      await server.close();
+    }
   });
 });
