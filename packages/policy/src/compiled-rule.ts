@@ -25,6 +25,8 @@ export interface CompiledRule {
   readonly tls?: boolean;
   readonly from?: (address: string) => boolean;
   readonly unconditional: boolean;
+  /** Index of the policy role the rule belongs to, -1 for a principal's own rule. */
+  readonly roleIndex: number;
 }
 
 export interface RuleSpec {
@@ -34,6 +36,7 @@ export interface RuleSpec {
   readonly template: TopicTemplate;
   readonly what: string;
   readonly role?: string;
+  readonly roleIndex?: number;
   readonly source?: RuleSource;
   readonly qos?: readonly number[];
   readonly retain?: boolean;
@@ -74,6 +77,7 @@ export function compileRule(spec: RuleSpec): CompiledRule {
     retain: spec.retain,
     tls: spec.tls,
     from,
+    roleIndex: spec.roleIndex ?? -1,
     unconditional: qos === undefined && spec.retain === undefined && spec.tls === undefined && !from,
   };
 }

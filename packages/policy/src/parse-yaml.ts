@@ -111,8 +111,12 @@ export function validateDocument<S extends z.ZodType>(
   if (!result.success) {
     const issues: PolicyIssue[] = [];
     const add = (issue: z.core.$ZodIssue, prefix: Path) => {
-      const path = [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
-      const input = valueAt(raw, path);
+      const fullPath = [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
+      const { value: input, depth } = valueAt(raw, fullPath);
+      const path = fullPath.slice(
+        0,
+        depth === fullPath.length || input === undefined ? fullPath.length : depth,
+      );
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           const keyPath = [...path, key];
@@ -161,13 +165,17 @@ function isDefaultMessage(message: string): boolean {
   return /^(Invalid|Too|Expected)/.test(message);
 }
 
-function valueAt(root: unknown, path: Path): unknown {
+/**
+ * The input at `path` and how much of the path exists. A single value written where a list is
+ * accepted reaches the schema as a list of one: then the path stops at that value.
+ */
+function valueAt(root: unknown, path: Path): { value: unknown; depth: number } {
   let value = root;
-  for (const segment of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string | number, unknown>)[segment];
+  for (let i = 0; i < path.length; i++) {
+    if (value === null || typeof value !== 'object') return { value, depth: i };
+    value = (value as Record<string | number, unknown>)[path[i]!];
   }
-  return value;
+  return { value, depth: path.length };
 }
 
 function describe(issue: z.core.$ZodIssue, path: Path, input: unknown): string {

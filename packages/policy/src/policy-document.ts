@@ -6,10 +6,10 @@ import { closest, strictObject } from './strict-object.js';
 
 /** One string or a list of them; a single string is read as a list of one. */
 const oneOrMany = <T extends z.ZodType>(item: T) =>
-  z.union([
-    item.transform((v) => [v] as z.output<T>[]),
+  z.preprocess(
+    (value) => (value === undefined || Array.isArray(value) ? value : [value]),
     z.array(item).min(1, 'must list at least one value'),
-  ]);
+  );
 
 const name = z
   .string()

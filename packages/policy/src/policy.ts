@@ -33,7 +33,7 @@ export interface PolicyOptions {
 }
 
 interface CompiledRole {
-  readonly table: RuleTable;
+  readonly index: number;
   /** Rules with placeholders: instantiated per principal. */
   readonly templated: readonly { readonly actions: readonly Action[]; readonly rule: CompiledRule }[];
 }
@@ -41,6 +41,8 @@ interface CompiledRole {
 /** What a principal may do, computed once per principal and reused. */
 interface Profile {
   readonly roles: readonly string[];
+  /** Indexes of those roles: rules of the shared static table belonging to other roles are skipped. */
+  readonly roleIndexes: ReadonlySet<number>;
   readonly superuser: boolean;
   readonly tables: readonly RuleTable[];
   /** Deny rules whose placeholders had no safe value: they apply to every topic of the action. */
@@ -50,6 +52,7 @@ interface Profile {
 
 interface Run {
   readonly firstApplicable: boolean;
+  readonly roleIndexes: ReadonlySet<number>;
   readonly facts: ConditionFacts;
   readonly request: AccessRequest;
   readonly trace: ExplainedRule[] | undefined;
@@ -125,6 +128,8 @@ export class Policy implements Authorizer {
   /** Number of rules in the document (each rule counted once, whatever its topics and actions). */
   readonly ruleCount: number;
   readonly #roles = new Map<string, CompiledRole>();
+  /** Every rule without placeholders, of every role, in one index per action and effect. */
+  readonly #static = new RuleTable();
   readonly #users = new Map<string, readonly string[]>();
   readonly #groups = new Map<string, readonly string[]>();
   readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
@@ -157,7 +162,7 @@ export class Policy implements Authorizer {
 
     let order = 0;
     for (const [role, { rules }] of Object.entries(document.roles)) {
-      const table = new RuleTable();
+      const roleIndex = this.#roles.size;
       const templated: { actions: readonly Action[]; rule: CompiledRule }[] = [];
       rules.forEach((doc, index) => {
         const actions = [...new Set(doc.actions.flatMap((word) => SHORTHANDS[word]!))];
@@ -170,17 +175,18 @@ export class Policy implements Authorizer {
             template: compileTopicTemplate(topic),
             what: `${doc.name !== undefined ? `rule "${doc.name}"` : `rule #${index}`} of role ${role}`,
             role,
+            roleIndex,
             source: source(['roles', role, 'rules', index]),
             qos: doc.qos,
             retain: doc.retain,
             tls: doc.tls === undefined ? undefined : doc.tls !== false,
             from: doc.from,
           });
-          if (rule.template.isStatic) for (const action of actions) table.add(action, topic, rule);
+          if (rule.template.isStatic) for (const action of actions) this.#static.add(action, topic, rule);
           else templated.push({ actions, rule });
         }
       });
-      this.#roles.set(role, { table, templated });
+      this.#roles.set(role, { index: roleIndex, templated });
     }
     this.ruleCount = order;
     for (const [user, roles] of Object.entries(document.users ?? {})) this.#users.set(user, roles);
@@ -265,6 +271,7 @@ export class Policy implements Authorizer {
     const { action } = request;
     const run: Run = {
       firstApplicable: this.combining === 'first-applicable',
+      roleIndexes: profile.roleIndexes,
       facts: profile.facts,
       request,
       trace,
@@ -340,7 +347,7 @@ export class Policy implements Authorizer {
     for (const group of principal.groups ?? []) grant(this.#groups.get(group));
     for (const binding of this.#bindings) if (binding.test(principal)) grant(binding.roles);
 
-    const tables: RuleTable[] = [];
+    const tables: RuleTable[] = [this.#static];
     const personal = new RuleTable();
     const denyAll: Record<Action, CompiledRule[]> = { publish: [], subscribe: [], receive: [] };
     const value = (name: string) => placeholderValue(principal, name);
@@ -359,7 +366,6 @@ export class Policy implements Authorizer {
     };
     for (const name of roles) {
       const role = this.#roles.get(name)!;
-      if (role.table.size > 0) tables.push(role.table);
       for (const { actions, rule } of role.templated) place(actions, rule, rule.template.render(value));
     }
     principal.rules?.forEach((own, index) => {
@@ -370,6 +376,7 @@ export class Policy implements Authorizer {
     if (personal.size > 0) tables.push(personal);
     return {
       roles: [...roles],
+      roleIndexes: new Set([...roles].map((name) => this.#roles.get(name)!.index)),
       superuser: principal.superuser === true || this.#superusers.some((test) => test(principal)),
       tables,
       denyAll: {
@@ -391,6 +398,7 @@ function scan(
   subscription: boolean,
 ): boolean {
   for (const rule of rules) {
+    if (rule.roleIndex >= 0 && !run.roleIndexes.has(rule.roleIndex)) continue;
     const why = conditionFailure(rule, run.facts, run.request, subscription);
     run.trace?.push({
       rule: rule.ref,

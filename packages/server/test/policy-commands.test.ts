@@ -40,6 +40,7 @@ describe('mqtt-warden validate', () => {
     const r = await capture(validate, [file]);
     expect(r.code).toBe(2);
     expect(r.err.split('\n')).toEqual([
+      `${file}:2:14: unknown role "nope"; define it under "roles" or use one of: r`,
       expect.stringMatching(new RegExp(`^${file}:4:59: invalid topic filter "a/#/b"`)),
     ]);
     await writeFile(file, 'version: 1\nusers: { u: [nope] }\nroles: {}\n');

@@ -1,0 +1,190 @@
+// Policy engine benchmark: node --expose-gc bench/policy/index.js   (after `pnpm run build`)
+// 10k principals, 1k roles, 100k rules (literal, wildcard, templated); random publish/subscribe/receive.
+import { createGuard } from '../../packages/core/dist/index.js';
+import { compilePolicy, parsePolicy } from '../../packages/policy/dist/index.js';
+import { filterCovers, filtersOverlap, matchTopic } from '../../packages/topic/dist/index.js';
+
+const ROLES = 1_000;
+const RULES_PER_ROLE = 100;
+const PRINCIPALS = 10_000;
+const REQUESTS = 200_000;
+
+// Deterministic PRNG (mulberry32) so runs are comparable.
+let seed = 42;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = (list) => list[Math.floor(random() * list.length)];
+const int = (n) => Math.floor(random() * n);
+
+// --- the policy document --------------------------------------------------------------------------
+const ACTION_WORDS = ['publish', 'subscribe', 'receive', 'read', 'write'];
+const roles = {};
+for (let r = 0; r < ROLES; r++) {
+  const rules = [];
+  for (let j = 0; j < RULES_PER_ROLE; j++) {
+    const kind = random();
+    let topic;
+    if (kind < 0.6) topic = `site${r}/dev${int(50)}/sensor${j}`;
+    else if (kind < 0.75) topic = `site${r}/+/sensor${j}`;
+    else if (kind < 0.9) topic = `site${r}/dev${int(50)}/#`;
+    else topic = `users/\${username}/site${r}/box${j}`;
+    rules.push({ effect: random() < 0.9 ? 'allow' : 'deny', actions: [pick(ACTION_WORDS)], topics: [topic] });
+  }
+  roles[`role${r}`] = { rules };
+}
+const document = { version: 1, roles };
+
+// --- principals and requests ------------------------------------------------------------------------
+const principals = [];
+for (let i = 0; i < PRINCIPALS; i++) {
+  const n = 1 + int(3);
+  const mine = [...new Set(Array.from({ length: n }, () => `role${int(ROLES)}`))];
+  principals.push({
+    id: `u${i}`,
+    clientId: `c${i}`,
+    username: `u${i}`,
+    method: 'password',
+    roles: mine,
+    attributes: {},
+  });
+}
+const ACTIONS = ['publish', 'subscribe', 'receive'];
+function randomTopic(principal, action) {
+  const r = Number(pick(principal.roles).slice(4));
+  const site = random() < 0.8 ? r : int(ROLES);
+  const shape = random();
+  if (shape < 0.1) return `users/${principal.username}/site${site}/box${int(RULES_PER_ROLE)}`;
+  if (action === 'subscribe' && shape < 0.3) return `site${site}/dev${int(50)}/#`;
+  if (action === 'subscribe' && shape < 0.4) return `site${site}/+/sensor${int(RULES_PER_ROLE)}`;
+  return `site${site}/dev${int(50)}/sensor${int(RULES_PER_ROLE)}`;
+}
+const requests = [];
+for (let i = 0; i < REQUESTS; i++) {
+  const principal = pick(principals);
+  const action = pick(ACTIONS);
+  requests.push([principal, { action, topic: randomTopic(principal, action), qos: int(2) }]);
+}
+
+// --- a naive evaluator: every rule of the principal's roles, matchTopic/filterCovers per rule -------
+const EXPAND = {
+  publish: ['publish'],
+  subscribe: ['subscribe'],
+  receive: ['receive'],
+  read: ['subscribe', 'receive'],
+  write: ['publish'],
+};
+const naiveRoles = new Map(
+  Object.entries(roles).map(([name, { rules }]) => [
+    name,
+    rules.flatMap((rule) =>
+      rule.topics.map((topic) => ({
+        effect: rule.effect,
+        actions: new Set(rule.actions.flatMap((a) => EXPAND[a])),
+        topic,
+      })),
+    ),
+  ]),
+);
+function naiveAuthorize(principal, request) {
+  let allowed = false;
+  for (const role of principal.roles) {
+    for (const rule of naiveRoles.get(role)) {
+      const topic = rule.topic.includes('${')
+        ? rule.topic.replace('${username}', principal.username)
+        : rule.topic;
+      if (request.action === 'subscribe') {
+        if (
+          rule.effect === 'deny' &&
+          (rule.actions.has('subscribe') || rule.actions.has('receive')) &&
+          filtersOverlap(topic, request.topic)
+        )
+          return false;
+        if (rule.effect === 'allow' && rule.actions.has('subscribe') && filterCovers(topic, request.topic))
+          allowed = true;
+      } else if (rule.actions.has(request.action) && matchTopic(topic, request.topic)) {
+        if (rule.effect === 'deny') return false;
+        allowed = true;
+      }
+    }
+  }
+  return allowed;
+}
+
+// --- measurements --------------------------------------------------------------------------------------
+const gc = globalThis.gc ?? (() => {});
+const heap = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+function rate(fn, minMs = 1500) {
+  let n = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    for (const [principal, request] of requests) fn(principal, request);
+    n += requests.length;
+    elapsed = performance.now() - start;
+  } while (elapsed < minMs);
+  return n / (elapsed / 1000);
+}
+
+const jsonText = JSON.stringify(document, null, 1);
+let t = performance.now();
+parsePolicy(jsonText, { file: 'bench.json' });
+const parseMs = performance.now() - t;
+
+const before = heap();
+t = performance.now();
+const policy = compilePolicy(document);
+const compileMs = performance.now() - t;
+const compiledHeap = heap() - before;
+
+// Agreement check: the index must decide like the naive scan.
+let disagreements = 0;
+for (const [principal, request] of requests.slice(0, 20_000)) {
+  if (policy.authorize(principal, request).allowed !== naiveAuthorize(principal, request)) disagreements++;
+}
+const allowedShare = requests.filter(([p, r]) => policy.authorize(p, r).allowed).length / requests.length;
+
+t = performance.now();
+for (const [principal, request] of requests) policy.authorize(principal, request);
+const firstPassMs = performance.now() - t;
+const profilesHeap = heap() - before;
+
+const naive = rate(naiveAuthorize);
+const uncached = rate((p, r) => policy.authorize(p, r));
+const guard = createGuard({
+  authenticators: [],
+  authorizer: policy,
+  cache: { max: 1_000_000, ttlMs: 600_000 },
+});
+for (const [principal, request] of requests) guard.authorize(principal, request);
+const cached = rate((p, r) => guard.authorize(p, r));
+const stats = guard.stats();
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const rows = [
+  ['rules / roles / principals', `${fmt(policy.ruleCount)} / ${fmt(ROLES)} / ${fmt(PRINCIPALS)}`],
+  ['parse (YAML parser, JSON text) + compile', `${fmt(parseMs)} ms`],
+  ['compile (validated object)', `${fmt(compileMs)} ms`],
+  ['heap: compiled policy', `${(compiledHeap / 2 ** 20).toFixed(1)} MiB`],
+  ['heap: + 10k principal profiles', `${(profilesHeap / 2 ** 20).toFixed(1)} MiB`],
+  ['first pass (builds profiles)', `${fmt(REQUESTS / (firstPassMs / 1000))} decisions/s`],
+  ['naive scan', `${fmt(naive)} decisions/s`],
+  ['indexed, uncached', `${fmt(uncached)} decisions/s (${(uncached / naive).toFixed(1)}× naive)`],
+  [
+    'through createGuard, cached',
+    `${fmt(cached)} decisions/s (hit rate ${((stats.cacheHits / (stats.cacheHits + stats.cacheMisses)) * 100).toFixed(1)}%)`,
+  ],
+  ['allowed share / disagreements', `${(allowedShare * 100).toFixed(1)}% / ${disagreements} of 20,000`],
+];
+const width = Math.max(...rows.map(([k]) => k.length));
+console.log(`node ${process.version}, ${REQUESTS.toLocaleString('en-US')} distinct requests`);
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+if (disagreements > 0) process.exitCode = 1;
