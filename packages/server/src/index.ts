@@ -1,4 +1,12 @@
+export { buildChainLink, type ChainLink, type ChainLogger } from './authenticator-chain.js';
+export { type AuthenticatorConfig, AuthenticatorSchema } from './authenticator-config.js';
+export {
+  createDeviceTokenAuthenticator,
+  type DeviceTokenAuthenticatorOptions,
+} from './device-token-authenticator.js';
+export { type DeviceTokenRoutesOptions, deviceTokenRoutes } from './device-token-routes.js';
 export { PrincipalDirectory, type PrincipalDirectoryOptions } from './principal-directory.js';
+export { Secret, secretSchema } from './secret.js';
 export {
   loadServerConfig,
   parseServerConfig,

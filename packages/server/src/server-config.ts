@@ -3,6 +3,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@mqtt-warden/core';
 import { parseYaml, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
+import {
+  type AuthenticatorConfig,
+  AuthenticatorSchema,
+  resolveAuthenticatorPaths,
+} from './authenticator-config.js';
+import { Secret } from './secret.js';
 
 const path = z.string().min(1, 'write a file path (relative paths are read from the config file directory)');
 const route = z.union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)]);
@@ -10,14 +16,6 @@ const cache = z.union([
   z.literal(false),
   strictObject({ max: z.int().positive().optional(), ttlMs: z.int().positive().optional() }),
 ]);
-
-const PasswordAuthenticator = strictObject({
-  type: z.literal('password'),
-  /** Users file (`.yaml`/`.json`) or a Mosquitto password_file. */
-  file: path,
-  unknownUser: z.enum(['deny', 'ignore']).optional(),
-  cache: cache.optional(),
-});
 
 export const ServerConfigSchema = strictObject({
   listen: strictObject({
@@ -37,9 +35,26 @@ export const ServerConfigSchema = strictObject({
     keepAliveTimeoutMs: z.int().positive().default(65_000),
   }).default({ bodyBytes: 16_384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 }),
   policy: strictObject({ file: path, watch: z.boolean().default(true) }),
-  authenticators: z
-    .array(z.discriminatedUnion('type', [PasswordAuthenticator]))
-    .min(1, 'list at least one authenticator'),
+  /** Tried in order; the first that does not ignore the credentials decides. */
+  authenticators: z.array(AuthenticatorSchema).min(1, 'list at least one authenticator'),
+  /** Short-lived device tokens: `POST {path}` exchanges credentials for a JWT, `GET {jwksPath}` publishes the keys. */
+  deviceTokens: strictObject({
+    enabled: z.boolean().default(false),
+    path: z.string().regex(/^\//, 'a path starts with "/"').default('/token'),
+    jwksPath: z.string().regex(/^\//, 'a path starts with "/"').default('/.well-known/jwks.json'),
+    /** `iss` of the tokens. */
+    issuer: z.string().min(1).default('mqtt-warden'),
+    /** `aud` of the tokens. */
+    audience: z.string().min(1).default('mqtt'),
+    lifetimeSeconds: z.int().min(10).max(86_400).default(600),
+    algorithm: z.enum(['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'PS256']).default('ES256'),
+    rotation: strictObject({
+      /** Sign with a new key once the current one is this old. */
+      afterSeconds: z.int().positive().default(86_400),
+      /** Keep a retired key published this long after its last token expired. */
+      overlapSeconds: z.int().min(0).default(60),
+    }).default({ afterSeconds: 86_400, overlapSeconds: 60 }),
+  }).optional(),
   cache: strictObject({
     /** Authorization decision cache (guard). */
     decisions: cache.optional(),
@@ -81,7 +96,12 @@ export const ServerConfigSchema = strictObject({
   }).default({}),
 });
 
-export type ServerConfig = z.output<typeof ServerConfigSchema>;
+type ParsedConfig = z.output<typeof ServerConfigSchema>;
+
+/** A validated config with file paths resolved and every authenticator located in its file. */
+export type ServerConfig = Omit<ParsedConfig, 'authenticators'> & {
+  readonly authenticators: readonly AuthenticatorConfig[];
+};
 
 /**
  * Parses a server config (YAML or JSON) and resolves its file paths against `baseDir`.
@@ -96,7 +116,7 @@ export function parseServerConfig(
   text: string,
   options: { file?: string; baseDir?: string } = {},
 ): ServerConfig {
-  const { value } = parseYaml(text, {
+  const { value, locate } = parseYaml(text, {
     schema: ServerConfigSchema,
     file: options.file,
     what: 'server config',
@@ -104,6 +124,12 @@ export function parseServerConfig(
   });
   const base = options.baseDir ?? (options.file ? dirname(options.file) : process.cwd());
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const where = (path: (string | number)[]) => {
+    const position = locate(path);
+    const file = options.file ?? 'config';
+    return `${position ? `${file}:${position.line}:${position.column}` : file} (${path.join('.')})`;
+  };
+  locateSecrets(value.authenticators, ['authenticators'], where);
   return {
     ...value,
     listen: value.listen.tls
@@ -117,8 +143,25 @@ export function parseServerConfig(
         }
       : value.listen,
     policy: { ...value.policy, file: at(value.policy.file) },
-    authenticators: value.authenticators.map((a) => ({ ...a, file: at(a.file) })),
+    authenticators: value.authenticators.map((block, index) =>
+      resolveAuthenticatorPaths({ ...block, where: where(['authenticators', index]) }, at),
+    ),
   };
+}
+
+/** Tells each secret where it was written, so errors about it (unset variable, missing file) point there. */
+function locateSecrets(
+  value: unknown,
+  path: (string | number)[],
+  where: (path: (string | number)[]) => string,
+): void {
+  if (value instanceof Secret) {
+    value.where = where(path);
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) locateSecrets(item, [...path, index], where);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) locateSecrets(item, [...path, key], where);
+  }
 }
 
 /** Reads and parses a config file. */

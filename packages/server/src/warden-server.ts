@@ -2,13 +2,16 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Authenticator, Guard } from '@mqtt-warden/core';
-import { createGuard, errorCode } from '@mqtt-warden/core';
+import { createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
-import { createPasswordAuthenticator, type FileStore, openFileStore } from '@mqtt-warden/password';
+import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { buildChainLink, type ChainLink } from './authenticator-chain.js';
+import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
+import { deviceTokenRoutes } from './device-token-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -89,13 +92,34 @@ export async function createWardenServer(
   const app = Fastify({ ...fastifyOptions, ...(https ? { https } : {}) } as FastifyServerOptions);
   const log = app.log;
 
-  const stores: FileStore[] = [];
-  const authenticators: Authenticator[] = [];
-  for (const spec of config.authenticators) {
-    const store = await openFileStore({ path: spec.file });
-    stores.push(store);
-    authenticators.push(
-      createPasswordAuthenticator({ store, unknownUser: spec.unknownUser, cache: spec.cache, logger: log }),
+  const links: ChainLink[] = [];
+  try {
+    for (const block of config.authenticators) links.push(await buildChainLink(block, log));
+  } catch (error) {
+    for (const link of links) link.close();
+    throw error;
+  }
+  const authenticators: Authenticator[] = links.map((link) => link.authenticator);
+  const tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
+  const issuer = tokens
+    ? await createDeviceTokenIssuer({
+        issuer: tokens.issuer,
+        audience: tokens.audience,
+        ttlSeconds: tokens.lifetimeSeconds,
+        algorithm: tokens.algorithm,
+        rotateAfterSeconds: tokens.rotation.afterSeconds,
+        overlapSeconds: tokens.rotation.overlapSeconds,
+      })
+    : undefined;
+  if (tokens && issuer) {
+    // First in the chain: it only claims tokens naming this issuer and ignores everything else.
+    authenticators.unshift(
+      createDeviceTokenAuthenticator({
+        issuer,
+        iss: tokens.issuer,
+        audience: tokens.audience,
+        algorithm: tokens.algorithm,
+      }),
     );
   }
   const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
@@ -112,7 +136,7 @@ export async function createWardenServer(
     logger: log,
   });
   const directory = new PrincipalDirectory({
-    store: stores[0],
+    store: links.find((link) => link.store)?.store,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
   });
@@ -191,6 +215,15 @@ export async function createWardenServer(
     });
   }
   mounting = undefined;
+  if (tokens && issuer) {
+    deviceTokenRoutes(app, {
+      guard,
+      issuer,
+      path: tokens.path,
+      jwksPath: tokens.jwksPath,
+      onRequest: (result) => metrics.decision('device-token', 'token', result),
+    });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>
@@ -204,16 +237,24 @@ export async function createWardenServer(
 
   const watchers: FSWatcher[] = [];
   if (config.policy.watch) {
-    for (const store of stores) watchers.push(watchFile(store.path, () => reloadStore(store)));
+    for (const link of links) {
+      for (const file of link.files) watchers.push(watchFile(file, () => reloadLink(link)));
+    }
   }
 
-  async function reloadStore(store: FileStore) {
+  async function reloadLink(link: ChainLink) {
     try {
-      await store.reload();
-      log.info({ file: store.path }, 'credentials reloaded');
+      await link.reload();
+      log.info({ authenticator: link.authenticator.name, files: link.files }, 'credentials reloaded');
     } catch (error) {
       log.error(
-        { file: store.path, code: errorCode(error), err: error },
+        {
+          authenticator: link.authenticator.name,
+          files: link.files,
+          code: errorCode(error),
+          // WardenError messages never hold a secret; other errors are reported by code only.
+          ...(error instanceof WardenError ? { reason: error.message } : {}),
+        },
         'credentials not reloaded; keeping the previous ones',
       );
     }
@@ -229,13 +270,14 @@ export async function createWardenServer(
     },
     async reload() {
       await policy.reload();
-      for (const store of stores) await reloadStore(store);
+      for (const link of links) await reloadLink(link);
     },
     async close() {
       closing = true;
       for (const watcher of watchers) watcher.close();
       policy.close();
       guard.close();
+      for (const link of links) link.close();
       await app.close();
     },
   };

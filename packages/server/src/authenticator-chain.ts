@@ -1,0 +1,218 @@
+import { readFile } from 'node:fs/promises';
+import { type Authenticator, ConfigError, errorCode, type GuardLogger, WardenError } from '@mqtt-warden/core';
+import { createJwtAuthenticator, type KeySource } from '@mqtt-warden/jwt';
+import {
+  createIntrospectionClient,
+  createJwtAccessTokenVerifier,
+  createOAuthAuthenticator,
+} from '@mqtt-warden/oauth';
+import { createPasswordAuthenticator, type FileStore, openFileStore } from '@mqtt-warden/password';
+import {
+  createSasTokenAuthenticator,
+  PskStore,
+  parseEmqxPskFile,
+  parseMosquittoPskFile,
+} from '@mqtt-warden/psk';
+import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
+import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
+
+/** One built authenticator with the files it reads and how to reload and stop it. */
+export interface ChainLink {
+  readonly authenticator: Authenticator;
+  /** The password store, for principals of users who have not logged in through this server. */
+  readonly store?: FileStore;
+  /** Files to watch; a change calls {@link reload}. */
+  readonly files: readonly string[];
+  /** Re-reads files (credentials, device keys, CRLs). Throws when they are invalid; the old data stays. */
+  reload(): Promise<void>;
+  close(): void;
+}
+
+/** What the chain needs from the server's pino logger. */
+export interface ChainLogger extends GuardLogger {
+  info(obj: object, msg?: string): void;
+}
+
+/**
+ * Builds one authenticator of the `authenticators` chain from its config block. Problems found only now
+ * (unreadable files, unset secret variables, a key that does not fit its algorithms) are ConfigErrors
+ * prefixed with the block's location in the config file.
+ *
+ * @example
+ * ```ts
+ * const links = await Promise.all(config.authenticators.map((block) => buildChainLink(block, app.log)));
+ * const guard = createGuard({ authenticators: links.map((l) => l.authenticator), authorizer: policy });
+ * ```
+ */
+export async function buildChainLink(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+  try {
+    return await build(block, log);
+  } catch (error) {
+    if (!(error instanceof WardenError) && !(error instanceof TypeError)) throw error;
+    const where = block.where ?? `${block.type} authenticator`;
+    // Errors about a secret already name the secret's own location.
+    const located = /^\S+:\d+:\d+ \(/.test(error.message);
+    throw new ConfigError(located ? error.message : `${where}: ${error.message}`, { cause: error });
+  }
+}
+
+const NOTHING = { files: [], reload: async () => {}, close: () => {} };
+
+async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+  switch (block.type) {
+    case 'password': {
+      const store = await openFileStore({ path: block.file });
+      return {
+        authenticator: createPasswordAuthenticator({
+          store,
+          unknownUser: block.unknownUser,
+          cache: block.cache,
+          logger: log,
+        }),
+        store,
+        files: [store.path],
+        reload: () => store.reload(),
+        close: () => {},
+      };
+    }
+    case 'jwt': {
+      const authenticator = createJwtAuthenticator({
+        keys: await keySource(block.keys),
+        name: block.name,
+        from: block.from,
+        algorithms: block.algorithms,
+        issuer: block.issuer,
+        audience: block.audience,
+        requiredClaims: block.requiredClaims,
+        clockToleranceSeconds: block.clockToleranceSeconds,
+        rolesClaim: block.claims?.roles,
+        groupsClaim: block.claims?.groups,
+        superuserClaim: block.claims?.superuser,
+        aclClaim: block.claims?.acl,
+        bind: block.bind,
+      });
+      return { authenticator, ...NOTHING };
+    }
+    case 'oauth': {
+      const { introspection, jwt } = block;
+      const authenticator = createOAuthAuthenticator({
+        name: block.name,
+        from: block.from,
+        jwt: jwt
+          ? createJwtAccessTokenVerifier({
+              keys: await keySource(jwt.keys),
+              issuer: jwt.issuer,
+              audience: jwt.audience,
+              algorithms: jwt.algorithms,
+              clockToleranceSeconds: jwt.clockToleranceSeconds,
+            })
+          : undefined,
+        introspection: introspection
+          ? createIntrospectionClient({
+              ...introspection,
+              clientSecret: await introspection.clientSecret.reveal(),
+            })
+          : undefined,
+        audience: block.audience,
+        scopes: block.scopes,
+        claims: block.claims && {
+          rolesClaim: block.claims.roles,
+          groupsClaim: block.claims.groups,
+          superuserClaim: block.claims.superuser,
+          aclClaim: block.claims.acl,
+        },
+        bind: block.bind,
+      });
+      return { authenticator, ...NOTHING };
+    }
+    case 'x509': {
+      const anchors = await Promise.all(block.trustAnchors.map((file) => readText(file, 'CA certificate')));
+      const { crl } = block;
+      const crls = crl
+        ? await CrlSource.create({
+            files: crl.files,
+            urls: crl.urls,
+            refreshIntervalMs: crl.refreshIntervalMs,
+            timeoutMs: crl.timeoutMs,
+            onError: (error, location) =>
+              log.warn({ location, reason: error.message }, 'CRL not loaded; keeping the previous one'),
+          })
+        : undefined;
+      const verifier = createCertificateVerifier({
+        trustAnchors: anchors,
+        clockToleranceMs: block.clockToleranceMs,
+        allowMissingExtendedKeyUsage: block.allowMissingExtendedKeyUsage,
+        maxPathLength: block.maxPathLength,
+        cache: block.cache,
+        revocation: crls && {
+          crls,
+          whenUnavailable: crl?.whenUnavailable,
+          checkIntermediates: crl?.checkIntermediates,
+        },
+      });
+      return {
+        authenticator: createX509Authenticator({
+          verifier,
+          idFrom: block.identity?.id,
+          usernameFrom: block.identity?.username,
+          clientIdFrom: block.identity?.clientId,
+          requireClientIdMatch: block.identity?.requireClientIdMatch,
+          roles: block.roles,
+        }),
+        files: crl?.files ?? [],
+        reload: async () => crls?.refresh(),
+        close: () => {
+          verifier.close();
+          crls?.close();
+        },
+      };
+    }
+    case 'sas-token': {
+      const { file, format } = block.keys;
+      const load = async () => {
+        const text = await readText(file, 'device keys');
+        return format === 'emqx' ? parseEmqxPskFile(text) : parseMosquittoPskFile(text);
+      };
+      const keys = new PskStore(await load());
+      return {
+        authenticator: createSasTokenAuthenticator({
+          getKey: (deviceId, policyName) => (policyName === undefined ? keys.get(deviceId) : undefined),
+          hostName: block.hostName,
+          requireClientIdMatch: block.requireClientIdMatch,
+          username: block.username,
+          roles: block.roles,
+        }),
+        files: [file],
+        reload: async () => keys.replace(await load()),
+        close: () => {},
+      };
+    }
+  }
+}
+
+/** The jwt package's key source for a `keys` block; reads PEM files and reveals secrets. */
+async function keySource(keys: JwtKeysConfig): Promise<KeySource> {
+  if (keys.secret) return { secret: await keys.secret.reveal() };
+  if (keys.jwksUrl) {
+    return {
+      jwksUrl: keys.jwksUrl,
+      timeoutMs: keys.timeoutMs,
+      cooldownMs: keys.cooldownMs,
+      cacheMaxAgeMs: keys.cacheMaxAgeMs,
+    };
+  }
+  const publicKey = keys.publicKey!;
+  if (typeof publicKey === 'string') return { publicKey };
+  if ('file' in publicKey && typeof publicKey.file === 'string') {
+    return { publicKey: await readText(publicKey.file, 'public key') };
+  }
+  return { publicKey: publicKey as Extract<KeySource, { publicKey: unknown }>['publicKey'] };
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the ${what} file ${file} (${errorCode(error)})`);
+  }
+}

@@ -1,0 +1,276 @@
+import { strictObject } from '@mqtt-warden/policy';
+import { z } from 'zod';
+import { secretSchema } from './secret.js';
+
+const path = z.string().min(1, 'write a file path (relative paths are read from the config file directory)');
+const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'write a short name such as "jwt" or "idp-tokens"');
+const text = z.string().min(1);
+const oneOrMany = z.union([text, z.array(text).min(1)]);
+const positiveMs = z.int().positive();
+const httpUrl = z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' });
+const cache = z.union([
+  z.literal(false),
+  strictObject({ max: z.int().positive().optional(), ttlMs: z.int().positive().optional() }),
+]);
+/** A claim name, or a path into nested claims such as `[realm_access, roles]`. */
+const claimPath = z.union([text, z.array(text).min(1)]);
+
+const HMAC = ['HS256', 'HS384', 'HS512'] as const;
+const ASYMMETRIC = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+const algorithms = z
+  .array(
+    z.enum([...HMAC, ...ASYMMETRIC], {
+      error: `write algorithms from: ${[...HMAC, ...ASYMMETRIC].join(', ')} ("none" is never accepted)`,
+    }),
+  )
+  .min(1, 'list at least one algorithm');
+
+const publicJwk = z
+  .looseObject({ kty: text })
+  .refine((jwk) => jwk.kty !== 'oct', 'a symmetric JWK is a secret: write it as keys.secret')
+  .refine((jwk) => !('d' in jwk), 'this JWK holds a private key; give the public key only');
+
+/**
+ * Where JWT verification keys come from; exactly one of `secret` (HMAC), `publicKey` (inline PEM,
+ * `{ file: PEM }` or a public JWK) and `jwksUrl` (with its fetch options).
+ */
+const jwtKeys = strictObject({
+  secret: secretSchema.optional(),
+  publicKey: z
+    .union([
+      z.string().regex(/-----BEGIN [A-Z ]+-----/, 'write a PEM public key or certificate, or { file: PATH }'),
+      strictObject({ file: path }),
+      publicJwk,
+    ])
+    .optional(),
+  jwksUrl: httpUrl.optional(),
+  timeoutMs: positiveMs.optional(),
+  cooldownMs: positiveMs.optional(),
+  cacheMaxAgeMs: positiveMs.optional(),
+}).superRefine((keys, ctx) => {
+  const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => keys[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"keys" takes exactly one of secret, publicKey, jwksUrl${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
+    });
+  }
+  if (keys.jwksUrl === undefined) {
+    for (const option of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
+      if (keys[option] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [option], message: `"${option}" only applies to a jwksUrl` });
+      }
+    }
+  }
+});
+
+/** HMAC algorithms go with a secret and only with a secret (no RS256→HS256 confusion). */
+function algorithmsFitKeys(
+  block: { keys: z.output<typeof jwtKeys>; algorithms?: readonly string[] | undefined },
+  ctx: z.RefinementCtx,
+) {
+  const symmetric = block.keys.secret !== undefined;
+  block.algorithms?.forEach((alg, index) => {
+    if ((HMAC as readonly string[]).includes(alg) !== symmetric) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['algorithms', index],
+        message: symmetric
+          ? `${alg} cannot be used with keys.secret; use ${HMAC.join(', ')}`
+          : `${alg} needs keys.secret; with a public key or JWKS use ${ASYMMETRIC.join(', ')}`,
+      });
+    }
+  });
+}
+
+const claimMapping = strictObject({
+  /** Claim with role names. Default `roles`. */
+  roles: claimPath.optional(),
+  groups: claimPath.optional(),
+  /** Claim that makes the principal a superuser; off unless set. */
+  superuser: claimPath.optional(),
+  /** Claim with an EMQX v1/v2 ACL; `false` ignores it. */
+  acl: z.union([claimPath, z.literal(false)]).optional(),
+});
+
+const binding = strictObject({ claim: text, to: z.enum(['clientId', 'username']) });
+const tokenField = z.enum(['password', 'username']);
+
+const PasswordAuthenticator = strictObject({
+  type: z.literal('password'),
+  /** Users file (`.yaml`/`.json`) or a Mosquitto password_file. */
+  file: path,
+  unknownUser: z.enum(['deny', 'ignore']).optional(),
+  cache: cache.optional(),
+});
+
+const JwtAuthenticator = strictObject({
+  type: z.literal('jwt'),
+  name: name.optional(),
+  from: tokenField.optional(),
+  keys: jwtKeys,
+  algorithms: algorithms.optional(),
+  issuer: oneOrMany.optional(),
+  audience: oneOrMany.optional(),
+  requiredClaims: z.array(text).optional(),
+  clockToleranceSeconds: z.number().min(0).max(300).optional(),
+  claims: claimMapping.optional(),
+  bind: binding.optional(),
+}).superRefine(algorithmsFitKeys);
+
+const OAuthAuthenticator = strictObject({
+  type: z.literal('oauth'),
+  name: name.optional(),
+  from: tokenField.optional(),
+  /** RFC 7662 introspection of opaque tokens. */
+  introspection: strictObject({
+    endpoint: httpUrl,
+    clientId: text,
+    clientSecret: secretSchema,
+    clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+    timeoutMs: positiveMs.optional(),
+    cacheTtlMs: z.int().min(0).optional(),
+    negativeCacheTtlMs: z.int().min(0).optional(),
+    cacheMax: z.int().positive().optional(),
+  }).optional(),
+  /** RFC 9068 JWT access tokens, verified locally. */
+  jwt: strictObject({
+    keys: jwtKeys,
+    issuer: text,
+    audience: text,
+    algorithms: algorithms.optional(),
+    clockToleranceSeconds: z.number().min(0).max(300).optional(),
+  })
+    .superRefine(algorithmsFitKeys)
+    .optional(),
+  /** With introspection, the `aud` the answer must contain when it names one. */
+  audience: text.optional(),
+  scopes: strictObject({
+    prefix: text.optional(),
+    roles: z.record(z.string().min(1), oneOrMany).optional(),
+  }).optional(),
+  claims: claimMapping.optional(),
+  bind: binding.optional(),
+}).refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
+  message: 'an oauth authenticator needs "introspection", "jwt" or both',
+});
+
+const identityField = z.enum([
+  'cn',
+  'dn',
+  'crt',
+  'pem',
+  'md5',
+  'fingerprint',
+  'serial',
+  'san.dns',
+  'san.uri',
+  'san.email',
+]);
+
+const X509Authenticator = strictObject({
+  type: z.literal('x509'),
+  /** PEM files of the CAs (root and intermediates) that client certificates must chain to. */
+  trustAnchors: z.array(path).min(1, 'list at least one CA certificate file'),
+  crl: strictObject({
+    files: z.array(path).optional(),
+    urls: z.array(httpUrl).optional(),
+    refreshIntervalMs: z.int().min(0).optional(),
+    timeoutMs: positiveMs.optional(),
+    whenUnavailable: z.enum(['fail-closed', 'use-stale']).optional(),
+    checkIntermediates: z.boolean().optional(),
+  })
+    .refine((crl) => (crl.files?.length ?? 0) + (crl.urls?.length ?? 0) > 0, {
+      message: '"crl" needs files, urls or both',
+    })
+    .optional(),
+  identity: strictObject({
+    id: identityField.optional(),
+    username: identityField.optional(),
+    clientId: identityField.optional(),
+    requireClientIdMatch: identityField.optional(),
+  }).optional(),
+  roles: z.array(text).optional(),
+  allowMissingExtendedKeyUsage: z.boolean().optional(),
+  clockToleranceMs: z.int().min(0).optional(),
+  maxPathLength: z.int().min(2).max(10).optional(),
+  cache: cache.optional(),
+});
+
+const SasTokenAuthenticator = strictObject({
+  type: z.literal('sas-token'),
+  /** Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). */
+  keys: strictObject({ file: path, format: z.enum(['mosquitto', 'emqx']).default('mosquitto') }),
+  /** The host name the tokens' `sr` must name; any when absent. */
+  hostName: text.optional(),
+  requireClientIdMatch: z.boolean().optional(),
+  username: z.union([z.enum(['device-id', 'azure']), z.literal(false)]).optional(),
+  roles: z.array(text).optional(),
+});
+
+/** One link of the `authenticators` chain, by `type`. */
+export const AuthenticatorSchema = z.discriminatedUnion(
+  'type',
+  [PasswordAuthenticator, JwtAuthenticator, OAuthAuthenticator, X509Authenticator, SasTokenAuthenticator],
+  { error: '"type" must be one of: password, jwt, oauth, x509, sas-token' },
+);
+
+/** A parsed authenticator block; `where` is its config location (`file:line:column`) when parsed from text. */
+export type AuthenticatorConfig = z.output<typeof AuthenticatorSchema> & { readonly where?: string };
+export type JwtKeysConfig = z.output<typeof jwtKeys>;
+
+/** The block with its file paths resolved by `at` (relative to the config file). */
+export function resolveAuthenticatorPaths(
+  block: AuthenticatorConfig,
+  at: (path: string) => string,
+): AuthenticatorConfig {
+  switch (block.type) {
+    case 'password':
+      return { ...block, file: at(block.file) };
+    case 'jwt':
+      return { ...block, keys: resolveKeyPaths(block.keys, at) };
+    case 'oauth':
+      return {
+        ...block,
+        ...(block.jwt ? { jwt: { ...block.jwt, keys: resolveKeyPaths(block.jwt.keys, at) } } : {}),
+        ...(block.introspection
+          ? {
+              introspection: {
+                ...block.introspection,
+                clientSecret: block.introspection.clientSecret.withPath(at),
+              },
+            }
+          : {}),
+      };
+    case 'x509':
+      return {
+        ...block,
+        trustAnchors: block.trustAnchors.map(at),
+        ...(block.crl ? { crl: { ...block.crl, files: block.crl.files?.map(at) } } : {}),
+      };
+    case 'sas-token':
+      return { ...block, keys: { ...block.keys, file: at(block.keys.file) } };
+  }
+}
+
+function resolveKeyPaths(keys: JwtKeysConfig, at: (path: string) => string): JwtKeysConfig {
+  return {
+    ...keys,
+    ...(keys.secret ? { secret: keys.secret.withPath(at) } : {}),
+    ...(keys.publicKey && typeof keys.publicKey === 'object' && 'file' in keys.publicKey
+      ? { publicKey: { file: at(keys.publicKey.file as string) } }
+      : {}),
+  };
+}

@@ -1,0 +1,79 @@
+import type { Authenticator, AuthOutcome } from '@mqtt-warden/core';
+import {
+  checkBinding,
+  claimsToPrincipal,
+  createJwtVerifier,
+  type DeviceTokenIssuer,
+  denyFor,
+  looksLikeJwt,
+  tokenFromRequest,
+} from '@mqtt-warden/jwt';
+
+/** Options of {@link createDeviceTokenAuthenticator}: the issuer and the claims it signs with. */
+export interface DeviceTokenAuthenticatorOptions {
+  readonly issuer: DeviceTokenIssuer;
+  /** The issuer's `iss`. */
+  readonly iss: string;
+  readonly audience: string;
+  readonly algorithm: string;
+}
+
+/**
+ * The verifier of the server's own device tokens (name and principal method `device-token`), checked
+ * against the issuer's in-memory JWKS. It claims only passwords that are JWTs naming the issuer in
+ * `iss` and ignores every other credential, so other `jwt`/`oauth` authenticators in the chain keep
+ * their tokens. A token is accepted only for the client id (`clientid` claim) and username it was
+ * issued to: the policy gives roles and superuser status by username, so a token must not carry
+ * them over to another one. The token's `acl` claim is ignored; its roles come from `roles`.
+ *
+ * @example
+ * ```ts
+ * const tokens = createDeviceTokenAuthenticator({ issuer, iss: 'mqtt-warden', audience: 'mqtt', algorithm: 'ES256' });
+ * const guard = createGuard({ authenticators: [tokens, passwords], authorizer: policy });
+ * ```
+ */
+export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticatorOptions): Authenticator {
+  const verifier = createJwtVerifier({
+    keys: { jwks: () => options.issuer.jwks() },
+    algorithms: [options.algorithm],
+    issuer: options.iss,
+    audience: options.audience,
+    requiredClaims: ['clientid'],
+  });
+  return {
+    name: 'device-token',
+    async authenticate(request): Promise<AuthOutcome> {
+      const token = tokenFromRequest(request, 'password');
+      if (token === undefined || !looksLikeJwt(token) || unverifiedIssuer(token) !== options.iss) {
+        return { outcome: 'ignore' };
+      }
+      try {
+        const { payload } = await verifier.verify(token);
+        checkBinding(payload, request, { claim: 'clientid', to: 'clientId' });
+        if (payload.username !== request.username) {
+          return {
+            outcome: 'deny',
+            reason: 'not-authorized',
+            message: 'the device token was issued for another username',
+          };
+        }
+        return {
+          outcome: 'allow',
+          principal: claimsToPrincipal(payload, request, 'device-token', { aclClaim: false }),
+        };
+      } catch (error) {
+        return denyFor(error);
+      }
+    },
+  };
+}
+
+/** The `iss` of a JWT before verification: only to decide whose token it is, never to trust it. */
+function unverifiedIssuer(token: string): unknown {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null ? (payload as { iss?: unknown }).iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
