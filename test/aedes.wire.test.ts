@@ -133,7 +133,6 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
     it('JWT over TCP: valid → 0, wrong signature → 4, expired → 4, client id outside the policy → 5', async () => {
       const ok = await connect(url('tcp'), {
         clientId: 'dev-1',
-        username: 'dev-1',
         username: 'jwt',
         password: token('dev-1', ['device']),
       });
