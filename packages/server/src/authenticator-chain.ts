@@ -15,6 +15,7 @@ import {
 } from '@mqtt-warden/psk';
 import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
 import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
+import { onlyIssuers } from './unverified-issuer.js';
 
 /** One built authenticator with the files it reads and how to reload and stop it. */
 export interface ChainLink {
@@ -91,7 +92,11 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
         aclClaim: block.claims?.acl,
         bind: block.bind,
       });
-      return { authenticator, ...NOTHING };
+      const issuers = block.issuer === undefined ? undefined : [block.issuer].flat();
+      return {
+        authenticator: issuers ? onlyIssuers(authenticator, issuers, block.from) : authenticator,
+        ...NOTHING,
+      };
     }
     case 'oauth': {
       const { introspection, jwt } = block;
@@ -123,7 +128,11 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
         },
         bind: block.bind,
       });
-      return { authenticator, ...NOTHING };
+      return {
+        // Opaque tokens still go to introspection; JWTs of other issuers are left to the next authenticator.
+        authenticator: jwt ? onlyIssuers(authenticator, [jwt.issuer], block.from) : authenticator,
+        ...NOTHING,
+      };
     }
     case 'x509': {
       const anchors = await Promise.all(block.trustAnchors.map((file) => readText(file, 'CA certificate')));

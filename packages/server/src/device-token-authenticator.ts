@@ -8,6 +8,7 @@ import {
   looksLikeJwt,
   tokenFromRequest,
 } from '@mqtt-warden/jwt';
+import { unverifiedIssuer } from './unverified-issuer.js';
 
 /** Options of {@link createDeviceTokenAuthenticator}: the issuer and the claims it signs with. */
 export interface DeviceTokenAuthenticatorOptions {
@@ -66,14 +67,4 @@ export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticator
       }
     },
   };
-}
-
-/** The `iss` of a JWT before verification: only to decide whose token it is, never to trust it. */
-function unverifiedIssuer(token: string): unknown {
-  try {
-    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    return typeof payload === 'object' && payload !== null ? (payload as { iss?: unknown }).iss : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -65,6 +65,13 @@ export function deviceTokenRoutes(app: FastifyInstance, options: DeviceTokenRout
       report('deny');
       return refuse(reply, 'send the device credentials as HTTP Basic authentication (username:password)');
     }
+    if (request.body !== undefined && (typeof request.body !== 'object' || request.body === null)) {
+      report('invalid');
+      return reply.code(415).send({
+        error: 'ERR_INVALID_INPUT',
+        message: 'send client_id as an application/x-www-form-urlencoded or application/json body',
+      });
+    }
     const body = tokenRequest.safeParse(request.body ?? {});
     if (!body.success) {
       report('invalid');

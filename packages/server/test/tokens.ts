@@ -1,3 +1,4 @@
+/** Test credentials built with node:crypto only, independently of jose and of the packages under test. */
 import { createHmac, type KeyObject, sign } from 'node:crypto';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -29,4 +30,11 @@ export function tamper(token: string): string {
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
   claims.roles = [...(claims.roles ?? []), 'admin'];
   return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+}
+
+/** An Azure IoT Hub SAS token computed with node:crypto, independently of @mqtt-warden/psk. */
+export function sasToken(deviceId: string, key: Buffer, expiry = epoch(600)): string {
+  const sr = encodeURIComponent(`hub.example.com/devices/${deviceId}`);
+  const sig = createHmac('sha256', key).update(`${sr}\n${expiry}`).digest('base64');
+  return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${expiry}`;
 }
