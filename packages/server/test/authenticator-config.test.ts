@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,5 +220,38 @@ describe('startup errors are located at their authenticator', () => {
     expect((await rejectionOf(createWardenServer(sas.config()))).message).toMatch(
       /warden\.yaml:4:5 \(authenticators\.0\): line 2: the key of identity "dev2" is not hexadecimal/,
     );
+  });
+});
+
+describe('documented configs parse', () => {
+  it('the README examples of the authenticator chain and the device tokens', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const chain = blocks.find((b) => b.startsWith('authenticators:'));
+    const tokens = blocks.find((b) => b.startsWith('deviceTokens:'));
+    const config = parseServerConfig(`policy: { file: p.yaml }\n${chain}${tokens}`);
+    expect(config.authenticators.map((a) => a.type)).toEqual([
+      'x509',
+      'sas-token',
+      'jwt',
+      'password',
+      'oauth',
+    ]);
+    expect(config.deviceTokens?.enabled).toBe(true);
+  });
+
+  it('the quickstart config as is (password only, no device tokens) and with its commented blocks enabled', () => {
+    const text = readFileSync(join(QUICKSTART, 'warden.yaml'), 'utf8');
+    const plain = parseServerConfig(text, { baseDir: QUICKSTART });
+    expect(plain.authenticators.map((a) => a.type)).toEqual(['password']);
+    expect(plain.deviceTokens).toBeUndefined();
+
+    const enabled = text
+      .split('\n')
+      .map((line) => line.replace(/^(\s*)# (\s*(?:- type:|[A-Za-z]+:(?: |$)))/, '$1$2'))
+      .join('\n');
+    const all = parseServerConfig(enabled, { baseDir: QUICKSTART });
+    expect(all.authenticators.map((a) => a.type)).toEqual(['x509', 'sas-token', 'jwt', 'password', 'oauth']);
+    expect(all.deviceTokens).toMatchObject({ enabled: true, path: '/token', lifetimeSeconds: 600 });
   });
 });

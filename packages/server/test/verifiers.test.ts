@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { certPem, makePki } from './pki.js';
 import { epoch, sasToken, signJwt, tamper } from './tokens.js';
 
@@ -247,5 +247,51 @@ authenticators:
     await new Promise((r) => setTimeout(r, 50));
     expect(logs).toContain('/emqx/authn');
     for (const secret of [...secretsSeen, 'demo-password']) expect(logs).not.toContain(secret);
+  });
+});
+
+describe('reloading device keys', () => {
+  it('picks up a changed device keys file by itself and on reload(), keeping the old keys when the file is invalid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-sas-reload-'));
+    copyFileSync(join(QUICKSTART, 'policy.yaml'), join(dir, 'policy.yaml'));
+    const keys = join(dir, 'devices.psk');
+    const first = randomBytes(32);
+    const second = randomBytes(32);
+    writeFileSync(keys, `dev-1:${first.toString('hex')}\n`);
+    const server = await createWardenServer(
+      parseServerConfig(
+        'log: { level: silent }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: sas-token, keys: { file: devices.psk } }]\n',
+        { file: join(dir, 'warden.yaml') },
+      ),
+    );
+    const login = async (deviceId: string, key: Buffer) =>
+      (
+        await server.app.inject({
+          method: 'POST',
+          url: '/emqx/authn',
+          payload: { clientid: deviceId, password: sasToken(deviceId, key) },
+        })
+      ).json().result;
+    try {
+      expect(await login('dev-1', first)).toBe('allow');
+      expect(await login('dev-2', second)).toBe('deny');
+      writeFileSync(keys, `dev-2:${second.toString('hex')}\n`);
+      await vi.waitFor(async () => expect(await login('dev-2', second)).toBe('allow'), {
+        timeout: 3000,
+        interval: 50,
+      });
+      expect(await login('dev-1', first)).toBe('deny');
+
+      // An invalid file is refused as a whole; the keys in use stay.
+      writeFileSync(keys, `dev-1:${first.toString('hex')}\ndev-3:zz\n`);
+      await server.reload();
+      expect(await login('dev-2', second)).toBe('allow');
+      expect(await login('dev-1', first)).toBe('deny');
+      writeFileSync(keys, `dev-1:${first.toString('hex')}\n`);
+      await server.reload();
+      expect(await login('dev-1', first)).toBe('allow');
+    } finally {
+      await server.close();
+    }
   });
 });
