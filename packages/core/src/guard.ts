@@ -110,14 +110,12 @@ const SUPERUSER: Decision = { allowed: true, reason: 'superuser' };
 export function createGuard(options: GuardOptions): Guard {
   const { authenticators, authorizer, audit, logger } = options;
   const now = options.now ?? Date.now;
+  const cacheMax = options.cache === false ? 0 : (options.cache?.max ?? 100_000);
   const cache =
     options.cache === false
       ? undefined
-      : new LRUCache<string, Decision>({
-          max: options.cache?.max ?? 100_000,
-          ttl: options.cache?.ttlMs ?? 60_000,
-          ttlAutopurge: false,
-        });
+      : new LRUCache<string, Decision>({ max: cacheMax, ttl: options.cache?.ttlMs ?? 60_000 });
+  const shortId = createShortIds(Math.max(cacheMax, 1));
   let hits = 0;
   let misses = 0;
   const changeListeners = new Set<() => void>();
@@ -230,9 +228,10 @@ export function createGuard(options: GuardOptions): Guard {
         emit(principal, request, decision, false, start);
         return decision;
       }
-      const key = `${principalKey(principal)}\u0000${request.action}\u0000${request.qos ?? ''}\u0000${
-        request.retain ? 1 : 0
-      }\u0000${request.shareGroup ?? ''}\u0000${request.topic}`;
+      // Short keys hash fast; the share group is length-prefixed so no field can run into the next.
+      const share =
+        request.shareGroup === undefined ? '-' : `${request.shareGroup.length}:${request.shareGroup}`;
+      const key = `${shortId(principal)} ${request.action} ${request.qos ?? '-'}${request.retain ? 1 : 0} ${share}${request.topic}`;
       let decision = cache.get(key);
       const cached = decision !== undefined;
       if (decision === undefined) {
@@ -290,4 +289,27 @@ export function createGuard(options: GuardOptions): Guard {
       retain: request.retain,
     });
   }
+}
+
+/**
+ * Short, never reused ids for principals, so decision-cache keys stay short. Equal principals get the same
+ * id (HTTP adapters rebuild them per request); a principal object is looked up by identity first.
+ */
+function createShortIds(max: number): (principal: Principal) => string {
+  const byObject = new WeakMap<Principal, string>();
+  const byContent = new LRUCache<string, string>({ max });
+  let next = 0;
+  return (principal) => {
+    let id = byObject.get(principal);
+    if (id === undefined) {
+      const key = principalKey(principal);
+      id = byContent.get(key);
+      if (id === undefined) {
+        id = (next++).toString(36);
+        byContent.set(key, id);
+      }
+      byObject.set(principal, id);
+    }
+    return id;
+  };
 }

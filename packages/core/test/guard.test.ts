@@ -197,6 +197,22 @@ describe('createGuard: authorize', () => {
     expect(guard.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 6, cacheSize: 6 });
   });
 
+  it('never lets one request reuse the decision of a different one', () => {
+    const authorize = (p: Principal, r: AccessRequest): Decision => ({
+      allowed: p.attributes.site === 'a' && r.shareGroup === undefined && r.topic === 'x/y',
+      reason: 'rule',
+    });
+    const guard = createGuard({ authenticators: [], authorizer: { authorize } });
+    const a = principal({ attributes: { site: 'a' } });
+    const b = principal({ attributes: { site: 'b' } });
+    expect(guard.authorize(a, { action: 'receive', topic: 'x/y' }).allowed).toBe(true);
+    expect(guard.authorize(b, { action: 'receive', topic: 'x/y' }).allowed).toBe(false);
+    // Fields must not run into each other: share group "x" + topic "/y" is not topic "x/y".
+    expect(guard.authorize(a, { action: 'receive', topic: '/y', shareGroup: 'x' }).allowed).toBe(false);
+    expect(guard.authorize(a, { action: 'receive', topic: 'x/y', shareGroup: '' }).allowed).toBe(false);
+    expect(guard.authorize(a, { action: 'receive', topic: 'x/y' }).allowed).toBe(true);
+  });
+
   it('expires cached decisions after their TTL and bounds the cache size', async () => {
     const authorize = vi.fn((): Decision => ({ allowed: true, reason: 'rule' }));
     const guard = createGuard({
