@@ -47,7 +47,8 @@ const REDACT = [
 
 /**
  * Builds the HTTP auth server from a config: guard (authenticator chain, policy, caches), the EMQX,
- * go-auth and RabbitMQ endpoints, health, readiness and Prometheus metrics, file watching.
+ * go-auth and RabbitMQ endpoints, the device token endpoint and its JWKS when enabled, health,
+ * readiness and Prometheus metrics, file watching.
  *
  * @example
  * ```ts
@@ -92,11 +93,19 @@ export async function createWardenServer(
   const app = Fastify({ ...fastifyOptions, ...(https ? { https } : {}) } as FastifyServerOptions);
   const log = app.log;
 
+  const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
+    onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
+    onError: (error) =>
+      log.error({ file: config.policy.file, err: error }, 'policy not reloaded; keeping the previous one'),
+  });
+  if (!config.policy.watch) policy.close();
+
   const links: ChainLink[] = [];
   try {
     for (const block of config.authenticators) links.push(await buildChainLink(block, log));
   } catch (error) {
     for (const link of links) link.close();
+    policy.close();
     throw error;
   }
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
@@ -122,12 +131,6 @@ export async function createWardenServer(
       }),
     );
   }
-  const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
-    onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
-    onError: (error) =>
-      log.error({ file: config.policy.file, err: error }, 'policy not reloaded; keeping the previous one'),
-  });
-  if (!config.policy.watch) policy.close();
 
   const guard = createGuard({
     authenticators,

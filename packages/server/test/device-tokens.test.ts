@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run } from '../src/commands/serve.js';
 import { epoch, sasToken, signJwt, tamper } from './tokens.js';
 
 const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
@@ -332,5 +333,39 @@ deviceTokens: { enabled: true }
     });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ error: 'ERR_UNAVAILABLE', message: 'try again later' });
+  });
+});
+
+describe('mqtt-warden serve with device tokens', () => {
+  it('prints the token endpoint and serves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-serve-tokens-'));
+    for (const f of ['policy.yaml', 'users.yaml']) copyFileSync(join(QUICKSTART, f), join(dir, f));
+    const file = join(dir, 'warden.yaml');
+    writeFileSync(
+      file,
+      'listen: { port: 0 }\nlog: { level: silent }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\ndeviceTokens: { enabled: true }\n',
+    );
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    try {
+      const exit = run(['--config', file]);
+      await vi.waitFor(() => expect(lines.some((l) => l.startsWith('device tokens: POST '))).toBe(true));
+      const [, endpoint, jwks] = /^device tokens: POST (\S+), keys at (\S+)$/.exec(lines[1] ?? '') ?? [];
+      expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
+      expect(jwks).toMatch(/\/\.well-known\/jwks\.json$/);
+      const response = await fetch(endpoint as string, {
+        method: 'POST',
+        headers: { authorization: basic('demo', 'demo-password'), 'content-type': 'application/json' },
+        body: '{"client_id":"demo-1"}',
+      });
+      expect(response.status).toBe(200);
+      expect(((await fetch(jwks as string).then((r) => r.json())) as { keys: unknown[] }).keys).toHaveLength(
+        1,
+      );
+      process.emit('SIGTERM');
+      expect(await exit).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
   });
 });

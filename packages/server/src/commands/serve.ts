@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
-import { loadServerConfig } from '../server-config.js';
+import { loadServerConfig, type ServerConfig } from '../server-config.js';
 import { createWardenServer } from '../warden-server.js';
 
 /** examples/quickstart: a policy, a users file and the config that ties them together. */
@@ -13,7 +13,8 @@ const HELP = `Usage: mqtt-warden serve [--config FILE]
 
 Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ.
 Without --config it runs on the quickstart policy and users (examples/quickstart).
-SIGHUP reloads the policy and credential files; SIGINT/SIGTERM shut down gracefully.`;
+SIGHUP reloads the policy, credential, device key and CRL files; SIGINT/SIGTERM shut down gracefully.
+The config format is described in packages/server/README.md.`;
 
 /** `mqtt-warden serve`: runs until SIGINT/SIGTERM. Returns the exit code. */
 export async function run(args: string[]): Promise<number> {
@@ -34,14 +35,18 @@ export async function run(args: string[]): Promise<number> {
   const file = values.config ?? QUICKSTART_CONFIG;
   let server: Awaited<ReturnType<typeof createWardenServer>>;
   let url: string;
+  let tokens: ServerConfig['deviceTokens'];
   try {
-    server = await createWardenServer(await loadServerConfig(file));
+    const config = await loadServerConfig(file);
+    tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
+    server = await createWardenServer(config);
     url = await server.listen();
   } catch (error) {
     console.error(`mqtt-warden serve: ${error instanceof WardenError ? error.message : String(error)}`);
     return 1;
   }
   console.log(`mqtt-warden listening on ${url} (config ${file})`);
+  if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
   if (values.config === undefined) {
     console.log(
       `try: curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo-1","action":"publish","topic":"devices/demo-1/temp"}'`,
