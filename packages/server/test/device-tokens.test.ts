@@ -215,6 +215,19 @@ deviceTokens: { enabled: true, lifetimeSeconds: 300 }
     expect(login.json()).toMatchObject({ result: 'allow' });
   });
 
+  it('counts token requests in /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(
+      /mqtt_warden_decisions_total\{adapter="device-token",action="token",result="allow"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /mqtt_warden_decisions_total\{adapter="device-token",action="token",result="deny"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /mqtt_warden_decisions_total\{adapter="device-token",action="token",result="invalid"\} [1-9]/,
+    );
+  });
+
   it('never writes passwords or issued tokens to the log', async () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(logs).toContain('/token');
