@@ -10,6 +10,8 @@ export type RuleRelation = 'matches' | 'covers' | 'overlaps' | 'unsafe-placehold
 /** One rule that explain found relevant to a request. */
 export interface ExplainedRule {
   readonly rule: RuleRef;
+  /** Position of the rule in file order (the principal's own rules come last). */
+  readonly order: number;
   /** e.g. `rule "telemetry" of role device (fleet.yaml:12:9)`. */
   readonly label: string;
   /** The action the rule was indexed under (a subscription is checked against receive denies too). */

@@ -253,6 +253,10 @@ export class Policy implements Authorizer {
     if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) decision = EXPIRED;
     else if (profile.superuser) decision = SUPERUSER;
     else decision = this.#evaluate(profile, request, trace);
+    // Denies first under deny-overrides (they decide whatever their place), then file order.
+    const rank = (e: ExplainedRule) =>
+      this.combining === 'deny-overrides' && e.rule.effect === 'deny' ? 0 : 1;
+    trace.sort((a, b) => rank(a) - rank(b) || a.order - b.order);
     return {
       decision,
       request,
@@ -289,32 +293,25 @@ export class Policy implements Authorizer {
         return run.best!.decision;
       if (scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
         return run.best!.decision;
+      const levels = filter.split('/');
       for (const table of tables) {
-        const sub = table.get('subscribe', 'deny');
-        if (sub && scan(run, sub.overlapping(filter), 'subscribe', 'overlaps', false))
+        if (scan(run, table.denies('subscribe', levels), 'subscribe', 'overlaps', false))
           return run.best!.decision;
-        const rec = table.get('receive', 'deny');
-        if (rec && scan(run, rec.overlapping(filter), 'receive', 'overlaps', true)) return run.best!.decision;
+        if (scan(run, table.denies('receive', levels), 'receive', 'overlaps', true))
+          return run.best!.decision;
       }
       for (const table of tables) {
-        const allow = table.get('subscribe', 'allow');
-        if (allow && scan(run, allow.covering(filter), 'subscribe', 'covers', false))
-          return run.best!.decision;
+        if (scan(run, table.allows(levels), 'subscribe', 'covers', false)) return run.best!.decision;
         if (run.best && !run.firstApplicable && !trace) return run.best.decision;
       }
     } else {
       const topic = request.topic;
       if (!isValidTopicName(topic)) return INVALID_NAME;
       if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
+      // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
+      const levels = topic.split('/');
       for (const table of tables) {
-        const deny = table.get(action, 'deny');
-        if (deny && scan(run, deny.match(topic), action, 'matches', false)) return run.best!.decision;
-      }
-      for (const table of tables) {
-        const allow = table.get(action, 'allow');
-        if (allow && scan(run, allow.match(topic), action, 'matches', false)) return run.best!.decision;
-        // Deny-overrides scanned every deny first, so the first applicable allow decides.
-        if (run.best && !run.firstApplicable && !trace) return run.best.decision;
+        if (scan(run, table.matching(action, levels), action, 'matches', false)) return run.best!.decision;
       }
     }
     return run.best?.decision ?? DEFAULT_DENY[action];
@@ -400,14 +397,18 @@ function scan(
   for (const rule of rules) {
     if (rule.roleIndex >= 0 && !run.roleIndexes.has(rule.roleIndex)) continue;
     const why = conditionFailure(rule, run.facts, run.request, subscription);
-    run.trace?.push({
-      rule: rule.ref,
-      label: rule.label,
-      action,
-      relation,
-      applies: why === undefined,
-      ...(why && { why }),
-    });
+    if (run.trace) {
+      const entry: ExplainedRule = {
+        rule: rule.ref,
+        order: rule.order,
+        label: rule.label,
+        action,
+        relation,
+        applies: why === undefined,
+        ...(why && { why }),
+      };
+      run.trace.push(entry);
+    }
     if (why !== undefined) continue;
     const best = run.best;
     if (run.firstApplicable) {

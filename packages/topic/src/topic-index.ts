@@ -112,23 +112,36 @@ export class TopicIndex<T> {
   match(topic: string): T[] {
     const problem = topicNameProblem(topic);
     if (problem) throw new TopicError(problem);
-    const out: T[] = [];
-    matchNode(this.#root, topic.split('/'), 0, topic.charCodeAt(0) === DOLLAR, out);
-    return out;
+    return this.matchLevels(topic.split('/'));
   }
 
   /** Values of every filter that covers the subscription filter (see {@link filterCovers}). */
   covering(filter: string): T[] {
-    const levels = plainFilter(filter).split('/');
-    const out: T[] = [];
-    coverNode(this.#root, levels, 0, levels[0]!.charCodeAt(0) === DOLLAR, out);
-    return out;
+    return this.coveringLevels(plainFilter(filter).split('/'));
   }
 
   /** Values of every filter that some topic matched by `filter` also matches (see {@link filtersOverlap}). */
   overlapping(filter: string): T[] {
-    const levels = plainFilter(filter).split('/');
-    const out: T[] = [];
+    return this.overlappingLevels(plainFilter(filter).split('/'));
+  }
+
+  /**
+   * {@link match} for the levels of a topic name the caller has already validated (`name.split('/')`),
+   * appending to `out`. For hot paths that make several lookups with one topic; no validation here.
+   */
+  matchLevels(levels: readonly string[], out: T[] = []): T[] {
+    matchNode(this.#root, levels, 0, levels[0]!.charCodeAt(0) === DOLLAR, out);
+    return out;
+  }
+
+  /** {@link covering} for the levels of an already validated plain filter, appending to `out`. */
+  coveringLevels(levels: readonly string[], out: T[] = []): T[] {
+    coverNode(this.#root, levels, 0, levels[0]!.charCodeAt(0) === DOLLAR, out);
+    return out;
+  }
+
+  /** {@link overlapping} for the levels of an already validated plain filter, appending to `out`. */
+  overlappingLevels(levels: readonly string[], out: T[] = []): T[] {
     overlapNode(this.#root, levels, 0, false, out);
     return out;
   }
@@ -138,7 +151,7 @@ function push<T>(out: T[], values: T[] | undefined): void {
   if (values) for (const v of values) out.push(v);
 }
 
-function matchNode<T>(node: Node<T>, levels: string[], i: number, dollar: boolean, out: T[]): void {
+function matchNode<T>(node: Node<T>, levels: readonly string[], i: number, dollar: boolean, out: T[]): void {
   // A wildcard at the first level never matches a `$` topic [MQTT-4.7.2-1].
   const wild = i > 0 || !dollar;
   if (wild) push(out, node.hash);
@@ -151,7 +164,7 @@ function matchNode<T>(node: Node<T>, levels: string[], i: number, dollar: boolea
   if (wild && node.plus) matchNode(node.plus, levels, i + 1, dollar, out);
 }
 
-function coverNode<T>(node: Node<T>, levels: string[], i: number, dollar: boolean, out: T[]): void {
+function coverNode<T>(node: Node<T>, levels: readonly string[], i: number, dollar: boolean, out: T[]): void {
   const wild = i > 0 || !dollar;
   if (wild) push(out, node.hash);
   if (i === levels.length) {
@@ -175,7 +188,13 @@ function coverNode<T>(node: Node<T>, levels: string[], i: number, dollar: boolea
  * `emptyFirst`: at depth 1, whether the common topic's first level is forced to be empty. A common topic
  * of exactly that one level would be the empty string, which is not a topic name.
  */
-function overlapNode<T>(node: Node<T>, levels: string[], i: number, emptyFirst: boolean, out: T[]): void {
+function overlapNode<T>(
+  node: Node<T>,
+  levels: readonly string[],
+  i: number,
+  emptyFirst: boolean,
+  out: T[],
+): void {
   const level = levels[i];
   const atRoot = i === 0;
   const onlyEmptyTopic = emptyFirst && i === 1;
