@@ -7,7 +7,7 @@ import { filterCovers, filtersOverlap, matchTopic } from '../../packages/topic/d
 const ROLES = 1_000;
 const RULES_PER_ROLE = 100;
 const PRINCIPALS = 10_000;
-const REQUESTS = 200_000;
+const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 
 // Deterministic PRNG (mulberry32) so runs are comparable.
 let seed = 42;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import { DecisionKeys } from './decision-key.js';
 import { errorCode } from './errors.js';
-import { principalKey } from './principal-key.js';
 import type {
   AccessRequest,
   Authenticator,
@@ -114,8 +114,8 @@ export function createGuard(options: GuardOptions): Guard {
   const cache =
     options.cache === false
       ? undefined
-      : new LRUCache<string, Decision>({ max: cacheMax, ttl: options.cache?.ttlMs ?? 60_000 });
-  const shortId = createShortIds(Math.max(cacheMax, 1));
+      : new LRUCache<number, Decision>({ max: cacheMax, ttl: options.cache?.ttlMs ?? 60_000 });
+  const keys = new DecisionKeys(Math.max(cacheMax, 1), () => cache?.clear());
   let hits = 0;
   let misses = 0;
   const changeListeners = new Set<() => void>();
@@ -228,10 +228,7 @@ export function createGuard(options: GuardOptions): Guard {
         emit(principal, request, decision, false, start);
         return decision;
       }
-      // Short keys hash fast; the share group is length-prefixed so no field can run into the next.
-      const share =
-        request.shareGroup === undefined ? '-' : `${request.shareGroup.length}:${request.shareGroup}`;
-      const key = `${shortId(principal)} ${request.action} ${request.qos ?? '-'}${request.retain ? 1 : 0} ${share}${request.topic}`;
+      const key = keys.key(principal, request);
       let decision = cache.get(key);
       const cached = decision !== undefined;
       if (decision === undefined) {
@@ -289,27 +286,4 @@ export function createGuard(options: GuardOptions): Guard {
       retain: request.retain,
     });
   }
-}
-
-/**
- * Short, never reused ids for principals, so decision-cache keys stay short. Equal principals get the same
- * id (HTTP adapters rebuild them per request); a principal object is looked up by identity first.
- */
-function createShortIds(max: number): (principal: Principal) => string {
-  const byObject = new WeakMap<Principal, string>();
-  const byContent = new LRUCache<string, string>({ max });
-  let next = 0;
-  return (principal) => {
-    let id = byObject.get(principal);
-    if (id === undefined) {
-      const key = principalKey(principal);
-      id = byContent.get(key);
-      if (id === undefined) {
-        id = (next++).toString(36);
-        byContent.set(key, id);
-      }
-      byObject.set(principal, id);
-    }
-    return id;
-  };
 }
