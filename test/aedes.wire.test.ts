@@ -49,6 +49,7 @@ roles:
     rules:
       - { effect: allow, actions: subscribe, topics: ["#"] }
       - { effect: allow, actions: receive, topics: [${readerReceives}] }
+      - { effect: deny, actions: receive, topics: ["secret/#"] }
   writer:
     rules:
       - { effect: allow, actions: publish, topics: ["#"] }
@@ -470,6 +471,8 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
       await c.closed;
     });
 
+    // The reader's '#' overlaps its receive deny on secret/#: Aedes checks each delivery, so the
+    // subscription is granted and the deliveries are filtered (ARCHITECTURE.md semantics 3).
     it('never delivers a topic the subscriber may not receive through #: live, retained or queued', async () => {
       const writer = await connect(url('tcp'), {
         clientId: 'app-writer',

@@ -251,7 +251,13 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
       const ok =
         state !== undefined &&
         !isShared(subscription.topic) &&
-        allowed(state.principal, { action: 'subscribe', topic: subscription.topic, qos: subscription.qos });
+        // authorizeForward checks every delivery, so a receive deny inside the filter need not refuse it.
+        allowed(state.principal, {
+          action: 'subscribe',
+          topic: subscription.topic,
+          qos: subscription.qos,
+          deliveryChecked: true,
+        });
       done(null, ok ? subscription : null);
     },
 

@@ -4,8 +4,8 @@ import type { AccessRequest, Principal } from './types.js';
 
 // A key packs a principal number, a topic number and a slot into one exact integer (< 2^53), so that a
 // cached decision is found without building a string.
-const SLOTS = 64; // action (3) × QoS (0, 1, 2, unspecified) × retain (2) × shared (2) = 48
-const TOPICS = 2 ** 27;
+const SLOTS = 128; // action (3) × QoS (0, 1, 2, unspecified) × retain × shared × delivery checked
+const TOPICS = 2 ** 26;
 const PRINCIPALS = 2 ** 20;
 const ACTION_SLOT = { publish: 0, subscribe: 8, receive: 16 } as const;
 
@@ -59,7 +59,8 @@ export class DecisionKeys {
       ACTION_SLOT[request.action] +
       (request.qos ?? 3) * 2 +
       (request.retain ? 1 : 0) +
-      (group === undefined ? 0 : 32);
+      (group === undefined ? 0 : 32) +
+      (request.deliveryChecked ? 64 : 0);
     return (p * TOPICS + t) * SLOTS + slot;
   }
 

@@ -87,6 +87,12 @@ export interface AccessRequest {
   readonly retain?: boolean;
   /** Shared-subscription group (`$share/{group}/…`, or `$queue`) when the subscription had one. */
   readonly shareGroup?: string;
+  /**
+   * For a subscribe: the broker checks every delivery with a `receive` request (Aedes `authorizeForward`),
+   * so a subscription that merely overlaps a receive deny need not be refused; the deliveries are.
+   * Brokers without a per-delivery check must leave this unset.
+   */
+  readonly deliveryChecked?: boolean;
 }
 
 /** Where a policy rule was written, for explain output and audit. */

@@ -33,6 +33,7 @@ describe('DecisionKeys', () => {
       req('a', { shareGroup: 'g' }),
       req('1:g/a'), // what the share group and topic are combined into, as a plain topic
       req('a', { shareGroup: '' }),
+      req('x', { action: 'subscribe', deliveryChecked: true }),
     ];
     for (const r of requests) seen.add(keys.key(a, r));
     for (const r of requests) seen.add(keys.key(principal('b'), r));
@@ -67,6 +68,6 @@ describe('DecisionKeys', () => {
     const keys = new DecisionKeys(10, () => {});
     const k = keys.key(principal('a'), req('x', { action: 'receive', retain: true, shareGroup: 'g' }));
     expect(Number.isSafeInteger(k)).toBe(true);
-    expect(Number.isSafeInteger((2 ** 20 - 1) * 2 ** 27 * 64 + (2 ** 27 - 1) * 64 + 63)).toBe(true);
+    expect(Number.isSafeInteger((2 ** 20 - 1) * 2 ** 26 * 128 + (2 ** 26 - 1) * 128 + 127)).toBe(true);
   });
 });

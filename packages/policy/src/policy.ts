@@ -291,13 +291,15 @@ export class Policy implements Authorizer {
       // per-delivery check would otherwise deliver what the principal may not receive.
       if (scan(run, profile.denyAll.subscribe, 'subscribe', 'unsafe-placeholder', false))
         return run.best!.decision;
-      if (scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
+      // Unless the broker checks each delivery itself (request.deliveryChecked).
+      const receiveDenies = request.deliveryChecked !== true;
+      if (receiveDenies && scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
         return run.best!.decision;
       const levels = filter.split('/');
       for (const table of tables) {
         if (scan(run, table.denies('subscribe', levels), 'subscribe', 'overlaps', false))
           return run.best!.decision;
-        if (scan(run, table.denies('receive', levels), 'receive', 'overlaps', true))
+        if (receiveDenies && scan(run, table.denies('receive', levels), 'receive', 'overlaps', true))
           return run.best!.decision;
       }
       for (const table of tables) {

@@ -72,6 +72,28 @@ describe('nothing denied for receive is delivered (semantics 3)', () => {
     }
   });
 
+  it('admits the wider subscription when the broker checks each delivery, and still denies the deliveries', () => {
+    for (const topic of ['t/#', 't/+', '$share/g/t/#']) {
+      expect(p.authorize(u, { action: 'subscribe', topic, deliveryChecked: true }).allowed, topic).toBe(true);
+    }
+    // Coverage still applies: no allow rule covers '#'.
+    expect(p.authorize(u, { action: 'subscribe', topic: '#', deliveryChecked: true }).allowed).toBe(false);
+    expect(p.authorize(u, { action: 'receive', topic: 't/secrets/k' }).allowed).toBe(false);
+  });
+
+  it('refuses a subscription overlapping a subscribe deny even when deliveries are checked', () => {
+    const q = policy(
+      'version: 1',
+      'users: { u: [r] }',
+      'roles:',
+      '  r:',
+      '    rules:',
+      '      - { effect: allow, actions: read, topics: ["t/#"] }',
+      '      - { effect: deny, actions: subscribe, topics: ["t/secrets/#"] }',
+    );
+    expect(q.authorize(u, { action: 'subscribe', topic: 't/#', deliveryChecked: true }).allowed).toBe(false);
+  });
+
   it('admits subscriptions that cannot reach the denied topics', () => {
     expect(p.authorize(u, { action: 'subscribe', topic: 't/data/#' }).allowed).toBe(true);
     expect(p.authorize(u, { action: 'subscribe', topic: 't/data/+' }).allowed).toBe(true);
