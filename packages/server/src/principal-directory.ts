@@ -27,11 +27,17 @@ export interface PrincipalDirectoryOptions {
 export class PrincipalDirectory implements PrincipalResolver {
   readonly #store: CredentialStore | undefined;
   readonly #remembered: LRUCache<string, Principal>;
+  /**
+   * Principals built from store entries, reused so that the guard and the policy find them by identity
+   * instead of hashing their content on every request.
+   */
+  readonly #built: LRUCache<string, Principal>;
 
   constructor(options: PrincipalDirectoryOptions = {}) {
     this.#store = options.store;
     this.#remembered = new LRUCache({ max: options.max ?? 100_000, ttl: options.ttlMs ?? 86_400_000 });
-    this.#store?.onChange(() => this.#remembered.clear());
+    this.#built = new LRUCache({ max: options.max ?? 100_000 });
+    this.#store?.onChange(() => this.clear());
   }
 
   remember(principal: Principal): void {
@@ -44,9 +50,12 @@ export class PrincipalDirectory implements PrincipalResolver {
       if (remembered) return remembered;
     }
     if (!this.#store || query.username === undefined) return undefined;
+    const builtKey = `${key(query.username, query.clientId ?? '')}\u0000${query.remoteAddress ?? ''}`;
+    const built = this.#built.get(builtKey);
+    if (built) return built;
     const entry = await this.#store.get(query.username);
     if (!entry || entry.disabled) return undefined;
-    return {
+    const principal: Principal = {
       id: entry.username,
       clientId: query.clientId ?? '',
       username: entry.username,
@@ -57,10 +66,13 @@ export class PrincipalDirectory implements PrincipalResolver {
       superuser: entry.superuser === true,
       remoteAddress: query.remoteAddress,
     };
+    this.#built.set(builtKey, principal);
+    return principal;
   }
 
   clear(): void {
     this.#remembered.clear();
+    this.#built.clear();
   }
 }
 
