@@ -75,6 +75,16 @@ async function main() {
       body: authz(),
     })),
   );
+  // Latency where it matters: at 80 % of the peak just measured, not at saturation.
+  rows.push(
+    await load(
+      '/emqx/authz at 80 % of peak',
+      warden,
+      () => ({ method: 'POST', path: '/emqx/authz', body: authz() }),
+      seconds,
+      Math.round(rows.at(-1).rps * 0.8),
+    ),
+  );
   await load('warm-up', warden, () => ({ method: 'POST', path: '/mosquitto/acl', body: acl() }), 2);
   rows.push(
     await load('/mosquitto/acl (10k principals)', warden, () => ({
@@ -82,6 +92,15 @@ async function main() {
       path: '/mosquitto/acl',
       body: acl(),
     })),
+  );
+  rows.push(
+    await load(
+      '/mosquitto/acl at 80 % of peak',
+      warden,
+      () => ({ method: 'POST', path: '/mosquitto/acl', body: acl() }),
+      seconds,
+      Math.round(rows.at(-1).rps * 0.8),
+    ),
   );
   await stop(warden);
 
@@ -117,7 +136,7 @@ async function main() {
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.rss} | ${r.bad} |`);
   const base = rows[0].rps;
-  for (const r of rows.slice(1, 3)) console.log(`${r.name}: ${(r.rps / base).toFixed(2)} of bare`);
+  for (const r of [rows[1], rows[3]]) console.log(`${r.name}: ${(r.rps / base).toFixed(2)} of bare`);
 }
 
 function start(target) {
@@ -143,11 +162,12 @@ function rss({ proc }) {
   });
 }
 
-async function load(name, target, next, duration = seconds) {
+async function load(name, target, next, duration = seconds, overallRate = undefined) {
   const result = await autocannon({
     url: target.url,
     connections,
     duration,
+    ...(overallRate && { overallRate }),
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (req) => ({ ...req, ...next() }) }],
   });
