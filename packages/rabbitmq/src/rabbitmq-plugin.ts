@@ -34,8 +34,16 @@ export interface RabbitMqPluginOptions {
   readonly vhosts?: readonly string[];
   /** The exchange rabbitmq_mqtt publishes to (`mqtt.exchange`). Default `amq.topic`. */
   readonly exchange?: string;
+  /**
+   * RabbitMQ user tags for an authenticated principal, sent as `allow TAG…` on the user path
+   * (e.g. `management` for the management UI). None by default. Tags that are not plain words are dropped.
+   */
+  readonly tags?: (principal: Principal) => readonly string[];
   readonly onDecision?: (event: RabbitMqDecisionEvent) => void;
 }
+
+/** What RabbitMQ accepts as a tag; anything else could break the one-line reply. */
+const TAG = /^[A-Za-z0-9_-]+$/;
 
 /** rabbitmq_mqtt's subscription queues: `mqtt-subscription-<client id>qos0` / `qos1`. */
 const SUBSCRIPTION_QUEUE = /^mqtt-subscription-(.*)qos[01]$/s;
@@ -82,7 +90,10 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
         password: fields.password === undefined ? undefined : Buffer.from(fields.password, 'utf8'),
         transport: { tls: false },
       });
-      if (result.ok) return answer(reply, 'authenticate', 'allow');
+      if (result.ok) {
+        const tags = (options.tags?.(result.principal) ?? []).filter((tag) => TAG.test(tag));
+        return answer(reply, 'authenticate', 'allow', undefined, tags);
+      }
       const error = result.reason === 'error' || result.reason === 'unavailable';
       return answer(reply, 'authenticate', error ? 'error' : 'deny', result.reason);
     });
@@ -192,10 +203,11 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
       action: RabbitMqDecisionEvent['action'],
       result: RabbitMqResult,
       reason?: string,
+      tags: readonly string[] = [],
     ) {
       report({ action, result, reason: result === 'allow' ? undefined : reason });
       if (result === 'error') return reply.code(500).type('text/plain').send('error');
-      return reply.type('text/plain').send(result);
+      return reply.type('text/plain').send(tags.length > 0 ? `${result} ${tags.join(' ')}` : result);
     }
   },
   { fastify: '5.x', name: '@mqtt-warden/rabbitmq' },

@@ -253,6 +253,16 @@ for (const method of ['GET', 'POST'] as const) {
 }
 
 describe('RabbitMQ options', () => {
+  it('user_path: allow TAGS for a principal with tags, dropping anything that is not one word', async () => {
+    const app = await build({
+      tags: (p) => (p.username === 'alice' ? ['management', 'monitoring', 'bad tag', 'x\ny', ''] : []),
+    });
+    const user = { username: 'alice', password: 'alice-secret', vhost: '/' };
+    const res = await rabbit(app, '/rabbitmq/user', user, 'POST');
+    expect(`${res.statusCode} ${res.body}`).toBe('200 allow management monitoring');
+    expect((await rabbit(app, '/rabbitmq/user', { ...user, password: 'x' }, 'POST')).body).toBe('deny');
+  });
+
   it('honours a custom exchange, vhosts and paths', async () => {
     const app = await build({ exchange: 'mqtt', vhosts: ['iot'], paths: { topic: '/t', resource: false } });
     const base = {

@@ -92,6 +92,10 @@ export const ServerConfigSchema = strictObject({
       }).optional(),
       vhosts: z.array(z.string()).min(1).optional(),
       exchange: z.string().min(1).optional(),
+      /** RabbitMQ user tags by policy role, e.g. `{ operator: [management] }`. */
+      tags: z
+        .record(z.string(), z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a tag is one word')))
+        .optional(),
     }).optional(),
   }).default({}),
 });

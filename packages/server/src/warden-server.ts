@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { Authenticator, Guard } from '@mqtt-warden/core';
+import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
 import { createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
@@ -214,6 +214,7 @@ export async function createWardenServer(
       paths: adapters.rabbitmq?.paths,
       vhosts: adapters.rabbitmq?.vhosts,
       exchange: adapters.rabbitmq?.exchange,
+      tags: rabbitMqTags(adapters.rabbitmq?.tags, policy),
       onDecision: (e) => metrics.decision('rabbitmq', e.action, e.result),
     });
   }
@@ -295,4 +296,13 @@ function watchFile(file: string, changed: () => void): FSWatcher {
     clearTimeout(timer);
     timer = setTimeout(changed, 100);
   });
+}
+
+/** RabbitMQ tags of a principal: the union of those configured for the roles the policy gives it. */
+function rabbitMqTags(
+  byRole: Readonly<Record<string, readonly string[]>> | undefined,
+  policy: PolicyWatcher,
+): ((principal: Principal) => readonly string[]) | undefined {
+  if (!byRole) return undefined;
+  return (principal) => [...new Set(policy.current.rolesOf(principal).flatMap((role) => byRole[role] ?? []))];
 }

@@ -99,6 +99,28 @@ describe('mqtt-warden server on the quickstart files', () => {
     expect(await topic.text()).toBe('allow');
   });
 
+  it('answers the RabbitMQ user path with the tags configured for the principal’s policy roles', async () => {
+    const tagged = await createWardenServer(
+      parseServerConfig(
+        'listen: { host: 127.0.0.1, port: 0 }\nlog: { level: warn }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\nadapters: { rabbitmq: { tags: { device: [management, monitoring] } } }\n',
+        { baseDir: QUICKSTART },
+      ),
+    );
+    const ask = async (body: string) =>
+      (
+        await tagged.app.inject({
+          method: 'POST',
+          url: '/rabbitmq/user',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: body,
+        })
+      ).body;
+    expect(await ask('username=demo&password=demo-password&vhost=%2F')).toBe('allow management monitoring');
+    expect(await ask('username=admin&password=admin-password&vhost=%2F')).toBe('allow');
+    expect(await ask('username=demo&password=wrong&vhost=%2F')).toBe('deny');
+    await tagged.close();
+  });
+
   it('answers unknown paths with a 404 JSON error', async () => {
     const res = await fetch(`${base}/nope?password=x`);
     expect(res.status).toBe(404);
