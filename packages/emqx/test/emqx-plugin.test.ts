@@ -7,7 +7,7 @@ import {
   type PrincipalResolver,
 } from '@mqtt-warden/core';
 import { type EmqxDecisionEvent, type EmqxPluginOptions, emqxPlugin } from '@mqtt-warden/emqx';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // A small inline password store and policy: "devices/<username>/..." for each user, everything for root.
@@ -331,7 +331,7 @@ describe('EMQX bad input: 4xx JSON error, never an allow', () => {
   let app: FastifyInstance;
   beforeAll(async () => ({ app } = await build()));
 
-  const cases: [string, Parameters<FastifyInstance['inject']>[0]][] = [
+  const cases: [string, InjectOptions][] = [
     [
       'malformed JSON',
       {

@@ -13,7 +13,7 @@ import {
   goAuthPlugin,
   type ResponseMode,
 } from '@mqtt-warden/go-auth';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const PASSWORDS: Record<string, string> = { alice: 'alice-secret', root: 'root-secret' };
@@ -91,7 +91,9 @@ function goAuthRequest(
         method,
         url,
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Go-http-client/1.1' },
-        payload: new URLSearchParams(Object.entries(sorted).map(([k, v]) => [k, String(v)])).toString(),
+        payload: new URLSearchParams(
+          Object.entries(sorted).map(([k, v]): [string, string] => [k, String(v)]),
+        ).toString(),
       };
 }
 
@@ -249,7 +251,7 @@ describe('go-auth bad input: 4xx JSON error (a denial in every mode), never a gr
     headers: { 'content-type': 'application/json' },
     payload,
   });
-  const cases: [string, Parameters<FastifyInstance['inject']>[0]][] = [
+  const cases: [string, InjectOptions][] = [
     ['malformed JSON', json('/mosquitto/user', '{"username":"alice",')],
     ['malformed JSON in a GET body', json('/mosquitto/user', '{"username"', 'GET')],
     ['a JSON null body (jwt remote mode, not this backend)', json('/mosquitto/superuser', 'null')],

@@ -8,7 +8,7 @@ import {
   UnavailableError,
 } from '@mqtt-warden/core';
 import { type RabbitMqPluginOptions, rabbitMqPlugin, routingKeyToTopic } from '@mqtt-warden/rabbitmq';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const PASSWORDS: Record<string, string> = { alice: 'alice-secret' };
@@ -299,7 +299,7 @@ describe('RabbitMQ bad input: 4xx JSON error (RabbitMQ refuses), never allow', (
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload,
   });
-  const cases: [string, Parameters<FastifyInstance['inject']>[0]][] = [
+  const cases: [string, InjectOptions][] = [
     ['a missing username', form('/rabbitmq/user', 'password=x')],
     ['an extra field', form('/rabbitmq/user', 'username=alice&password=alice-secret&admin=1')],
     ['a repeated field', form('/rabbitmq/user', 'username=alice&username=root&password=alice-secret')],
