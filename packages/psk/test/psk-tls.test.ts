@@ -4,10 +4,16 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer as createNetServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  type ConnectionOptions,
+  createServer,
+  type Server,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import { createGuard } from '@mqtt-warden/core';
 import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPskAuthenticator,
@@ -45,12 +51,15 @@ beforeAll(async () => {
         password,
         transport: { tls: true, remoteAddress: conn.remoteAddress, pskIdentity: pskIdentityOf(conn) },
       })
-      .then((result) => {
-        if (result.ok) return done(null, true);
-        const returnCode = result.reason === 'bad-credentials' ? 4 : 5;
-        connacks.push(returnCode);
-        done(Object.assign(new Error(result.message), { returnCode }), false);
-      }, done);
+      .then(
+        (result) => {
+          if (result.ok) return done(null, true);
+          const returnCode = result.reason === 'bad-credentials' ? 4 : 5;
+          connacks.push(returnCode);
+          done(Object.assign(new Error(result.message), { returnCode }), false);
+        },
+        (error: Error) => done(Object.assign(error, { returnCode: 5 as const }), false),
+      );
   };
   server = createServer(
     {
@@ -65,8 +74,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await new Promise((resolve) => broker.close(resolve));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
 });
 
 function mosquittoPub(identity: string, keyHex: string, clientId = identity) {
@@ -80,7 +89,8 @@ function mosquittoPub(identity: string, keyHex: string, clientId = identity) {
 }
 
 async function mqttJs(identity: string, keyHex: string, clientId = identity) {
-  const client = mqtt.connect({
+  // MQTT.js hands its options to tls.connect, but IClientOptions does not declare the TLS-PSK ones.
+  const options: IClientOptions & Pick<ConnectionOptions, 'ciphers' | 'pskCallback'> = {
     protocol: 'mqtts',
     host: '127.0.0.1',
     port,
@@ -91,7 +101,8 @@ async function mqttJs(identity: string, keyHex: string, clientId = identity) {
     pskCallback: () => ({ identity, psk: Buffer.from(keyHex, 'hex') }),
     // A PSK connection has no certificate; the shared key authenticates the server instead.
     rejectUnauthorized: false,
-  });
+  };
+  const client = mqtt.connect(options);
   return new Promise<boolean>((resolve) => {
     let connected = false;
     client.on('connect', () => {
