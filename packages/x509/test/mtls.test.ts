@@ -88,11 +88,15 @@ beforeAll(async () => {
           peerCertificates: peerCertificateChain(conn),
         },
       })
-      .then((result) => {
-        if (result.ok) return done(null, true);
-        const returnCode = result.reason === 'bad-credentials' ? 4 : result.reason === 'unavailable' ? 3 : 5;
-        done(Object.assign(new Error(result.message), { returnCode }), false);
-      }, done);
+      .then(
+        (result) => {
+          if (result.ok) return done(null, true);
+          const returnCode =
+            result.reason === 'bad-credentials' ? 4 : result.reason === 'unavailable' ? 3 : 5;
+          done(Object.assign(new Error(result.message), { returnCode }), false);
+        },
+        (error: Error) => done(Object.assign(error, { returnCode: 5 as const }), false),
+      );
   };
   server = createServer(
     {
@@ -109,8 +113,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await new Promise((resolve) => broker.close(resolve));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
   crls.close();
   await rm(dir, { recursive: true, force: true });
 });

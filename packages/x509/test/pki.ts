@@ -12,7 +12,7 @@ const HOUR = 3_600_000;
 
 export interface Issued {
   readonly cert: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
   readonly der: Uint8Array;
   readonly pem: string;
   /** PKCS#8 PEM of the private key. */
@@ -20,7 +20,7 @@ export interface Issued {
 }
 
 interface CertOptions {
-  readonly subject?: x509.JsonNameParams | string;
+  readonly subject?: x509.X509CertificateCreateParamsName;
   readonly notBefore?: Date;
   readonly notAfter?: Date;
   readonly serial?: string;
@@ -29,11 +29,11 @@ interface CertOptions {
 
 async function issue(
   issuer: Issued | undefined,
-  subject: x509.JsonNameParams | string,
+  subject: x509.X509CertificateCreateParamsName,
   options: CertOptions,
   extensions: x509.Extension[],
 ): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const common = {
     serialNumber:
       options.serial ??
