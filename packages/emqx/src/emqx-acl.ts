@@ -1,4 +1,5 @@
 import type { Principal, PrincipalRule } from '@mqtt-warden/core';
+import { compileTopicTemplate, type TopicTemplate } from '@mqtt-warden/topic';
 
 /** One rule of EMQX's `acl` list (v2 format, EMQX ≥ 5.5), as returned by HTTP authentication. */
 export interface EmqxAclRule {
@@ -19,14 +20,10 @@ export interface EmqxAclRule {
  */
 export type AclExport = 'none' | 'deny' | 'all';
 
-const PLACEHOLDER = /\$\{([^}]*)\}/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be refused.
-const UNSAFE_VALUE = /[+#/\u0000]|\$\{/;
-
 /**
  * Renders the principal's rules in EMQX's list format. Placeholders are resolved here, because
- * EMQX 5 substitutes values without checking them: a value that is empty or holds `+`, `#`, `/`
- * or NUL drops an allow rule and turns a deny rule into a deny on `#`.
+ * EMQX 5 substitutes values without checking them: a value that is empty, holds `+`, `#`, `/` or NUL,
+ * or makes a `$` topic drops an allow rule and turns a deny rule into a deny on `#`.
  *
  * @example
  * ```ts
@@ -70,16 +67,22 @@ function withOptions(base: EmqxAclRule, rule: PrincipalRule): EmqxAclRule {
   };
 }
 
-/** Undefined when a placeholder is unknown or its value could widen the topic. */
+/** Undefined when a placeholder is unknown or its value could widen or change the topic. */
 function render(topic: string, principal: Principal): string | undefined {
-  // EMQX reads a leading "eq " as a literal-match marker, which would change the rule's meaning.
-  if (topic.startsWith('eq ')) return undefined;
-  let safe = true;
-  const rendered = topic.replace(PLACEHOLDER, (_, name: string) => {
-    const value =
-      name === 'username' ? principal.username : name === 'clientid' ? principal.clientId : undefined;
-    if (value === undefined || value === '' || UNSAFE_VALUE.test(value)) safe = false;
-    return value ?? '';
-  });
-  return safe ? rendered : undefined;
+  let template: TopicTemplate;
+  try {
+    template = compileTopicTemplate(topic);
+  } catch {
+    return undefined;
+  }
+  // The same rendering as the policy's: a value that is empty, holds `+`, `#`, `/` or NUL, or starts
+  // the topic with `$`, yields no topic.
+  const rendered = template.render((name) =>
+    name === 'username' ? principal.username : name === 'clientid' ? principal.clientId : undefined,
+  );
+  // EMQX substitutes `${…}` in what we hand it (so a value must not carry one) and reads a leading
+  // "eq " as a literal-match marker (which a value can produce too: client id "eq ").
+  return rendered === undefined || rendered.includes('${') || rendered.startsWith('eq ')
+    ? undefined
+    : rendered;
 }
