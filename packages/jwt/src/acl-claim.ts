@@ -45,7 +45,8 @@ const V1_ACTIONS: Readonly<Record<string, readonly Action[]>> = {
 function parseV1(claim: Record<string, unknown>): PrincipalRule[] {
   const rules: PrincipalRule[] = [];
   for (const [key, topics] of Object.entries(claim)) {
-    const actions = V1_ACTIONS[key];
+    // Own keys only: a claim key such as "constructor" must not find Object.prototype's members.
+    const actions = Object.hasOwn(V1_ACTIONS, key) ? V1_ACTIONS[key] : undefined;
     if (!actions) throw aclError(`unknown key "${key}" in the ACL claim; expected pub, sub or all`);
     if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
       throw aclError(`ACL claim "${key}" must be an array of topic strings`);
@@ -75,7 +76,8 @@ function parseV2Rule(rule: unknown, index: number): PrincipalRule[] {
   if (permission !== 'allow' && permission !== 'deny') {
     throw aclError(`${where}: "permission" must be "allow" or "deny"`);
   }
-  const actions = typeof action === 'string' ? V2_ACTIONS[action] : undefined;
+  const actions =
+    typeof action === 'string' && Object.hasOwn(V2_ACTIONS, action) ? V2_ACTIONS[action] : undefined;
   if (!actions) throw aclError(`${where}: "action" must be publish, subscribe or all`);
   // EMQX: when both are present, `topic` wins.
   const raw = rule.topic !== undefined ? [rule.topic] : rule.topics;

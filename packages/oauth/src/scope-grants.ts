@@ -56,7 +56,9 @@ export function scopeGrants(scopes: readonly string[], mapping: ScopeMapping = {
     if (!scope.startsWith(prefix)) continue;
     const rest = scope.slice(prefix.length);
     const colon = rest.indexOf(':');
-    const actions = colon === -1 ? undefined : VERBS[rest.slice(0, colon)];
+    const verb = rest.slice(0, colon);
+    // Own keys only: a verb such as "constructor" must not find Object.prototype's members.
+    const actions = colon !== -1 && Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
     if (!actions) {
       throw new TokenError(
         'ERR_TOKEN_ACL',
