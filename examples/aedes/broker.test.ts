@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, connect, delay, end, publish, subscribeRaw } from '../../packages/aedes/test/helpers.js';
-// @ts-expect-error plain ESM example without type declarations
 import { startBroker } from './broker.js';
-// @ts-expect-error plain ESM example without type declarations
 import { mintToken } from './token.js';
 
 describe('examples/aedes: the runnable guarded broker', () => {
