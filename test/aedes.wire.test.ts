@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collect,
   connect,
+  connectedClient,
   createPki,
   delay,
   end,
@@ -138,11 +139,7 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
         password: token('dev-1', ['device']),
       });
       expect(ok.returnCode).toBe(0);
-      expect(
-        hooks.principalOf(
-          (server.broker as never as { clients: Record<string, never> }).clients['dev-1'] as never,
-        ),
-      ).toMatchObject({
+      expect(hooks.principalOf(connectedClient(server.broker, 'dev-1'))).toMatchObject({
         id: 'dev-1',
         method: 'jwt',
       });

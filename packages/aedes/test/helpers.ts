@@ -10,7 +10,7 @@ import { type AddressInfo, createServer as createNetServer, type Server } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { Aedes, type AedesOptions } from 'aedes';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 
@@ -63,6 +63,13 @@ export async function startBroker(
       }
     },
   };
+}
+
+/** The broker's connected client with this id (Aedes keeps them in `broker.clients`, which its types omit). */
+export function connectedClient(broker: Aedes, id: string): Client {
+  const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[id];
+  if (!client) throw new Error(`no connected client ${id}`);
+  return client;
 }
 
 /** A client and the outcome of its CONNECT, as the client saw it. */

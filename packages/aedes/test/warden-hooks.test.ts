@@ -8,7 +8,6 @@ import {
   type Principal,
   UnavailableError,
 } from '@mqtt-warden/core';
-import type { Client } from 'aedes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationFailedError,
@@ -19,6 +18,7 @@ import {
 import {
   collect,
   connect,
+  connectedClient,
   delay,
   end,
   publish,
@@ -135,10 +135,7 @@ describe('wardenHooks on a real Aedes broker (TCP, MQTT.js)', () => {
     it('accepts good credentials with CONNACK 0 and keeps the principal on the client', async () => {
       const c = await login('writer', { clientId: 'writer-1' });
       expect(c.returnCode).toBe(0);
-      const client = (server.broker as unknown as { clients: Record<string, Client> }).clients[
-        'writer-1'
-      ] as Client;
-      expect(hooks.principalOf(client)?.id).toBe('writer');
+      expect(hooks.principalOf(connectedClient(server.broker, 'writer-1'))?.id).toBe('writer');
       await end(c);
     });
 
