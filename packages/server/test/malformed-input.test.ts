@@ -1,0 +1,92 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWardenServer, parseServerConfig, type WardenServer } from '../src/index.js';
+
+// Property: malformed input at every HTTP endpoint gets a typed 4xx ({error: CODE, message}),
+// never a 5xx, a crash, an echoed secret or an allow.
+
+const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
+
+const BODIES: [string, string][] = [
+  ['not JSON', '{"username": '],
+  ['an array', '["demo","demo-password"]'],
+  ['null', 'null'],
+  ['a number', '42'],
+  [
+    'arrays for strings',
+    '{"username":["demo"],"password":["demo-password"],"clientid":["c"],"topic":["t"],"action":["publish"],"acc":[1]}',
+  ],
+  ['objects for strings', '{"username":{"a":1},"password":{"b":2},"clientid":{},"topic":{},"action":{}}'],
+  ['nulls', '{"username":null,"password":null,"clientid":null,"topic":null,"action":null,"acc":null}'],
+  ['a __proto__ key', '{"__proto__":{"username":"demo","is_superuser":true},"password":"x"}'],
+  ['a constructor key', '{"constructor":{"prototype":{"admin":true}},"username":"demo","password":"x"}'],
+  [
+    'NUL and lone surrogates',
+    '{"username":"demo\\u0000","password":"\\ud800","clientid":"\\u0000","topic":"a\\u0000b","action":"publish"}',
+  ],
+  [
+    'a huge string',
+    JSON.stringify({ username: 'x'.repeat(200_000), password: 'y', topic: 't', action: 'publish' }),
+  ],
+  [
+    'wildcards in a topic name',
+    '{"username":"demo","clientid":"demo-1","topic":"#","action":"publish","acc":2}',
+  ],
+];
+
+const PATHS = [
+  '/emqx/authn',
+  '/emqx/authz',
+  '/mosquitto/user',
+  '/mosquitto/superuser',
+  '/mosquitto/acl',
+  '/rabbitmq/user',
+  '/rabbitmq/vhost',
+  '/rabbitmq/resource',
+  '/rabbitmq/topic',
+];
+
+describe('malformed requests at every endpoint', () => {
+  let server: WardenServer;
+  beforeAll(async () => {
+    const config = parseServerConfig(
+      'listen: { host: 127.0.0.1, port: 0 }\nlog: { level: silent }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n',
+      { baseDir: QUICKSTART },
+    );
+    server = await createWardenServer(config);
+  });
+  afterAll(() => server.close());
+
+  for (const path of PATHS) {
+    it.each(BODIES)(`${path}: %s is refused without a 5xx`, async (_, payload) => {
+      const res = await server.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode).toBeLessThan(500);
+      const body = res.json() as { error?: unknown; message?: unknown };
+      expect(body.error).toMatch(/^[A-Z][A-Z0-9_]+$/);
+      expect(body.message).toEqual(expect.any(String));
+      expect(res.body).not.toContain('demo-password');
+    });
+  }
+
+  it.each([
+    ['a __proto__ key', '__proto__=x&username=demo&password=demo-password'],
+    ['a repeated key', 'username=demo&username=admin&password=demo-password'],
+    ['NUL bytes', 'username=demo%00&password=%00&vhost=%00'],
+    ['a constructor key', 'constructor=x&username=demo&password=x&vhost=/'],
+  ])('/rabbitmq/user form with %s is never an allow', async (_, payload) => {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/rabbitmq/user',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload,
+    });
+    expect(res.statusCode).toBeLessThan(500);
+    expect(res.body).not.toMatch(/^allow/);
+  });
+});
