@@ -1,4 +1,5 @@
 export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
+export { formatIssues, type Issue } from './format-issues.js';
 export {
   type AuditEvent,
   type AuthenticationResult,

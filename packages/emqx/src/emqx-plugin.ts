@@ -1,11 +1,12 @@
 import formbody from '@fastify/formbody';
-import type {
-  AccessRequest,
-  ConnectRequest,
-  Guard,
-  Principal,
-  PrincipalResolver,
-  QoS,
+import {
+  type AccessRequest,
+  type ConnectRequest,
+  formatIssues,
+  type Guard,
+  type Principal,
+  type PrincipalResolver,
+  type QoS,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -163,9 +164,7 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
       const split = splitRequest(input, rename);
       if (typeof split === 'string') return split;
       const result = schema.safeParse(split.fields);
-      if (!result.success) {
-        return result.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
-      }
+      if (!result.success) return formatIssues(result.error.issues, 'request');
       return { fields: result.data, clientAttrs: split.clientAttrs };
     }
 

@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { AccessRequest, Guard, PrincipalResolver } from '@mqtt-warden/core';
+import { type AccessRequest, formatIssues, type Guard, type PrincipalResolver } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
@@ -132,10 +132,7 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
       }
       const result = schema.safeParse(body);
       if (result.success) return result.data;
-      const message = result.error.issues
-        .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-        .join('; ');
-      invalid(reply, 400, message, action);
+      invalid(reply, 400, formatIssues(result.error.issues, 'body'), action);
       return undefined;
     }
 

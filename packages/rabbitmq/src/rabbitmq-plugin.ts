@@ -1,5 +1,11 @@
 import formbody from '@fastify/formbody';
-import type { Guard, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
+import {
+  formatIssues,
+  type Guard,
+  type Principal,
+  type PrincipalQuery,
+  type PrincipalResolver,
+} from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
@@ -180,10 +186,7 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
       }
       const result = schema.safeParse(input);
       if (result.success) return result.data;
-      const message = result.error.issues
-        .map((i) => `${i.path.join('.') || 'request'}: ${i.message}`)
-        .join('; ');
-      invalid(reply, 400, message, action);
+      invalid(reply, 400, formatIssues(result.error.issues, 'request'), action);
       return undefined;
     }
 

@@ -1,4 +1,4 @@
-import type { ConnectRequest, Guard } from '@mqtt-warden/core';
+import { type ConnectRequest, formatIssues, type Guard } from '@mqtt-warden/core';
 import type { DeviceTokenIssuer } from '@mqtt-warden/jwt';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -75,8 +75,9 @@ export function deviceTokenRoutes(app: FastifyInstance, options: DeviceTokenRout
     const body = tokenRequest.safeParse(request.body ?? {});
     if (!body.success) {
       report('invalid');
-      const message = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return reply.code(400).send({ error: 'ERR_INVALID_INPUT', message });
+      return reply
+        .code(400)
+        .send({ error: 'ERR_INVALID_INPUT', message: formatIssues(body.error.issues, 'body') });
     }
     const connect: ConnectRequest = {
       clientId: body.data.client_id,
