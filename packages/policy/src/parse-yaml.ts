@@ -107,6 +107,18 @@ export function validateDocument<S extends z.ZodType>(
 ): z.output<S> {
   const { file } = options;
   const locate = options.locate ?? (() => undefined);
+  const reserved = protoKeyPaths(raw);
+  if (reserved.length > 0) {
+    throw new PolicyError(
+      reserved.map((path) => ({
+        file,
+        ...locate(path, true),
+        path,
+        message: `"__proto__" cannot be a key (it would replace the object's prototype); rename it`,
+      })),
+      { code: options.code, what: options.what },
+    );
+  }
   const result = options.schema.safeParse(raw);
   if (!result.success) {
     const issues: PolicyIssue[] = [];
@@ -141,6 +153,23 @@ export function validateDocument<S extends z.ZodType>(
     throw new PolicyError(issues, { code: options.code, what: options.what });
   }
   return result.data as z.output<S>;
+}
+
+/**
+ * Paths of own `__proto__` keys (YAML and JSON.parse create them as data). zod would assign them
+ * to its output, replacing that object's prototype and losing the key: a `when:` condition on it
+ * would vanish and match everyone.
+ */
+function protoKeyPaths(value: unknown, path: Path = [], found: Path[] = [], seen = new Set<object>()) {
+  // YAML aliases can make the value cyclic: visit each object once.
+  if (value === null || typeof value !== 'object' || seen.has(value)) return found;
+  seen.add(value);
+  for (const [key, item] of Object.entries(value)) {
+    const at = [...path, Array.isArray(value) ? Number(key) : key];
+    if (key === '__proto__') found.push(at);
+    else protoKeyPaths(item, at, found, seen);
+  }
+  return found;
 }
 
 function yamlMessage(code: string, message: string, line: string): string {

@@ -28,8 +28,9 @@ export function compilePrincipalMatcher(doc: MatcherDocument): (principal: Princ
   for (const [key, patterns] of Object.entries(doc.attributes ?? {})) {
     const test = compileNamePatterns(patterns);
     checks.push((p) => {
+      // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
+      if (!Object.hasOwn(p.attributes, key)) return false;
       const value = p.attributes[key];
-      if (value === undefined) return false;
       return typeof value === 'string' ? test(value) : value.some(test);
     });
   }
