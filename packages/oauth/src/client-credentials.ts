@@ -1,5 +1,6 @@
-import { ConfigError, UnavailableError, WardenError } from '@mqtt-warden/core';
-import { type ClientAuthMethod, clientAuthentication } from './client-authentication.js';
+import { WardenError } from '@mqtt-warden/core';
+import type { ClientAuthMethod } from './client-authentication.js';
+import { formEndpoint } from './form-endpoint.js';
 
 /** Options of {@link createClientCredentials}. */
 export interface ClientCredentialsOptions {
@@ -60,42 +61,22 @@ export class TokenRequestError extends WardenError {
  * ```
  */
 export function createClientCredentials(options: ClientCredentialsOptions): ClientCredentials {
-  const endpoint = new URL(options.tokenEndpoint);
-  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
-    throw new ConfigError(`the token endpoint must be an http(s) URL, got ${endpoint.protocol}`);
-  }
+  const post = formEndpoint(options.tokenEndpoint, 'token endpoint', {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
   const now = options.now ?? Date.now;
   const refreshBeforeMs = options.refreshBeforeMs ?? 30_000;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const auth = clientAuthentication(
-    options.clientAuth ?? 'client_secret_basic',
-    options.clientId,
-    options.clientSecret,
-  );
   let cached: AccessToken | undefined;
   let pending: Promise<AccessToken> | undefined;
 
   async function request(): Promise<AccessToken> {
-    const body = new URLSearchParams({ grant_type: 'client_credentials', ...auth.body });
-    if (options.scope) body.set('scope', options.scope);
-    if (options.resource) body.set('resource', options.resource);
     const started = now();
-    let response: Response;
-    try {
-      response = await fetch(endpoint, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          ...auth.headers,
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (cause) {
-      throw new UnavailableError(`the token endpoint ${endpoint.origin} could not be reached`, { cause });
-    }
+    const response = await post({
+      grant_type: 'client_credentials',
+      ...(options.scope ? { scope: options.scope } : {}),
+      ...(options.resource ? { resource: options.resource } : {}),
+    });
     const json = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
     if (response.status !== 200) {
       const code = typeof json?.error === 'string' ? json.error : undefined;

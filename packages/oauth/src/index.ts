@@ -1,8 +1,4 @@
-export {
-  type ClientAuthentication,
-  type ClientAuthMethod,
-  clientAuthentication,
-} from './client-authentication.js';
+export type { ClientAuthMethod } from './client-authentication.js';
 export {
   type AccessToken,
   type ClientCredentials,

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, UnavailableError } from '@mqtt-warden/core';
+import { UnavailableError } from '@mqtt-warden/core';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { type ClientAuthMethod, clientAuthentication } from './client-authentication.js';
+import type { ClientAuthMethod } from './client-authentication.js';
+import { formEndpoint } from './form-endpoint.js';
 
 /** Options of {@link createIntrospectionClient}. */
 export interface IntrospectionOptions {
@@ -71,46 +72,18 @@ const INACTIVE: IntrospectionResponse = { active: false };
  * ```
  */
 export function createIntrospectionClient(options: IntrospectionOptions): IntrospectionClient {
-  const endpoint = new URL(options.endpoint);
-  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
-    throw new ConfigError(`the introspection endpoint must be an http(s) URL, got ${endpoint.protocol}`);
-  }
+  const post = formEndpoint(options.endpoint, 'introspection endpoint', {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 2_000,
+  });
   const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? 2_000;
   const ttlMs = options.cacheTtlMs ?? 60_000;
   const negativeTtlMs = options.negativeCacheTtlMs ?? 5_000;
-  const auth = clientAuthentication(
-    options.clientAuth ?? 'client_secret_basic',
-    options.clientId,
-    options.clientSecret,
-  );
   const cache = new LRUCache<string, IntrospectionResponse>({ max: options.cacheMax ?? 10_000 });
   const pending = new Map<string, Promise<IntrospectionResponse>>();
 
   async function ask(token: string): Promise<IntrospectionResponse> {
-    const body = new URLSearchParams({ token, token_type_hint: 'access_token', ...auth.body });
-    let response: Response;
-    try {
-      response = await fetch(endpoint, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          ...auth.headers,
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      const slow = error instanceof Error && error.name === 'TimeoutError';
-      throw new UnavailableError(
-        slow
-          ? `the introspection endpoint ${endpoint.origin} did not answer within ${timeoutMs} ms`
-          : `the introspection endpoint ${endpoint.origin} is unreachable: ${error instanceof Error ? error.message : error}`,
-        { cause: error },
-      );
-    }
+    const response = await post({ token, token_type_hint: 'access_token' });
     if (response.status !== 200) {
       await response.body?.cancel();
       throw new UnavailableError(
