@@ -7,6 +7,7 @@ import { PasswordFormatError } from './errors.js';
 import { type HashPasswordOptions, hashPassword } from './hash-password.js';
 import { needsRehash } from './needs-rehash.js';
 import { type ParsedHash, parseHash } from './parse-hash.js';
+import { passwordBytes } from './password-bytes.js';
 import { checkPasswordAge, type PasswordRules } from './password-rules.js';
 import type { StoredHash } from './stored-hash.js';
 import { verifyParsed } from './verify-password.js';
@@ -130,11 +131,7 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
     async authenticate(request): Promise<AuthOutcome> {
       const { username } = request;
       if (username === undefined || username === '' || request.password === undefined) return IGNORE;
-      const password = Buffer.from(
-        request.password.buffer,
-        request.password.byteOffset,
-        request.password.byteLength,
-      );
+      const password = passwordBytes(request.password);
       const entry = await store.get(username);
       if (!entry) {
         dummy ??= pickDummy(store);
