@@ -29,8 +29,8 @@ export function compilePrincipalMatcher(doc: MatcherDocument): (principal: Princ
     const test = compileNamePatterns(patterns);
     checks.push((p) => {
       // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
-      if (!Object.hasOwn(p.attributes, key)) return false;
-      const value = p.attributes[key];
+      const value = Object.hasOwn(p.attributes, key) ? p.attributes[key] : undefined;
+      if (value === undefined) return false;
       return typeof value === 'string' ? test(value) : value.some(test);
     });
   }
