@@ -230,7 +230,9 @@ function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  // A binary or huge file parses as one long string: quote its start only.
+  const chars = [...JSON.stringify(value)];
+  return `${typeof value} ${chars.length > 80 ? `${chars.slice(0, 77).join('')}…` : chars.join('')}`;
 }
 
 function article(expected: string): string {

@@ -16,7 +16,13 @@ export interface PolicyIssue {
 /** `file:line:column: message`, the form editors and CI logs link to. */
 export function formatIssue(issue: PolicyIssue): string {
   const where = [issue.file ?? '<policy>', issue.line, issue.column].filter((p) => p !== undefined).join(':');
-  return `${where}: ${issue.message}`;
+  // Keys and values are quoted from the file: control characters are shown escaped, never sent to a terminal.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
+  return `${where}: ${issue.message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeControl);
+}
+
+function escapeControl(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /**
