@@ -1,4 +1,4 @@
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Document, isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { UserEntry } from './credential-store.js';
 import { CredentialFileError, PasswordFormatError } from './errors.js';
@@ -118,7 +118,7 @@ export function setUserPassword(
     user.passwordChangedAt = changedAt.toISOString();
     return `${JSON.stringify(data, null, 2)}\n`;
   }
-  const doc = text.trim() === '' ? new Document({ users: {} }) : parseDocument(text);
+  const doc = yamlToEdit(text);
   doc.setIn(['users', username, 'hash'], hash);
   doc.setIn(['users', username, 'passwordChangedAt'], changedAt.toISOString());
   return doc.toString();
@@ -133,14 +133,32 @@ export function deleteUser(text: string, format: UsersFileFormat, username: stri
     delete users[username];
     return `${JSON.stringify(data, null, 2)}\n`;
   }
-  const doc = parseDocument(text);
+  const doc = yamlToEdit(text);
   if (!doc.hasIn(['users', username])) return undefined;
   doc.deleteIn(['users', username]);
   return doc.toString();
 }
 
+/** A YAML users file to edit: empty, or a mapping whose `users` (if present) is a mapping. */
+function yamlToEdit(text: string): Document {
+  const doc = text.trim() === '' ? new Document({ users: {} }) : parseDocument(text);
+  const users = isMap(doc.contents) ? doc.contents.get('users', true) : undefined;
+  if (doc.errors.length > 0 || !isMap(doc.contents) || (users !== undefined && !isMap(users))) {
+    throw new CredentialFileError(
+      'not a users file: expected YAML with a "users" mapping of usernames to entries',
+    );
+  }
+  return doc;
+}
+
 function readJson(text: string): Record<string, unknown> {
-  const data: unknown = text.trim() === '' ? {} : JSON.parse(text);
+  let data: unknown = {};
+  try {
+    if (text.trim() !== '') data = JSON.parse(text);
+  } catch {
+    // JSON.parse quotes the text around the mistake: hashes stay out of the message.
+    throw new CredentialFileError('not a users file: invalid JSON');
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new CredentialFileError('expected a JSON object with a "users" key');
   }
