@@ -22,9 +22,13 @@ Run "mqtt-warden <command> --help" for a command's options.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (!Object.hasOwn(COMMANDS, name)) {
     console.error(`mqtt-warden: unknown command "${name}"\n\n${USAGE}`);

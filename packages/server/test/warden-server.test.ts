@@ -317,12 +317,12 @@ describe('mqtt-warden serve', () => {
     }
   });
 
-  it('fails with exit code 1 and a located message on a bad config', async () => {
+  it('fails with exit code 2 and a located message on a bad config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-bad-'));
     writeFileSync(join(dir, 'w.yaml'), 'policy: 3\n');
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(await run(['--config', join(dir, 'w.yaml')])).toBe(1);
+      expect(await run(['--config', join(dir, 'w.yaml')])).toBe(2);
       expect(String(error.mock.calls[0]?.[0])).toMatch(/w\.yaml:1:/);
     } finally {
       error.mockRestore();

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { QoS } from '@mqtt-warden/core';
 import { loadPolicy } from '@mqtt-warden/policy';
@@ -57,6 +58,10 @@ export async function run(args: string[]): Promise<number> {
     (a) => values[a] !== undefined,
   );
   if (actions.length !== 1) return usage('give exactly one of --publish, --subscribe, --receive, --connect');
+  // A deny rule "from" a network must not be skipped because the address could not be read.
+  if (values.from !== undefined && isIP(values.from) === 0) {
+    return usage(`--from expects an IPv4 or IPv6 address, got "${values.from}"`);
+  }
   let qos: QoS | undefined;
   if (values.qos !== undefined) {
     if (!/^[012]$/.test(values.qos)) return usage('--qos must be 0, 1 or 2');

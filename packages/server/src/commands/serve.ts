@@ -14,7 +14,10 @@ const HELP = `Usage: mqtt-warden serve [--config FILE]
 Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ.
 Without --config it runs on the quickstart policy and users (examples/quickstart).
 SIGHUP reloads the policy, credential, device key and CRL files; SIGINT/SIGTERM shut down gracefully.
-The config format is described in packages/server/README.md.`;
+The config format is described in packages/server/README.md.
+
+Exit status: 0 after SIGINT/SIGTERM, 1 when the server cannot listen or close cleanly,
+2 usage error or a config, policy or credential file that cannot load.`;
 
 /** `mqtt-warden serve`: runs until SIGINT/SIGTERM. Returns the exit code. */
 export async function run(args: string[]): Promise<number> {
@@ -40,10 +43,14 @@ export async function run(args: string[]): Promise<number> {
     const config = await loadServerConfig(file);
     tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
     server = await createWardenServer(config);
+  } catch (error) {
+    return failed(error, 2);
+  }
+  try {
     url = await server.listen();
   } catch (error) {
-    console.error(`mqtt-warden serve: ${error instanceof WardenError ? error.message : String(error)}`);
-    return 1;
+    await server.close().catch(() => {});
+    return failed(error, 1);
   }
   console.log(`mqtt-warden listening on ${url} (config ${file})`);
   if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
@@ -66,4 +73,9 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+function failed(error: unknown, code: number): number {
+  console.error(`mqtt-warden serve: ${error instanceof WardenError ? error.message : String(error)}`);
+  return code;
 }
