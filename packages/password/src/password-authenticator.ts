@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Authenticator, AuthOutcome, ConnectRequest, GuardLogger, Principal } from '@mqtt-warden/core';
+import type { Authenticator, AuthOutcome, ConnectRequest, GuardLogger } from '@mqtt-warden/core';
 import { errorCode } from '@mqtt-warden/core';
 import { LRUCache } from 'lru-cache';
 import type { CredentialStore, UserEntry } from './credential-store.js';
@@ -10,6 +10,7 @@ import { type ParsedHash, parseHash } from './parse-hash.js';
 import { passwordBytes } from './password-bytes.js';
 import { checkPasswordAge, type PasswordRules } from './password-rules.js';
 import type { StoredHash } from './stored-hash.js';
+import { userPrincipal } from './user-principal.js';
 import { verifyParsed } from './verify-password.js';
 
 export interface PasswordAuthenticatorOptions {
@@ -101,21 +102,6 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
     }
   }
 
-  function principal(entry: UserEntry, request: ConnectRequest): Principal {
-    return {
-      id: entry.username,
-      clientId: request.clientId,
-      username: entry.username,
-      method: 'password',
-      roles: entry.roles ?? [],
-      groups: entry.groups,
-      attributes: entry.attributes ?? {},
-      superuser: entry.superuser === true,
-      remoteAddress: request.transport.remoteAddress,
-      tls: request.transport.tls,
-    };
-  }
-
   function rehash(entry: UserEntry, password: Buffer): void {
     if (!rehashTarget || !store.updateHash || !needsRehash(entry.hash, rehashTarget)) return;
     const update = store.updateHash.bind(store);
@@ -151,7 +137,11 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
       const age = checkPasswordAge(entry.passwordChangedAt, rules, now());
       if (age.expired) return { outcome: 'deny', reason: 'expired', message: age.reason };
       rehash(entry, password);
-      return { outcome: 'allow', principal: principal(entry, request) };
+      const { remoteAddress, tls } = request.transport;
+      return {
+        outcome: 'allow',
+        principal: userPrincipal(entry, { clientId: request.clientId, remoteAddress, tls }),
+      };
     },
   };
 }

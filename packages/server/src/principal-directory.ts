@@ -1,5 +1,5 @@
 import type { Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
-import type { CredentialStore } from '@mqtt-warden/password';
+import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import { LRUCache } from 'lru-cache';
 
 export interface PrincipalDirectoryOptions {
@@ -55,17 +55,10 @@ export class PrincipalDirectory implements PrincipalResolver {
     if (built) return built;
     const entry = await this.#store.get(query.username);
     if (!entry || entry.disabled) return undefined;
-    const principal: Principal = {
-      id: entry.username,
+    const principal = userPrincipal(entry, {
       clientId: query.clientId ?? '',
-      username: entry.username,
-      method: 'password',
-      roles: entry.roles ?? [],
-      groups: entry.groups,
-      attributes: entry.attributes ?? {},
-      superuser: entry.superuser === true,
       remoteAddress: query.remoteAddress,
-    };
+    });
     this.#built.set(builtKey, principal);
     return principal;
   }
