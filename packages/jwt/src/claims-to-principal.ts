@@ -63,7 +63,7 @@ export function claimsToPrincipal(
 }
 
 /** The value at `path` in `payload`, or undefined. */
-export function claimAt(payload: JWTPayload, path: ClaimPath): unknown {
+function claimAt(payload: JWTPayload, path: ClaimPath): unknown {
   if (typeof path === 'string') return payload[path];
   let value: unknown = payload;
   for (const key of path) {

@@ -1,5 +1,5 @@
 export { parseAclClaim } from './acl-claim.js';
-export { type ClaimMapping, type ClaimPath, claimAt, claimsToPrincipal } from './claims-to-principal.js';
+export { type ClaimMapping, type ClaimPath, claimsToPrincipal } from './claims-to-principal.js';
 export {
   createDeviceTokenIssuer,
   type DeviceTokenIssuer,
@@ -13,7 +13,7 @@ export {
   type JwtVerifierOptions,
   type VerifiedJwt,
 } from './jwt-verifier.js';
-export { type KeySource, type ResolvedKeySource, resolveKeySource } from './key-source.js';
+export type { KeySource } from './key-source.js';
 export { looksLikeJwt } from './looks-like-jwt.js';
 export { createRemoteKeySet, type KeyResolver, type RemoteKeySetOptions } from './remote-key-set.js';
 export { ruleTopicProblem } from './rule-topic.js';

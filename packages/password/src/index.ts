@@ -36,7 +36,7 @@ export {
   type PasswordRules,
   type PasswordRulesResult,
 } from './password-rules.js';
-export { type StoredHash, storedHashSchema } from './stored-hash.js';
+export type { StoredHash } from './stored-hash.js';
 export { type UserConnection, userPrincipal } from './user-principal.js';
 export { deleteUser, parseUsersFile, setUserPassword, type UsersFileFormat } from './users-file.js';
 export { verifyPassword } from './verify-password.js';
