@@ -1,3 +1,4 @@
+import { ConfigError } from '@mqtt-warden/core';
 import { encodeStrict, keyBytes, SAS_TOKEN_PREFIX, signSasToken } from './sas-token.js';
 
 /** What {@link createSasToken} signs. */
@@ -29,7 +30,7 @@ export interface CreateSasTokenOptions {
  */
 export function createSasToken(options: CreateSasTokenOptions): string {
   const { hostName, deviceId, policyName } = options;
-  if (!hostName || !deviceId) throw new TypeError('hostName and deviceId are required');
+  if (!hostName || !deviceId) throw new ConfigError('hostName and deviceId are required');
   const now = options.now ?? Date.now;
   const expiresAt = options.expiresAt ?? now() / 1000 + (options.ttlSeconds ?? 3600);
   const se = String(Math.floor(expiresAt instanceof Date ? expiresAt.getTime() / 1000 : expiresAt));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ConfigError } from '@mqtt-warden/core';
 
 /**
  * A new random key from the system CSPRNG. 32 bytes by default (enough for TLS-PSK and for
@@ -12,7 +13,7 @@ import { randomBytes } from 'node:crypto';
  */
 export function generatePskKey(bytes = 32): Uint8Array {
   if (!Number.isInteger(bytes) || bytes < 16 || bytes > 512) {
-    throw new RangeError('a PSK must have between 16 and 512 bytes');
+    throw new ConfigError('a PSK must have between 16 and 512 bytes');
   }
   return new Uint8Array(randomBytes(bytes));
 }

@@ -1,3 +1,4 @@
+import { ConfigError } from '@mqtt-warden/core';
 import { PskFileError } from './errors.js';
 
 /**
@@ -17,7 +18,7 @@ export function parseEmqxPskFile(
   options: { separator?: string } = {},
 ): Map<string, Uint8Array> {
   const separator = options.separator ?? ':';
-  if (separator === '') throw new TypeError('the PSK file separator must not be empty');
+  if (separator === '') throw new ConfigError('the PSK file separator must not be empty');
   const lines = text.split('\n');
   // A final newline ends the last line; it does not start an empty one.
   if (lines.at(-1) === '') lines.pop();

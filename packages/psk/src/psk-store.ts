@@ -1,3 +1,5 @@
+import { ConfigError } from '@mqtt-warden/core';
+
 /** Where TLS-PSK keys and device keys are looked up. Implement it to serve keys from a database. */
 export interface PskKeySource {
   /** The key for an identity, or undefined when the identity is unknown. */
@@ -54,8 +56,8 @@ export class PskStore implements PskKeySource {
   }
 
   static #check(identity: string, key: Uint8Array): Uint8Array {
-    if (identity === '') throw new TypeError('a PSK identity must not be empty');
-    if (key.length === 0) throw new TypeError(`the PSK of identity "${identity}" must not be empty`);
+    if (identity === '') throw new ConfigError('a PSK identity must not be empty');
+    if (key.length === 0) throw new ConfigError(`the PSK of identity "${identity}" must not be empty`);
     return key;
   }
 }

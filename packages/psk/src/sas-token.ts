@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { ConfigError } from '@mqtt-warden/core';
 import { SasTokenError } from './errors.js';
 
 /** `SharedAccessSignature ` prefix of every token (Azure IoT Hub, Event Hubs, Service Bus). */
@@ -28,7 +29,7 @@ export function signSasToken(key: Uint8Array, sr: string, se: string): Buffer {
 /** Device keys are given as Azure shows them (base64) or as raw bytes. */
 export function keyBytes(key: string | Uint8Array): Uint8Array {
   if (typeof key !== 'string') return key;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) throw new TypeError('a device key string must be base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) throw new ConfigError('a device key string must be base64');
   return Buffer.from(key, 'base64');
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from '@mqtt-warden/core';
 import { describe, expect, it } from 'vitest';
 import {
   generatePskKey,
@@ -102,15 +103,15 @@ describe('PskStore and generatePskKey', () => {
   });
 
   it('refuses empty identities and keys', () => {
-    expect(() => new PskStore([['', new Uint8Array([1])]])).toThrow(TypeError);
-    expect(() => new PskStore().set('a', new Uint8Array())).toThrow(TypeError);
+    expect(() => new PskStore([['', new Uint8Array([1])]])).toThrow(ConfigError);
+    expect(() => new PskStore().set('a', new Uint8Array())).toThrow(ConfigError);
   });
 
   it('generates distinct random keys of the requested length within bounds', () => {
     expect(hex(generatePskKey())).not.toBe(hex(generatePskKey()));
     expect(generatePskKey(16)).toHaveLength(16);
-    expect(() => generatePskKey(8)).toThrow(RangeError);
-    expect(() => generatePskKey(1.5)).toThrow(RangeError);
+    expect(() => generatePskKey(8)).toThrow(ConfigError);
+    expect(() => generatePskKey(1.5)).toThrow(ConfigError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type ConnectRequest, createGuard } from '@mqtt-warden/core';
+import { ConfigError, type ConnectRequest, createGuard } from '@mqtt-warden/core';
 import { describe, expect, it } from 'vitest';
 import {
   createSasToken,
@@ -66,7 +66,7 @@ describe('createSasToken', () => {
     const token = createSasToken({ hostName: HOST, deviceId: 'd', key: KEY, now: () => 1_000_000 });
     expect(token.endsWith('&se=4600')).toBe(true);
     expect(() => createSasToken({ hostName: HOST, deviceId: 'd', key: 'not base64!', now: () => 0 })).toThrow(
-      TypeError,
+      ConfigError,
     );
   });
 });

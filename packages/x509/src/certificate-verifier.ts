@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConfigError } from '@mqtt-warden/core';
 import { LRUCache } from 'lru-cache';
 import { type CertificateIdentity, certificateIdentity } from './certificate-identity.js';
 import { certificatesFromPem, parseCertificate } from './certificate-input.js';
@@ -84,7 +85,7 @@ export function createCertificateVerifier(options: CertificateVerifierOptions): 
       anchors.set(key, [...(anchors.get(key) ?? []), anchor]);
     }
   }
-  if (anchors.size === 0) throw new TypeError('at least one trust anchor is required');
+  if (anchors.size === 0) throw new ConfigError('at least one trust anchor is required');
   const cacheTtl = (options.cache !== false && options.cache?.ttlMs) || 300_000;
   const cache =
     options.cache === false

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '@mqtt-warden/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CertificateError,
@@ -151,7 +152,7 @@ describe('chain verification', () => {
     expect(await codeOf(verifier({ maxPathLength: 2 }).verify([device.der, intermediate.der]))).toBe(
       'ERR_CERT_UNTRUSTED',
     );
-    expect(() => createCertificateVerifier({ trustAnchors: [] })).toThrow(TypeError);
+    expect(() => createCertificateVerifier({ trustAnchors: [] })).toThrow(ConfigError);
   });
 });
 
