@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { DecisionKeys } from './decision-key.js';
+import { DecisionKeys } from './decision-keys.js';
 import { errorCode } from './errors.js';
 import type {
   AccessRequest,

@@ -15,7 +15,7 @@ import {
 } from '@mqtt-warden/psk';
 import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
 import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
-import { onlyIssuers } from './unverified-issuer.js';
+import { onlyIssuers } from './only-issuers.js';
 
 /** One built authenticator with the files it reads and how to reload and stop it. */
 export interface ChainLink {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DecisionKeys } from '../src/decision-key.js';
+import { DecisionKeys } from '../src/decision-keys.js';
 import type { AccessRequest, Principal } from '../src/types.js';
 
 const principal = (id: string, extra: Partial<Principal> = {}): Principal => ({
