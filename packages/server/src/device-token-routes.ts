@@ -18,7 +18,13 @@ export interface DeviceTokenRoutesOptions {
 
 /** The token request body: the MQTT client id the token will be bound to. */
 const tokenRequest = z.strictObject({
-  client_id: z.string().min(1, 'must not be empty').max(65_535),
+  client_id: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(65_535)
+    // An MQTT client id is a UTF-8 string without U+0000: a token for any other could never be used.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what is refused
+    .refine((id) => !/[\u0000\uD800-\uDFFF]/u.test(id), 'must be valid UTF-8 without U+0000'),
 });
 
 /** A token request carries a client id and Basic credentials: a few hundred bytes. */
@@ -55,7 +61,15 @@ export function deviceTokenRoutes(app: FastifyInstance, options: DeviceTokenRout
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },
-      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      (_request, body, done) => {
+        const fields = new URLSearchParams(body as string);
+        // A repeated field becomes a list, which the schema refuses: no "last one wins".
+        const entries = [...new Set(fields.keys())].map((key) => {
+          const values = fields.getAll(key);
+          return [key, values.length === 1 ? values[0] : values];
+        });
+        done(null, Object.fromEntries(entries));
+      },
     );
   }
 
