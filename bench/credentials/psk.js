@@ -7,26 +7,9 @@ import {
   PskStore,
   verifySasToken,
 } from '../../packages/psk/dist/index.js';
+import { DURATION_MS, opsPerSecond, ROUNDS } from './ops-per-second.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const DURATION_MS = Number(process.env.DURATION_MS ?? 1_000);
-
-/** Median ops/s of `fn` (awaited sequentially) over ROUNDS rounds of DURATION_MS. */
-async function opsPerSecond(fn) {
-  for (let i = 0; i < 1000; i++) await fn(i); // warm-up
-  const results = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = performance.now();
-    let count = 0;
-    while (performance.now() - start < DURATION_MS) {
-      for (let i = 0; i < 100; i++) await fn(count + i);
-      count += 100;
-    }
-    results.push((count * 1000) / (performance.now() - start));
-  }
-  results.sort((a, b) => a - b);
-  return results[Math.floor(results.length / 2)];
-}
+const LOOP = { warmup: 1000, batch: 100 };
 
 const hostName = 'bench.azure-devices.net';
 const store = new PskStore();
@@ -48,25 +31,27 @@ const requests = tokens.map(({ deviceId, token }) => ({
 const rows = [
   {
     operation: 'createSasToken',
-    'ops/s': await opsPerSecond((i) =>
-      createSasToken({
-        hostName,
-        deviceId: `device-${i % 1000}`,
-        key: store.get(`device-${i % 1000}`),
-        ttlSeconds: 3600,
-      }),
+    'ops/s': await opsPerSecond(
+      (i) =>
+        createSasToken({
+          hostName,
+          deviceId: `device-${i % 1000}`,
+          key: store.get(`device-${i % 1000}`),
+          ttlSeconds: 3600,
+        }),
+      LOOP,
     ),
   },
   {
     operation: 'verifySasToken',
-    'ops/s': await opsPerSecond((i) => verifySasToken(tokens[i % 1000].token, options)),
+    'ops/s': await opsPerSecond((i) => verifySasToken(tokens[i % 1000].token, options), LOOP),
   },
   {
     operation: 'sas-token authenticator',
     'ops/s': await opsPerSecond(async (i) => {
       if ((await authenticator.authenticate(requests[i % 1000])).outcome !== 'allow')
         throw new Error('bench token refused');
-    }),
+    }, LOOP),
   },
 ];
 console.log(

@@ -8,6 +8,7 @@ import {
   createCertificateVerifier,
   createX509Authenticator,
 } from '../../packages/x509/dist/index.js';
+import { DURATION_MS, opsPerSecond, ROUNDS } from './ops-per-second.js';
 
 // @peculiar/x509 (to generate the test PKI) is a dependency of the x509 package, not of the workspace root.
 const require = createRequire(new URL('../../packages/x509/package.json', import.meta.url));
@@ -15,25 +16,7 @@ require('reflect-metadata');
 const x509 = require('@peculiar/x509');
 x509.cryptoProvider.set(webcrypto);
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const DURATION_MS = Number(process.env.DURATION_MS ?? 1_000);
-
-/** Median ops/s of `fn` (awaited sequentially) over ROUNDS rounds of DURATION_MS. */
-async function opsPerSecond(fn) {
-  for (let i = 0; i < 100; i++) await fn(i); // warm-up
-  const results = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = performance.now();
-    let count = 0;
-    while (performance.now() - start < DURATION_MS) {
-      for (let i = 0; i < 20; i++) await fn(count + i);
-      count += 20;
-    }
-    results.push((count * 1000) / (performance.now() - start));
-  }
-  results.sort((a, b) => a - b);
-  return results[Math.floor(results.length / 2)];
-}
+const LOOP = { warmup: 100, batch: 20 };
 
 const ALGORITHMS = {
   'ECDSA P-256': { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' },
@@ -124,13 +107,13 @@ for (const [label, alg] of Object.entries(ALGORITHMS)) {
     requireClientIdMatch: 'cn',
   });
   const request = { clientId: 'device-1', transport: { tls: true, peerCertificates: chain } };
-  const u = await opsPerSecond(() => uncached.verify(chain));
-  const uc = await opsPerSecond(() => uncachedCrl.verify(chain));
-  const c = await opsPerSecond(() => cached.verify(chain));
+  const u = await opsPerSecond(() => uncached.verify(chain), LOOP);
+  const uc = await opsPerSecond(() => uncachedCrl.verify(chain), LOOP);
+  const c = await opsPerSecond(() => cached.verify(chain), LOOP);
   const a = await opsPerSecond(async () => {
     if ((await authenticator.authenticate(request)).outcome !== 'allow')
       throw new Error('bench chain refused');
-  });
+  }, LOOP);
   rows.push({
     chain: label,
     'uncached /s': u,
