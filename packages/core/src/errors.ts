@@ -1,6 +1,15 @@
 /**
  * Base class of every error mqtt-warden throws on purpose. `code` is stable and safe to match on;
  * `message` is for people and never contains a secret.
+ *
+ * @example
+ * ```ts
+ * export class PskFileError extends WardenError {
+ *   constructor(line: number, message: string) {
+ *     super('ERR_PSK_FILE', `line ${line}: ${message}`);
+ *   }
+ * }
+ * ```
  */
 export class WardenError extends Error {
   readonly code: string;
@@ -37,6 +46,12 @@ export class InvalidInputError extends WardenError {
  * The stable code of any thrown value, safe to log: the error's own string `code` (WardenError,
  * TopicError, Node's `ERR_*` and `E*` codes), `ERR_INTERNAL` otherwise. Never the message, which
  * a third-party error might have built from a secret.
+ *
+ * @example
+ * ```ts
+ * errorCode(new ConfigError('bad')); // 'ERR_CONFIG_INVALID'
+ * errorCode(new Error(`password ${password} refused`)); // 'ERR_INTERNAL': the message is never used
+ * ```
  */
 export function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;

@@ -54,6 +54,15 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 /**
  * The deny outcome for a verification error: {@link TokenError} → its reason, UnavailableError →
  * `unavailable`. Anything else is rethrown (the guard denies it as `error`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   return { outcome: 'allow', principal: toPrincipal((await verifier.verify(token)).payload) };
+ * } catch (error) {
+ *   return denyFor(error);
+ * }
+ * ```
  */
 export function denyFor(error: unknown): AuthOutcome {
   if (error instanceof TokenError)
