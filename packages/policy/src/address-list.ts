@@ -2,7 +2,8 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * Compiles IPv4/IPv6 addresses and CIDR blocks into a membership test. IPv4-mapped IPv6 addresses
- * (`::ffff:10.0.0.1`, as Node reports IPv4 peers on dual-stack sockets) are checked as IPv4.
+ * (`::ffff:10.0.0.1`, as Node reports IPv4 peers on dual-stack sockets) are checked as IPv4. A value that
+ * is not an IP address gives `undefined`: not known to be inside or outside, so callers must not guess.
  *
  * @example
  * ```ts
@@ -10,7 +11,7 @@ import { BlockList, isIP } from 'node:net';
  * inside('::ffff:10.1.2.3'); // true
  * ```
  */
-export function compileAddressList(blocks: readonly string[]): (address: string) => boolean {
+export function compileAddressList(blocks: readonly string[]): (address: string) => boolean | undefined {
   const list = new BlockList();
   for (const block of blocks) {
     const [address = '', prefix] = block.split('/');
@@ -20,7 +21,7 @@ export function compileAddressList(blocks: readonly string[]): (address: string)
   return (address) => {
     const plain = normalizeAddress(address);
     const family = isIP(plain);
-    if (family === 0) return false;
+    if (family === 0) return undefined;
     return list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
   };
 }

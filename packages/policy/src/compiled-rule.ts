@@ -23,7 +23,7 @@ export interface CompiledRule {
   readonly qos?: number;
   readonly retain?: boolean;
   readonly tls?: boolean;
-  readonly from?: (address: string) => boolean;
+  readonly from?: (address: string) => boolean | undefined;
   readonly unconditional: boolean;
   /** Index of the policy role the rule belongs to, -1 for a principal's own rule. */
   readonly roleIndex: number;
@@ -114,9 +114,12 @@ export function conditionFailure(
     }
   }
   if (rule.from) {
-    if (facts.remoteAddress === undefined) {
-      if (!deny) return 'the client address is unknown';
-    } else if (!rule.from(facts.remoteAddress)) {
+    // An address the broker did not report, or that is not an IP address, is unknown: like any unknown
+    // fact it makes an allow rule fail and a deny rule hold.
+    const inside = facts.remoteAddress === undefined ? undefined : rule.from(facts.remoteAddress);
+    if (inside === undefined) {
+      if (!deny) return 'the client address is unknown or not an IP address';
+    } else if (!inside) {
       return `the client address ${facts.remoteAddress} is not in the rule's "from" list`;
     }
   }

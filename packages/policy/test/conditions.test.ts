@@ -58,4 +58,14 @@ describe('rule conditions', () => {
     const d = p.authorize(unknown, { action: 'publish', topic: 'd/x' });
     expect(d).toMatchObject({ allowed: false, reason: 'rule' });
   });
+
+  it('an address that is not an IP address counts as unknown: the from deny holds', () => {
+    for (const remoteAddress of ['not-an-ip', '192.0.2.44x', '', 'fe80::zz']) {
+      const d = p.authorize(u({ remoteAddress }), { action: 'publish', topic: 'd/x' });
+      expect(d, remoteAddress).toMatchObject({ allowed: false, reason: 'rule' });
+      expect(d.rule?.id, remoteAddress).toBe('role:r#7');
+    }
+    // A readable address outside the deny's block is still allowed.
+    expect(pub('d/x', {}, u({ remoteAddress: '203.0.113.9' }))).toBe(true);
+  });
 });
