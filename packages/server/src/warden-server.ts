@@ -304,5 +304,9 @@ function rabbitMqTags(
   policy: PolicyWatcher,
 ): ((principal: Principal) => readonly string[]) | undefined {
   if (!byRole) return undefined;
-  return (principal) => [...new Set(policy.current.rolesOf(principal).flatMap((role) => byRole[role] ?? []))];
+  return (principal) => [
+    ...new Set(
+      policy.current.rolesOf(principal).flatMap((role) => (Object.hasOwn(byRole, role) ? byRole[role]! : [])),
+    ),
+  ];
 }
