@@ -118,12 +118,14 @@ export class TopicIndex<T> {
         node = child;
       }
     }
+    // A first value gets an array of exactly one element (`[]` then push would reserve 17).
     if (levels[last] === '#') {
-      node.hash ??= [];
-      node.hash.push(value);
-    } else {
-      node.values ??= [];
+      if (node.hash) node.hash.push(value);
+      else node.hash = [value];
+    } else if (node.values) {
       node.values.push(value);
+    } else {
+      node.values = [value];
     }
     this.#size++;
   }
