@@ -45,6 +45,11 @@ interface Profile {
   readonly roleIndexes: ReadonlySet<number>;
   readonly superuser: boolean;
   readonly tables: readonly RuleTable[];
+  /**
+   * First levels that the filters of the principal's own table (`tables[1]`) can have, or undefined when
+   * any: a request whose first level is none of them needs only the shared table.
+   */
+  readonly firstLevels: ReadonlySet<string> | undefined;
   /** Deny rules whose placeholders had no safe value: they apply to every topic of the action. */
   readonly denyAll: Readonly<Record<Action, readonly CompiledRule[]>>;
   readonly facts: ConditionFacts;
@@ -130,6 +135,9 @@ export class Policy implements Authorizer {
   readonly #roles = new Map<string, CompiledRole>();
   /** Every rule without placeholders, of every role, in one index per action and effect. */
   readonly #static = new RuleTable();
+  readonly #staticOnly: readonly RuleTable[] = [this.#static];
+  /** First levels of the templated rules, known before rendering; undefined when one is a placeholder or wildcard. */
+  #templateFirstLevels: Set<string> | undefined = new Set();
   readonly #users = new Map<string, readonly string[]>();
   readonly #groups = new Map<string, readonly string[]>();
   readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
@@ -183,7 +191,12 @@ export class Policy implements Authorizer {
             from: doc.from,
           });
           if (rule.template.isStatic) for (const action of actions) this.#static.add(action, topic, rule);
-          else templated.push({ actions, rule });
+          else {
+            templated.push({ actions, rule });
+            const first = literalFirstLevel(topic);
+            if (first === undefined) this.#templateFirstLevels = undefined;
+            else this.#templateFirstLevels?.add(first);
+          }
         }
       });
       this.#roles.set(role, { index: roleIndex, templated });
@@ -281,7 +294,6 @@ export class Policy implements Authorizer {
       trace,
       best: undefined,
     };
-    const { tables } = profile;
     if (action === 'subscribe') {
       let filter = request.topic;
       if (!isValidTopicFilter(filter)) return INVALID_FILTER;
@@ -296,6 +308,7 @@ export class Policy implements Authorizer {
       if (receiveDenies && scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
         return run.best!.decision;
       const levels = filter.split('/');
+      const tables = this.#tablesFor(profile, levels[0]!);
       for (const table of tables) {
         if (scan(run, table.denies('subscribe', levels), 'subscribe', 'overlaps', false))
           return run.best!.decision;
@@ -312,11 +325,24 @@ export class Policy implements Authorizer {
       if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
       const levels = topic.split('/');
-      for (const table of tables) {
+      for (const table of this.#tablesFor(profile, levels[0]!)) {
         if (scan(run, table.matching(action, levels), action, 'matches', false)) return run.best!.decision;
       }
     }
     return run.best?.decision ?? DEFAULT_DENY[action];
+  }
+
+  /**
+   * The profile's tables that can hold a filter related to a topic or filter whose first level is
+   * `first`. Filters relate only when their first levels are equal or one is a wildcard, so most requests
+   * skip the principal's own table without reading it (it is cold in memory, one per principal).
+   */
+  #tablesFor(profile: Profile, first: string): readonly RuleTable[] {
+    const { firstLevels } = profile;
+    if (firstLevels === undefined || first === '+' || first === '#' || firstLevels.has(first)) {
+      return profile.tables;
+    }
+    return this.#staticOnly;
   }
 
   #profile(principal: Principal): Profile {
@@ -378,6 +404,8 @@ export class Policy implements Authorizer {
       roleIndexes: new Set([...roles].map((name) => this.#roles.get(name)!.index)),
       superuser: principal.superuser === true || this.#superusers.some((test) => test(principal)),
       tables,
+      // The principal's own rules (e.g. token ACL claims) may start anywhere.
+      firstLevels: principal.rules?.length ? undefined : this.#templateFirstLevels,
       denyAll: {
         publish: denyAll.publish.length ? denyAll.publish : NONE,
         subscribe: denyAll.subscribe.length ? denyAll.subscribe : NONE,
@@ -386,6 +414,14 @@ export class Policy implements Authorizer {
       facts: { remoteAddress: principal.remoteAddress, tls: principal.tls },
     };
   }
+}
+
+/** The literal first level of a policy rule's topic template, or undefined when it is a placeholder or a wildcard. */
+function literalFirstLevel(topic: string): string | undefined {
+  if (topic.startsWith('$share/') || topic.startsWith('$queue/')) return undefined;
+  const slash = topic.indexOf('/');
+  const first = slash === -1 ? topic : topic.slice(0, slash);
+  return first === '+' || first === '#' || first.includes('${') ? undefined : first;
 }
 
 /** Runs the rules through the combining algorithm; true when the decision is final (deny-overrides found a deny). */
