@@ -57,14 +57,18 @@ class Node<T> {
 }
 
 /**
- * Level strings shared by every index, so that equal keys of many nodes are one string that stays in the
- * CPU caches; comparing a topic level with a key then reads no cold memory. Only an optimization: it is
- * emptied when it grows large, and a key that is not shared compares just as correctly.
+ * Short level strings shared by every index, so that equal keys of many nodes are one string that stays
+ * in the CPU caches; comparing a topic level with a key then reads no cold memory. Only an optimization:
+ * it is emptied when it grows large, and a key that is not shared compares just as correctly. Longer
+ * levels are not kept: V8 makes a substring of 13 or more characters a view of the whole filter, which
+ * this table would keep alive after the filter is removed.
  */
 const LEVELS = new Map<string, string>();
 const MAX_LEVELS = 100_000;
+const MAX_SHARED_LENGTH = 12;
 
 function shared(level: string): string {
+  if (level.length > MAX_SHARED_LENGTH) return level;
   const known = LEVELS.get(level);
   if (known !== undefined) return known;
   if (LEVELS.size >= MAX_LEVELS) LEVELS.clear();
