@@ -55,7 +55,17 @@ export interface Principal {
   /** Stable subject id (username, certificate subject, token `sub`, PSK identity…). */
   readonly id: string;
   readonly clientId: string;
+  /**
+   * The username the verifier proved (a store entry's name, a mapped token claim or certificate field).
+   * Undefined when nothing proved one: the CONNECT username a client merely sent never lands here.
+   * Policy `users:`/`superusers:` entries, `${username}` placeholders and the HTTP endpoints grant by it.
+   */
   readonly username?: string;
+  /**
+   * The CONNECT username as the client sent it, when the verifier did not prove it. Untrusted: no policy
+   * entry, placeholder or endpoint grants by it; it is kept for logs and audit only.
+   */
+  readonly claimedUsername?: string;
   /** The verifier that proved this identity: `password`, `psk`, `x509`, `jwt`, `oauth` or a custom name. */
   readonly method: string;
   /** Role names granted by the verifier (token claims, store entries). The policy may add more. */
@@ -153,6 +163,13 @@ export type AuthOutcome =
 export interface Authenticator {
   /** Name reported in audit events and decisions, e.g. `password`. */
   readonly name: string;
+  /**
+   * True when every principal this authenticator allows has `username` equal to the CONNECT username
+   * (a connect whose username differs from the proven one is refused, never allowed under another name).
+   * When every authenticator in a chain proves usernames, a stateless authorization request's username
+   * names a proven identity, and a server may rebuild the session's principal from it.
+   */
+  readonly provesUsername?: boolean;
   authenticate(request: ConnectRequest): AuthOutcome | Promise<AuthOutcome>;
 }
 
