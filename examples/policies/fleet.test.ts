@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 // Runs the example policy and its suite through the built `mqtt-warden` binary, as CI and users do.
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cli = join(root, 'packages/server/dist/cli.js');
+const cli = join(root, 'packages/server/dist/bin.js');
 const run = async (...args: string[]) => {
   try {
     const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root });

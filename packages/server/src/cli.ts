@@ -1,6 +1,3 @@
-#!/usr/bin/env node
-import { pathToFileURL } from 'node:url';
-
 /** Each command lives in ./commands/NAME.js and exports `run(args) → exit code`; loaded on demand. */
 const COMMANDS: Record<string, string> = {
   serve: 'run the HTTP auth server for EMQX, go-auth and RabbitMQ: mqtt-warden serve [--config FILE]',
@@ -20,6 +17,15 @@ ${Object.entries(COMMANDS)
 
 Run "mqtt-warden <command> --help" for a command's options.`;
 
+/**
+ * Runs one `mqtt-warden` command and resolves to its exit code (0 ok, 1 a failed check, 2 usage error).
+ * Importing this module runs nothing; the installed command is `bin.ts`.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['validate', 'policy.yaml']);
+ * ```
+ */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined) {
@@ -36,16 +42,4 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command: { run(args: string[]): Promise<number> } = await import(`./commands/${name}.js`);
   return command.run(args);
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`mqtt-warden: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 2;
-    },
-  );
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // unicode or NUL exits 2 (1 where the command documents a refusal) with a readable message on
 // stderr: no stack trace, no crash, and `check` never prints ALLOW. Runs the built CLI as a user does.
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const FLEET = fileURLToPath(new URL('../../../examples/policies/fleet.yaml', import.meta.url));
 const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
 
