@@ -98,8 +98,9 @@ export interface AccessRequest {
   /** Shared-subscription group (`$share/{group}/…`, or `$queue`) when the subscription had one. */
   readonly shareGroup?: string;
   /**
-   * For a subscribe: the broker checks every delivery with a `receive` request (Aedes `authorizeForward`),
-   * so a subscription that merely overlaps a receive deny need not be refused; the deliveries are.
+   * For a subscribe: the broker checks every delivery with a `receive` request (Aedes `authorizeForward`,
+   * Mosquitto's READ check through go-auth), so a subscription that merely overlaps a receive deny need
+   * not be refused; the deliveries are.
    * Brokers without a per-delivery check must leave this unset.
    */
   readonly deliveryChecked?: boolean;

@@ -30,6 +30,13 @@ export interface GoAuthPluginOptions {
     readonly superuser?: string | false;
     readonly acl?: string | false;
   };
+  /**
+   * Mosquitto asks READ (`acc=1`) before every delivery, retained messages included, so by default a
+   * subscription (`acc=4`) covered by an allow is granted even if it overlaps a receive deny: the denied
+   * deliveries are refused one by one. `false` refuses such subscriptions instead (strict), for setups
+   * where the READ check may not reach this server (another go-auth backend or an `acl_file` answers it).
+   */
+  readonly deliveryChecked?: boolean;
   readonly onDecision?: (event: GoAuthDecisionEvent) => void;
 }
 
@@ -56,6 +63,7 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
   async (app: FastifyInstance, options: GoAuthPluginOptions) => {
     const { guard, resolver } = options;
     const mode = options.responseMode ?? 'status';
+    const deliveryChecked = options.deliveryChecked ?? true;
     const report = options.onDecision ?? (() => {});
     const limit = app.initialConfig.bodyLimit ?? 1_048_576;
     if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
@@ -99,7 +107,11 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
       if (principal === 'error') return answer(reply, action, 'error', 'error');
       if (principal === undefined) return answer(reply, action, 'deny', 'unknown');
       for (const neutral of ACC[fields.acc]) {
-        const decision = guard.authorize(principal, { action: neutral, topic: fields.topic });
+        const decision = guard.authorize(principal, {
+          action: neutral,
+          topic: fields.topic,
+          deliveryChecked: neutral === 'subscribe' && deliveryChecked,
+        });
         if (decision.reason === 'error') return answer(reply, action, 'error', 'error');
         if (!decision.allowed) return answer(reply, action, 'deny', decision.reason);
       }

@@ -81,6 +81,8 @@ export const ServerConfigSchema = strictObject({
         acl: route.optional(),
       }).optional(),
       responseMode: z.enum(['status', 'text', 'json']).optional(),
+      /** Mosquitto checks every delivery (READ): grant subscriptions that overlap a receive deny. `false`: refuse them. */
+      deliveryChecked: z.boolean().optional(),
     }).optional(),
     rabbitmq: strictObject({
       enabled: z.boolean().default(true),

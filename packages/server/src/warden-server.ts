@@ -203,6 +203,7 @@ export async function createWardenServer(
       resolver: directory,
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
+      deliveryChecked: adapters.goAuth?.deliveryChecked,
       onDecision: (e) => metrics.decision('go-auth', e.action, e.result),
     });
   }
