@@ -1,0 +1,154 @@
+/**
+ * The `mqtt-warden` command as users get it: every workspace package packed with `pnpm pack`, the server
+ * and its @mqtt-warden dependencies installed from those tarballs with npm into a fresh directory outside
+ * the workspace, and the command run the ways npm exposes it (the node_modules/.bin symlink, npx).
+ * One install is shared by every case; it needs the npm registry for third-party dependencies (or npm's cache).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const INSTALL_TIMEOUT_MS = 300_000;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment of a user's shell: none of the npm_* / pnpm variables this test process runs under. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(npm_|pnpm_|PNPM_)/i.test(key)) env[key] = value;
+  }
+  env.PATH = [dirname(process.execPath), env.PATH ?? ''].join(delimiter);
+  return env;
+}
+
+function run(file: string, args: string[], cwd: string, timeout = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env: userEnv(), timeout }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The server package and every @mqtt-warden package it depends on, directly or not. */
+function serverClosure(): { name: string; version: string }[] {
+  const manifests = new Map<string, { version: string; dependencies?: Record<string, string> }>();
+  for (const entry of readdirSync(join(ROOT, 'packages'))) {
+    const file = join(ROOT, 'packages', entry, 'package.json');
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    manifests.set(manifest.name, manifest);
+  }
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const dep of Object.keys(manifests.get(name)?.dependencies ?? {})) {
+      if (dep.startsWith('@mqtt-warden/')) visit(dep);
+    }
+  };
+  visit('@mqtt-warden/server');
+  return [...seen].map((name) => ({ name, version: manifests.get(name)!.version }));
+}
+
+const POLICY = `version: 1
+users: { alice: [device] }
+roles:
+  device:
+    rules:
+      - { effect: allow, actions: publish, topics: "devices/alice/#" }
+`;
+
+const suite = (expectOther: 'allow' | 'deny') => `policy: policy.yaml
+cases:
+  - name: alice publishes her telemetry
+    who: { username: alice, clientId: alice-1 }
+    what: { publish: devices/alice/temp }
+    expect: allow
+  - name: alice publishes to another device
+    who: { username: alice, clientId: alice-1 }
+    what: { publish: devices/bob/temp }
+    expect: ${expectOther}
+`;
+
+describe('the installed mqtt-warden command', () => {
+  let dir: string;
+  /** The two ways a user runs the installed command: the .bin symlink and npx (never fetching). */
+  let ways: [string, (args: string[]) => Promise<Run>][];
+
+  beforeAll(async () => {
+    expect(existsSync(join(ROOT, 'packages/server/dist/bin.js')), 'build first: pnpm build').toBe(true);
+    const packs = mkdtempSync(join(tmpdir(), 'warden-packs-'));
+    const packed = await run('pnpm', ['-r', 'pack', '--pack-destination', packs], ROOT, 120_000);
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarballs = serverClosure().map(({ name, version }) =>
+      join(packs, `${name.slice(1).replace('/', '-')}-${version}.tgz`),
+    );
+    for (const tarball of tarballs) expect(existsSync(tarball), tarball).toBe(true);
+
+    dir = mkdtempSync(join(tmpdir(), 'warden-install-'));
+    writeFileSync(join(dir, 'package.json'), '{ "name": "warden-user", "private": true }\n');
+    const installed = await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
+      dir,
+      INSTALL_TIMEOUT_MS - 30_000,
+    );
+    expect(installed.code, installed.stderr).toBe(0);
+    writeFileSync(join(dir, 'policy.yaml'), POLICY);
+    writeFileSync(join(dir, 'failing.test.yaml'), suite('allow'));
+    writeFileSync(join(dir, 'passing.test.yaml'), suite('deny'));
+    const bin = join(dir, 'node_modules/.bin/mqtt-warden');
+    ways = [
+      ['node_modules/.bin/mqtt-warden', (args) => run(bin, args, dir)],
+      ['npx mqtt-warden', (args) => run('npx', ['--yes=false', 'mqtt-warden', ...args], dir)],
+    ];
+  }, INSTALL_TIMEOUT_MS);
+
+  it('is installed from the tarballs, outside the workspace, as a link to the package’s bin', () => {
+    const server = realpathSync(join(dir, 'node_modules/@mqtt-warden/server'));
+    expect(server.startsWith(realpathSync(ROOT))).toBe(false);
+    expect(realpathSync(join(dir, 'node_modules/.bin/mqtt-warden'))).toBe(join(server, 'dist/bin.js'));
+  });
+
+  it('exits 1 on a failing policy suite and writes a JUnit report naming the failed case', async () => {
+    for (const [how, mqttWarden] of ways) {
+      const report = `report-${how.includes('npx') ? 'npx' : 'bin'}.xml`;
+      const result = await mqttWarden(['test', 'failing.test.yaml', '--junit', report]);
+      expect(result.code, `${how}\n${result.stdout}${result.stderr}`).toBe(1);
+      expect(result.stdout, how).toMatch(/FAIL failing\.test\.yaml:\d+ alice publishes to another device/);
+      const xml = readFileSync(join(dir, report), 'utf8');
+      expect(xml, how).toMatch(/<testsuites[^>]* tests="2" failures="1"/);
+      expect(xml, how).toMatch(/name="alice publishes to another device"[^/]*>\s*<failure/);
+    }
+  });
+
+  it('exits 0 on a passing suite', async () => {
+    for (const [how, mqttWarden] of ways) {
+      const result = await mqttWarden(['test', 'passing.test.yaml']);
+      expect(result.code, `${how}\n${result.stdout}${result.stderr}`).toBe(0);
+      expect(result.stdout, how).toMatch(/2 passed, 0 failed/);
+    }
+  });
+
+  it('prints usage for --help and exits 2 on an unknown command', async () => {
+    for (const [how, mqttWarden] of ways) {
+      const help = await mqttWarden(['--help']);
+      expect(help.code, how).toBe(0);
+      expect(help.stdout, how).toMatch(/^Usage: mqtt-warden <command>/);
+      expect(help.stdout, how).toMatch(/\n {2}serve /);
+      const unknown = await mqttWarden(['frobnicate']);
+      expect(unknown.code, how).toBe(2);
+      expect(unknown.stderr, how).toMatch(/unknown command "frobnicate"/);
+    }
+  });
+});
