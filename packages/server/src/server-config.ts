@@ -8,10 +8,33 @@ import {
   AuthenticatorSchema,
   resolveAuthenticatorPaths,
 } from './authenticator-config.js';
-import { Secret } from './secret.js';
+import { Secret, secretSchema } from './secret.js';
+import { parseSourceRange } from './source-allowlist.js';
 
 const path = z.string().min(1, 'write a file path (relative paths are read from the config file directory)');
 const route = z.union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)]);
+const port = z.int().min(0).max(65_535);
+/** Headers a broker always sends or that proxies rewrite: a shared secret in them would not work. */
+const RESERVED_HEADERS = [
+  'host',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'user-agent',
+];
+/** A header the broker sends with a secret value on every request to an adapter; compared in constant time. */
+const sharedSecret = strictObject({
+  header: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'a header name is letters, digits and "-", e.g. x-mqtt-warden-secret')
+    .transform((name) => name.toLowerCase())
+    .refine((name) => !RESERVED_HEADERS.includes(name), {
+      error: `choose a header of your own, not one of ${RESERVED_HEADERS.join(', ')}`,
+    })
+    .default('x-mqtt-warden-secret'),
+  value: secretSchema,
+});
 const cache = z.union([
   z.literal(false),
   strictObject({ max: z.int().positive().optional(), ttlMs: z.int().positive().optional() }),
@@ -20,9 +43,18 @@ const cache = z.union([
 export const ServerConfigSchema = strictObject({
   listen: strictObject({
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.int().min(0).max(65_535).default(8080),
-    /** HTTPS: PEM files. */
+    port: port.default(8080),
+    /** HTTPS: PEM files. With `ca`, every client (the broker) must present a certificate issued by it. */
     tls: strictObject({ cert: path, key: path, ca: path.optional() }).optional(),
+    /** Source addresses (IPs, CIDR ranges) that may use the listener; others get a 403 before any work. */
+    allow: z
+      .array(
+        z.string().refine((entry) => parseSourceRange(entry) !== undefined, {
+          error: 'write an IP address or a CIDR range, e.g. 10.0.0.0/8, 127.0.0.1 or fd00::/8',
+        }),
+      )
+      .min(1, 'list at least one address or range, or leave allow out to accept every address')
+      .optional(),
   }).default({ host: '127.0.0.1', port: 8080 }),
   log: strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -55,6 +87,21 @@ export const ServerConfigSchema = strictObject({
       overlapSeconds: z.int().min(0).default(60),
     }).default({ afterSeconds: 86_400, overlapSeconds: 60 }),
   }).optional(),
+  /**
+   * Prometheus metrics; not served unless configured. `listen`: a separate plain-HTTP listener (which
+   * also answers /healthz and /readyz); `bearerToken`: required as `Authorization: Bearer` (on the main
+   * listener, or on the separate one when both are given).
+   */
+  metrics: strictObject({
+    path: z.string().regex(/^\//, 'a path starts with "/"').default('/metrics'),
+    listen: strictObject({ host: z.string().min(1).default('127.0.0.1'), port }).optional(),
+    bearerToken: secretSchema.optional(),
+  })
+    .refine((m) => m.listen !== undefined || m.bearerToken !== undefined, {
+      error:
+        'choose where metrics are served: listen: { port: 9464 } (a separate listener) or bearerToken: { env: NAME } (the main listener, behind a token)',
+    })
+    .optional(),
   cache: strictObject({
     /** Authorization decision cache (guard). */
     decisions: cache.optional(),
@@ -72,6 +119,8 @@ export const ServerConfigSchema = strictObject({
       onError: z.enum(['deny', 'ignore']).optional(),
       acl: z.enum(['none', 'deny', 'all']).optional(),
       fields: z.record(z.string(), z.string()).optional(),
+      /** EMQX `headers { "x-mqtt-warden-secret" = "…" }` on the authn and authz sources. */
+      sharedSecret: sharedSecret.optional(),
     }).optional(),
     goAuth: strictObject({
       enabled: z.boolean().default(true),
@@ -83,6 +132,8 @@ export const ServerConfigSchema = strictObject({
       responseMode: z.enum(['status', 'text', 'json']).optional(),
       /** Mosquitto checks every delivery (READ): grant subscriptions that overlap a receive deny. `false`: refuse them. */
       deliveryChecked: z.boolean().optional(),
+      /** go-auth forks with `auth_opt_http_header_<Name>` (lhns/mosquitto-go-auth); upstream sends no headers. */
+      sharedSecret: sharedSecret.optional(),
     }).optional(),
     rabbitmq: strictObject({
       enabled: z.boolean().default(true),
@@ -135,7 +186,7 @@ export function parseServerConfig(
     const file = options.file ?? 'config';
     return `${position ? `${file}:${position.line}:${position.column}` : file} (${path.join('.')})`;
   };
-  locateSecrets(value.authenticators, ['authenticators'], where);
+  locateSecrets(value, [], where);
   return {
     ...value,
     listen: value.listen.tls
@@ -148,11 +199,26 @@ export function parseServerConfig(
           },
         }
       : value.listen,
+    metrics: value.metrics && { ...value.metrics, bearerToken: value.metrics.bearerToken?.withPath(at) },
+    adapters: {
+      ...value.adapters,
+      emqx: value.adapters.emqx && withSecretPath(value.adapters.emqx, at),
+      goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
+    },
     policy: { ...value.policy, file: at(value.policy.file) },
     authenticators: value.authenticators.map((block, index) =>
       resolveAuthenticatorPaths({ ...block, where: where(['authenticators', index]) }, at),
     ),
   };
+}
+
+/** An adapter block whose shared secret file (if any) is resolved against the config directory. */
+function withSecretPath<T extends { sharedSecret?: { header: string; value: Secret } }>(
+  adapter: T,
+  at: (path: string) => string,
+): T {
+  const secret = adapter.sharedSecret;
+  return secret ? { ...adapter, sharedSecret: { ...secret, value: secret.value.withPath(at) } } : adapter;
 }
 
 /** Tells each secret where it was written, so errors about it (unset variable, missing file) point there. */

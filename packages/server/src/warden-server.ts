@@ -12,15 +12,21 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { buildChainLink, type ChainLink } from './authenticator-chain.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
+import { listenerAccess, type RequiredSecret } from './listener-access.js';
+import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
+import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
+import { sourceAllowlist } from './source-allowlist.js';
 
 export interface WardenServer {
   readonly app: FastifyInstance;
   readonly guard: Guard;
   readonly directory: PrincipalDirectory;
-  /** Starts listening; resolves to the base URL. */
+  /** The separate metrics listener (`metrics.listen`), if configured. */
+  readonly operations: FastifyInstance | undefined;
+  /** Starts listening (and the metrics listener); resolves to the base URL of the main listener. */
   listen(): Promise<string>;
   /** Re-reads the policy and the credential files (SIGHUP). Keeps the old ones when a file is invalid. */
   reload(): Promise<void>;
@@ -66,9 +72,26 @@ export async function createWardenServer(
     ? {
         cert: await readFile(tls.cert),
         key: await readFile(tls.key),
-        ...(tls.ca ? { ca: await readFile(tls.ca) } : {}),
+        // With a CA the listener authenticates its caller: no certificate from that CA, no TLS session.
+        ...(tls.ca ? { ca: await readFile(tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
       }
     : null;
+  const sharedSecrets = new Map<string, RequiredSecret>();
+  for (const [adapter, where, block] of [
+    ['emqx', 'adapters.emqx.sharedSecret', config.adapters.emqx?.sharedSecret],
+    ['go-auth', 'adapters.goAuth.sharedSecret', config.adapters.goAuth?.sharedSecret],
+  ] as const) {
+    if (block) {
+      sharedSecrets.set(adapter, {
+        header: block.header,
+        matches: secretMatcher(await block.value.reveal()),
+        where,
+      });
+    }
+  }
+  const metricsToken = config.metrics?.bearerToken
+    ? secretMatcher(await config.metrics.bearerToken.reveal())
+    : undefined;
   const fastifyOptions: FastifyServerOptions = {
     logger: {
       level: config.log.level,
@@ -176,6 +199,16 @@ export async function createWardenServer(
   app.addHook('onRoute', (route) => {
     if (mounting) adapterOf.set(route.url, mounting);
   });
+  listenerAccess(app, {
+    allowed: config.listen.allow ? sourceAllowlist(config.listen.allow) : undefined,
+    secretFor:
+      sharedSecrets.size > 0
+        ? (url) => {
+            const adapter = url === undefined ? undefined : adapterOf.get(url);
+            return adapter === undefined ? undefined : sharedSecrets.get(adapter);
+          }
+        : undefined,
+  });
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url;
     const adapter = url === undefined ? undefined : adapterOf.get(url);
@@ -230,15 +263,21 @@ export async function createWardenServer(
     });
   }
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) =>
+  const readiness = () =>
     closing
-      ? reply.code(503).send({ status: 'closing' })
-      : { status: 'ready', policyRules: policy.current.ruleCount },
-  );
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+      ? { ready: false, body: { status: 'closing' } }
+      : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  const served = config.metrics && {
+    path: config.metrics.path,
+    registry: metrics.registry,
+    token: metricsToken,
+  };
+  operationsRoutes(app, { readiness, metrics: config.metrics?.listen ? undefined : served });
+  const operationsListen = config.metrics?.listen;
+  const operations = operationsListen
+    ? Fastify({ logger: false, requestTimeout: config.limits.requestTimeoutMs, return503OnClosing: true })
+    : undefined;
+  if (operations) operationsRoutes(operations, { readiness, metrics: served });
 
   const watchers: FSWatcher[] = [];
   if (config.policy.watch) {
@@ -270,7 +309,9 @@ export async function createWardenServer(
     app,
     guard,
     directory,
+    operations,
     async listen() {
+      if (operations && operationsListen) await operations.listen(operationsListen);
       return app.listen({ host: config.listen.host, port: config.listen.port });
     },
     async reload() {
@@ -283,6 +324,7 @@ export async function createWardenServer(
       policy.close();
       guard.close();
       for (const link of links) link.close();
+      await operations?.close();
       await app.close();
     },
   };

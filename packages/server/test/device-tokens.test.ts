@@ -34,6 +34,7 @@ log: { level: trace }
 policy: { file: policy.yaml }
 authenticators: [{ type: password, file: users.yaml }]
 deviceTokens: { enabled: true, lifetimeSeconds: 300 }
+metrics: { bearerToken: metrics-token }
 `,
       { file: join(dir, 'warden.yaml') },
     );
@@ -216,7 +217,8 @@ deviceTokens: { enabled: true, lifetimeSeconds: 300 }
   });
 
   it('counts token requests in /metrics', async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const metrics = { headers: { authorization: 'Bearer metrics-token' } };
+    const text = await (await fetch(`${base}/metrics`, metrics)).text();
     expect(text).toMatch(
       /mqtt_warden_decisions_total\{adapter="device-token",action="token",result="allow"\} [1-9]/,
     );

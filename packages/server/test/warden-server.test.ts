@@ -18,7 +18,7 @@ const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import
 
 function config(level = 'trace', baseDir = QUICKSTART) {
   return parseServerConfig(
-    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: ${level} }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\nadapters: { goAuth: { responseMode: json } }\n`,
+    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: ${level} }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\nadapters: { goAuth: { responseMode: json } }\nmetrics: { bearerToken: metrics-token }\n`,
     { baseDir },
   );
 }
@@ -130,7 +130,8 @@ describe('mqtt-warden server on the quickstart files', () => {
   it('answers /healthz, /readyz and Prometheus /metrics with decisions, latency and cache ratio', async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const metrics = { headers: { authorization: 'Bearer metrics-token' } };
+    const text = await (await fetch(`${base}/metrics`, metrics)).text();
     expect(text).toMatch(
       /mqtt_warden_decisions_total\{adapter="emqx",action="publish",result="allow"\} [1-9]/,
     );

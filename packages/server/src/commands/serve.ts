@@ -53,6 +53,7 @@ export async function run(args: string[]): Promise<number> {
     return failed(error, 1);
   }
   console.log(`mqtt-warden listening on ${url} (config ${file})`);
+  if (server.operations) console.log(`metrics, /healthz and /readyz on ${server.operations.listeningOrigin}`);
   if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
   if (values.config === undefined) {
     console.log(
