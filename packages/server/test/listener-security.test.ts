@@ -101,11 +101,13 @@ describe('mutual TLS: listen.tls.ca makes the broker present a certificate from 
   });
 
   it('refuses the TLS session without a client certificate: no answer at all', async () => {
-    await expect(authn()).rejects.toThrow(/certificate|socket hang up|ECONNRESET/i);
+    await expect(authn()).rejects.toThrow(/certificate|socket hang up|ECONNRESET|EPIPE/i);
   });
 
   it('refuses a certificate from another CA', async () => {
-    await expect(authn('stranger')).rejects.toThrow(/certificate|unknown ca|socket hang up|ECONNRESET/i);
+    await expect(authn('stranger')).rejects.toThrow(
+      /certificate|unknown ca|socket hang up|ECONNRESET|EPIPE/i,
+    );
   });
 });
 
@@ -208,14 +210,15 @@ describe('adapters.*.sharedSecret: a header the broker sends', () => {
       result: 'allow',
       is_superuser: false,
     });
-    for (const headers of [
+    const attempts: Record<string, string | string[]>[] = [
       {},
       { 'x-mqtt-warden-secret': 'emqx-shared-valuE' },
       { 'x-mqtt-warden-secret': 'emqx-shared-value-and-more' },
       { 'x-mqtt-warden-secret': '' },
       { 'x-mqtt-warden-secret': ['emqx-shared-value', 'emqx-shared-value'] },
       { 'x-mqtt-warden-secret': 'go-auth-shared-value' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await emqx(headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(res.json()).toEqual({
