@@ -5,11 +5,19 @@
  * One install is shared by every case; it needs the npm registry for third-party dependencies (or npm's cache).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const INSTALL_TIMEOUT_MS = 300_000;
@@ -80,18 +88,21 @@ cases:
     expect: ${expectOther}
 `;
 
-describe('the installed mqtt-warden command', () => {
-  let dir: string;
+// Each case starts the command several times (npx costs about a second on a loaded machine).
+describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
+  let packs: string | undefined;
+  let dir: string | undefined;
   /** The two ways a user runs the installed command: the .bin symlink and npx (never fetching). */
   let ways: [string, (args: string[]) => Promise<Run>][];
 
   beforeAll(async () => {
     expect(existsSync(join(ROOT, 'packages/server/dist/bin.js')), 'build first: pnpm build').toBe(true);
-    const packs = mkdtempSync(join(tmpdir(), 'warden-packs-'));
-    const packed = await run('pnpm', ['-r', 'pack', '--pack-destination', packs], ROOT, 120_000);
+    const packDir = mkdtempSync(join(tmpdir(), 'warden-packs-'));
+    packs = packDir;
+    const packed = await run('pnpm', ['-r', 'pack', '--pack-destination', packDir], ROOT, 120_000);
     expect(packed.code, packed.stderr).toBe(0);
     const tarballs = serverClosure().map(({ name, version }) =>
-      join(packs, `${name.slice(1).replace('/', '-')}-${version}.tgz`),
+      join(packDir, `${name.slice(1).replace('/', '-')}-${version}.tgz`),
     );
     for (const tarball of tarballs) expect(existsSync(tarball), tarball).toBe(true);
 
@@ -107,17 +118,22 @@ describe('the installed mqtt-warden command', () => {
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
     writeFileSync(join(dir, 'failing.test.yaml'), suite('allow'));
     writeFileSync(join(dir, 'passing.test.yaml'), suite('deny'));
-    const bin = join(dir, 'node_modules/.bin/mqtt-warden');
+    const cwd = dir;
+    const bin = join(cwd, 'node_modules/.bin/mqtt-warden');
     ways = [
-      ['node_modules/.bin/mqtt-warden', (args) => run(bin, args, dir)],
-      ['npx mqtt-warden', (args) => run('npx', ['--yes=false', 'mqtt-warden', ...args], dir)],
+      ['node_modules/.bin/mqtt-warden', (args) => run(bin, args, cwd)],
+      ['npx mqtt-warden', (args) => run('npx', ['--yes=false', 'mqtt-warden', ...args], cwd)],
     ];
   }, INSTALL_TIMEOUT_MS);
 
+  afterAll(() => {
+    for (const path of [packs, dir]) if (path) rmSync(path, { recursive: true, force: true });
+  });
+
   it('is installed from the tarballs, outside the workspace, as a link to the package’s bin', () => {
-    const server = realpathSync(join(dir, 'node_modules/@mqtt-warden/server'));
+    const server = realpathSync(join(dir!, 'node_modules/@mqtt-warden/server'));
     expect(server.startsWith(realpathSync(ROOT))).toBe(false);
-    expect(realpathSync(join(dir, 'node_modules/.bin/mqtt-warden'))).toBe(join(server, 'dist/bin.js'));
+    expect(realpathSync(join(dir!, 'node_modules/.bin/mqtt-warden'))).toBe(join(server, 'dist/bin.js'));
   });
 
   it('exits 1 on a failing policy suite and writes a JUnit report naming the failed case', async () => {
@@ -126,7 +142,7 @@ describe('the installed mqtt-warden command', () => {
       const result = await mqttWarden(['test', 'failing.test.yaml', '--junit', report]);
       expect(result.code, `${how}\n${result.stdout}${result.stderr}`).toBe(1);
       expect(result.stdout, how).toMatch(/FAIL failing\.test\.yaml:\d+ alice publishes to another device/);
-      const xml = readFileSync(join(dir, report), 'utf8');
+      const xml = readFileSync(join(dir!, report), 'utf8');
       expect(xml, how).toMatch(/<testsuites[^>]* tests="2" failures="1"/);
       expect(xml, how).toMatch(/name="alice publishes to another device"[^/]*>\s*<failure/);
     }

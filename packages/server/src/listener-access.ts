@@ -50,3 +50,23 @@ export function listenerAccess(app: FastifyInstance, options: ListenerAccessOpti
     return undefined;
   });
 }
+
+/**
+ * Why a listener is open to anyone who can reach it, or undefined when it is not: bound beyond loopback
+ * with neither client certificates (`tls.ca`) nor a source allowlist.
+ *
+ * @example
+ * ```ts
+ * exposure({ host: '0.0.0.0' }); // 'listening on 0.0.0.0 without listen.tls.ca or listen.allow: …'
+ * exposure({ host: '127.0.0.1' }); // undefined
+ * ```
+ */
+export function exposure(listen: {
+  readonly host: string;
+  readonly tls?: { readonly ca?: string };
+  readonly allow?: readonly string[];
+}): string | undefined {
+  const loopback = listen.host === 'localhost' || listen.host === '::1' || /^127\./.test(listen.host);
+  if (loopback || listen.tls?.ca !== undefined || listen.allow !== undefined) return undefined;
+  return `listening on ${listen.host} without listen.tls.ca or listen.allow: anyone who can reach the port can have passwords checked (docs/securing-the-listener.md)`;
+}

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { buildChainLink, type ChainLink } from './authenticator-chain.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
-import { listenerAccess, type RequiredSecret } from './listener-access.js';
+import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
 import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import { secretMatcher } from './secret-matcher.js';
@@ -199,6 +199,8 @@ export async function createWardenServer(
   app.addHook('onRoute', (route) => {
     if (mounting) adapterOf.set(route.url, mounting);
   });
+  const exposed = exposure(config.listen);
+  if (exposed) log.warn(exposed);
   listenerAccess(app, {
     allowed: config.listen.allow ? sourceAllowlist(config.listen.allow) : undefined,
     secretFor:

@@ -177,6 +177,20 @@ describe('listen.allow: source addresses', () => {
     }
   });
 
+  it('warns when the listener is bound beyond loopback with neither client certificates nor an allowlist', async () => {
+    for (const [listen, warned] of [
+      ['{ host: 0.0.0.0 }', true],
+      ['{ host: "::" }', true],
+      ['{ host: 0.0.0.0, allow: [10.0.0.0/8] }', false],
+      ['{ host: 127.0.0.1 }', false],
+    ] as const) {
+      const logs = { text: '' };
+      const server = await start(workdir(), `listen: ${listen}\n`, logs);
+      await server.close();
+      expect(logs.text.includes('without listen.tls.ca or listen.allow'), listen).toBe(warned);
+    }
+  });
+
   it('refuses entries that are not addresses or ranges, with their location', () => {
     expect(configError('listen: { allow: [10.0.0.0/33] }\n')).toMatch(/warden\.yaml:3:\d+.*CIDR range/s);
     expect(configError('listen: { allow: [example.com] }\n')).toMatch(/IP address or a CIDR range/);
