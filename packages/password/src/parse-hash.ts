@@ -65,7 +65,14 @@ export type ParsedHash =
       readonly salt: Buffer;
       readonly hash: Buffer;
     }
-  | { readonly kind: 'plain'; readonly format: 'emqx-plain'; readonly hash: Buffer };
+  | {
+      readonly kind: 'plain';
+      readonly format: 'emqx-plain';
+      /** The stored text is `prefix‖password‖suffix` in clear. */
+      readonly prefix: Buffer;
+      readonly suffix: Buffer;
+      readonly hash: Buffer;
+    };
 
 const DIGEST_SIZE: Record<Digest, number> = {
   md5: 16,
@@ -186,21 +193,22 @@ function parseGoAuthPhc(m: RegExpExecArray, saltEncoding: 'base64' | 'utf-8'): P
 function parseObject(stored: StoredHash): ParsedHash {
   switch (stored.algorithm) {
     case 'plain':
-      return { kind: 'plain', format: 'emqx-plain', hash: Buffer.from(stored.hash, 'utf8') };
+      return {
+        kind: 'plain',
+        format: 'emqx-plain',
+        ...saltAround(stored),
+        hash: Buffer.from(stored.hash, 'utf8'),
+      };
     case 'md5':
     case 'sha':
     case 'sha256':
     case 'sha512': {
       const digest = stored.algorithm === 'sha' ? 'sha1' : stored.algorithm;
-      const salt = Buffer.from(stored.salt ?? '', 'utf8');
-      const position = stored.saltPosition ?? 'prefix';
-      const none = Buffer.alloc(0);
       return {
         kind: 'digest',
         format: `emqx-${stored.algorithm}`,
         digest,
-        prefix: position === 'prefix' ? salt : none,
-        suffix: position === 'suffix' ? salt : none,
+        ...saltAround(stored),
         hash: hex(stored.hash, DIGEST_SIZE[digest], `${stored.algorithm} hash`),
       };
     }
@@ -233,6 +241,17 @@ function parseObject(stored: StoredHash): ParsedHash {
       return parsed;
     }
   }
+}
+
+/** EMQX's `salt_position`: the salt (used as text) goes before (default) or after the password, or nowhere. */
+function saltAround(stored: { readonly salt?: string; readonly saltPosition?: string }): {
+  prefix: Buffer;
+  suffix: Buffer;
+} {
+  const salt = Buffer.from(stored.salt ?? '', 'utf8');
+  const position = stored.saltPosition ?? 'prefix';
+  const none = Buffer.alloc(0);
+  return { prefix: position === 'prefix' ? salt : none, suffix: position === 'suffix' ? salt : none };
 }
 
 /** `k=v,k=v` in any order; every key required exactly once, no others. */

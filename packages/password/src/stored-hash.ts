@@ -7,7 +7,8 @@ import { z } from 'zod';
  * - digests (`md5`, `sha` = SHA-1, `sha256`, `sha512`) are lowercase or uppercase hex of
  *   `salt‖password` (`saltPosition: 'prefix'`, the EMQX default), `password‖salt` (`'suffix'`) or the
  *   password alone (`'disable'`); the salt is used as text, exactly as stored.
- * - `plain` compares the password itself (EMQX `plain`).
+ * - `plain` stores `salt‖password`, `password‖salt` or the password alone in clear, by the same
+ *   `saltPosition` (EMQX `plain`; EMQX gives `plain` users an empty salt unless one is set).
  * - `pbkdf2` is PBKDF2-HMAC with `macFun`, hex output of `dkLength` bytes (default: the digest size),
  *   the salt used as text.
  * - `bcrypt` is EMQX's bcrypt column (a standard `$2b$` string).

@@ -82,7 +82,7 @@ export async function verifyParsed(password: Buffer, parsed: ParsedHash): Promis
     case 'plain':
       // Digests first, so the time taken does not depend on where or whether the lengths differ.
       return timingSafeEqual(
-        createHash('sha256').update(password).digest(),
+        createHash('sha256').update(parsed.prefix).update(password).update(parsed.suffix).digest(),
         createHash('sha256').update(parsed.hash).digest(),
       );
   }

@@ -166,6 +166,22 @@ describe('verifyPassword: every format against independently computed vectors', 
     expect(await verifyPassword(`${PASSWORD}x`, { algorithm: 'plain', hash: PASSWORD })).toBe(false);
   });
 
+  it('EMQX plain with a salt stores salt‖password (prefix, the default) or password‖salt (suffix) in clear', async () => {
+    const salt = 'e1c9d0a8';
+    const prefix = { algorithm: 'plain', salt, hash: `${salt}${PASSWORD}` } as const;
+    const suffix = { algorithm: 'plain', salt, saltPosition: 'suffix', hash: `${PASSWORD}${salt}` } as const;
+    expect(await verifyPassword(PASSWORD, prefix)).toBe(true);
+    expect(await verifyPassword(PASSWORD, { ...prefix, saltPosition: 'prefix' })).toBe(true);
+    expect(await verifyPassword(PASSWORD, suffix)).toBe(true);
+    // The stored text itself is not the password, and the salt is not optional.
+    expect(await verifyPassword(prefix.hash, prefix)).toBe(false);
+    expect(await verifyPassword(PASSWORD, { ...prefix, saltPosition: 'suffix' })).toBe(false);
+    expect(await verifyPassword(PASSWORD, { ...suffix, saltPosition: 'prefix' })).toBe(false);
+    // `disable` ignores the salt, as for the digests.
+    expect(await verifyPassword(PASSWORD, { ...prefix, saltPosition: 'disable', hash: PASSWORD })).toBe(true);
+    expect(await verifyPassword(PASSWORD, { ...prefix, saltPosition: 'disable' })).toBe(false);
+  });
+
   it('go-auth: the salt encoding is configuration, as in go-auth (issue #65)', async () => {
     // `utf8SaltText` is also valid base64; read that way it is another salt, so the password does not match.
     expect(await verifyPassword(PASSWORD, v.GO_AUTH_UTF8)).toBe(false);
