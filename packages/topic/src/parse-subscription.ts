@@ -10,7 +10,7 @@ export interface Subscription {
 
 /**
  * Splits a SUBSCRIBE filter into the topic filter and its shared-subscription group.
- * Throws a {@link TopicError} for an invalid filter.
+ * Throws a {@link TopicError} exactly when {@link topicFilterProblem} finds the filter invalid.
  *
  * @example
  * ```ts
@@ -26,11 +26,7 @@ export function parseSubscription(filter: string): Subscription {
     const slash = filter.indexOf('/', 7);
     return { filter: filter.slice(slash + 1), shareGroup: filter.slice(7, slash) };
   }
-  if (filter.startsWith('$queue/')) {
-    const rest = filter.slice(7);
-    if (rest.length === 0) throw new TopicError('"$queue/{filter}" needs a non-empty filter');
-    return { filter: rest, shareGroup: '$queue' };
-  }
+  if (filter.startsWith('$queue/')) return { filter: filter.slice(7), shareGroup: '$queue' };
   return { filter };
 }
 

@@ -21,7 +21,10 @@ export function topicNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** The reason a subscription filter (plain, `$share/{group}/…` or `$queue/…`) is invalid, or undefined. */
+/**
+ * The reason a subscription filter (plain, `$share/{group}/…` or `$queue/…`) is invalid, or undefined.
+ * The filter of a shared subscription must be non-empty and not itself shared.
+ */
 export function topicFilterProblem(filter: string): string | undefined {
   if (typeof filter !== 'string') return 'a topic filter must be a string';
   if (filter.length === 0) return 'a topic filter must not be empty';
@@ -39,7 +42,20 @@ export function topicFilterProblem(filter: string): string | undefined {
     if (slash === -1 || slash === rest.length - 1) {
       return 'a shared subscription "$share/{group}/{filter}" needs a non-empty filter after the group';
     }
-    return plainFilterProblem(rest.slice(slash + 1));
+    return sharedFilterProblem(rest.slice(slash + 1));
+  }
+  if (filter.startsWith('$queue/')) {
+    // EMQX's alias of `$share/$queue/{filter}`.
+    if (filter.length === 7) return 'a shared subscription "$queue/{filter}" needs a non-empty filter';
+    return sharedFilterProblem(filter.slice(7));
+  }
+  return plainFilterProblem(filter);
+}
+
+/** The filter of a shared subscription may not itself be shared (EMQX refuses nested prefixes). */
+function sharedFilterProblem(filter: string): string | undefined {
+  if (filter.startsWith('$share/') || filter.startsWith('$queue/')) {
+    return `a shared subscription must not be nested: the filter after the group starts with "${filter.slice(0, 7)}"`;
   }
   return plainFilterProblem(filter);
 }

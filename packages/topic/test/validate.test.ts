@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   isValidTopicFilter,
   isValidTopicName,
@@ -95,6 +96,13 @@ describe('validateTopicFilter', () => {
     ['$share/g#/a', /must not contain/],
     ['$share/g/a#', /whole level/],
     ['a'.repeat(65_536), /65535 bytes/],
+    ['$queue/', /non-empty filter/],
+    // EMQX refuses a shared-subscription prefix inside another (`$queue/` is `$share/$queue/`).
+    ['$share/g/$share/t', /nested/],
+    ['$share/g/$queue/t', /nested/],
+    ['$queue/$share/g/t', /nested/],
+    ['$queue/$queue/t', /nested/],
+    ['$share/$queue/$queue/t', /nested/],
   ])('rejects %j with a reason', (filter, reason) => {
     expect(() => validateTopicFilter(filter)).toThrow(reason);
     expect(isValidTopicFilter(filter)).toBe(false);
@@ -107,6 +115,24 @@ describe('parseSubscription', () => {
     expect(parseSubscription('$share/g1/sport/#')).toEqual({ filter: 'sport/#', shareGroup: 'g1' });
     expect(parseSubscription('$share/g1//a')).toEqual({ filter: '/a', shareGroup: 'g1' });
     expect(parseSubscription('$queue/jobs/+')).toEqual({ filter: 'jobs/+', shareGroup: '$queue' });
+  });
+
+  it('agrees with topicFilterProblem: valid filters split, invalid ones throw', () => {
+    const level = fc.constantFrom('$share', '$queue', 'g', '', '+', '#', '$s', 'a+', 'g#');
+    fc.assert(
+      fc.property(fc.array(level, { maxLength: 5 }), fc.boolean(), (levels, slash) => {
+        const filter = levels.join('/') + (slash ? '/' : '');
+        if (isValidTopicFilter(filter)) expect(() => parseSubscription(filter)).not.toThrow();
+        else expect(() => parseSubscription(filter)).toThrow(TopicError);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('keeps a plain level named $share or $queue after the group', () => {
+    expect(parseSubscription('$share/g/$share')).toEqual({ filter: '$share', shareGroup: 'g' });
+    expect(parseSubscription('$queue/$queue')).toEqual({ filter: '$queue', shareGroup: '$queue' });
+    expect(parseSubscription('$share/$queue/t')).toEqual({ filter: 't', shareGroup: '$queue' });
   });
 
   it('rejects invalid shared subscriptions', () => {
