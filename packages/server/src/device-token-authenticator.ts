@@ -8,6 +8,7 @@ import {
   looksLikeJwt,
   tokenFromRequest,
 } from '@mqtt-warden/jwt';
+import type { TokenSubject } from './token-subject-check.js';
 import { unverifiedIssuer } from './unverified-issuer.js';
 
 /** Options of {@link createDeviceTokenAuthenticator}: the issuer and the claims it signs with. */
@@ -17,6 +18,11 @@ export interface DeviceTokenAuthenticatorOptions {
   readonly iss: string;
   readonly audience: string;
   readonly algorithm: string;
+  /**
+   * Checked on every connect after the signature: whether the token's subject still exists and is
+   * enabled (see {@link tokenSubjectCheck}). `false` refuses the token before it expires.
+   */
+  readonly subjectActive?: (subject: TokenSubject) => boolean | Promise<boolean>;
 }
 
 /**
@@ -56,6 +62,13 @@ export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticator
             outcome: 'deny',
             reason: 'not-authorized',
             message: 'the device token was issued for another username',
+          };
+        }
+        if (options.subjectActive && !(await options.subjectActive(payload))) {
+          return {
+            outcome: 'deny',
+            reason: 'not-authorized',
+            message: 'the device token was issued to a user who is now disabled or removed',
           };
         }
         return {

@@ -19,6 +19,7 @@ import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
 import { sourceAllowlist } from './source-allowlist.js';
+import { tokenSubjectCheck } from './token-subject-check.js';
 
 export interface WardenServer {
   readonly app: FastifyInstance;
@@ -151,6 +152,7 @@ export async function createWardenServer(
         iss: tokens.issuer,
         audience: tokens.audience,
         algorithm: tokens.algorithm,
+        subjectActive: tokenSubjectCheck(links.flatMap((link) => (link.store ? [link.store] : []))),
       }),
     );
   }
