@@ -34,8 +34,9 @@ export interface OAuthAuthenticatorOptions {
   /** Optional binding of a claim (e.g. `client_id`) to the MQTT client id or username. */
   readonly bind?: TokenBinding;
   /**
-   * With introspection, the `aud` the answer must contain (when the server reports one). RFC 9068
-   * JWTs are always audience-checked by their verifier.
+   * With introspection, the `aud` the answer must contain; an answer without `aud` is then refused
+   * (configure the authorization server to report it). RFC 9068 JWTs are always audience-checked by
+   * their verifier.
    */
   readonly audience?: string;
 }
@@ -69,7 +70,14 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
     const answer = await introspection.introspect(token);
     if (!answer.active)
       throw new TokenError('ERR_TOKEN_INACTIVE', 'the authorization server says the token is not active');
-    if (options.audience !== undefined && answer.aud !== undefined) {
+    if (options.audience !== undefined) {
+      // An answer without `aud` could be a token for any resource server of the authorization server.
+      if (answer.aud === undefined) {
+        throw new TokenError(
+          'ERR_TOKEN_CLAIM',
+          'the introspection answer names no audience ("aud"), and an audience is configured',
+        );
+      }
       const audiences = typeof answer.aud === 'string' ? [answer.aud] : answer.aud;
       if (!audiences.includes(options.audience)) {
         throw new TokenError('ERR_TOKEN_CLAIM', 'the token was issued for another audience ("aud")');

@@ -114,6 +114,27 @@ describe('introspection cache and failures (scripted endpoint)', () => {
   const client = (extra = {}) =>
     createIntrospectionClient({ endpoint: fake.url, clientId: 'rs', clientSecret: 'rs-secret', ...extra });
 
+  it('refuses an answer without aud when an audience is configured, and accepts one that names it', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const oauth = createOAuthAuthenticator({
+      introspection: client({ cacheTtlMs: 0 }),
+      audience: 'urn:mqtt',
+    });
+    fake.answer = { active: true, sub: 'a', exp };
+    expect(await oauth.authenticate(withPassword('t1'))).toMatchObject({
+      outcome: 'deny',
+      message: expect.stringMatching(/names no audience/),
+    });
+    fake.answer = { active: true, sub: 'a', exp, aud: [] };
+    expect((await oauth.authenticate(withPassword('t1'))).outcome).toBe('deny');
+    fake.answer = { active: true, sub: 'a', exp, aud: ['urn:other', 'urn:mqtt'] };
+    expect((await oauth.authenticate(withPassword('t1'))).outcome).toBe('allow');
+    // Without a configured audience the answer's aud is not required.
+    fake.answer = { active: true, sub: 'a', exp };
+    const open = createOAuthAuthenticator({ introspection: client({ cacheTtlMs: 0 }) });
+    expect((await open.authenticate(withPassword('t1'))).outcome).toBe('allow');
+  });
+
   it('caches an active answer until the TTL, and never past exp', async () => {
     fake.answer = { active: true, sub: 'a', exp: Math.floor(Date.now() / 1000) + 3600 };
     const introspection = client({ cacheTtlMs: 200 });

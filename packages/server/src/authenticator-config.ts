@@ -155,7 +155,7 @@ const OAuthAuthenticator = strictObject({
   })
     .superRefine(algorithmsFitKeys)
     .optional(),
-  /** With introspection, the `aud` the answer must contain when it names one. */
+  /** With introspection, the `aud` the answer must contain; answers without `aud` are then refused. */
   audience: text.optional(),
   scopes: strictObject({
     prefix: text.optional(),
