@@ -28,3 +28,4 @@ export type {
   RuleSource,
   Transport,
 } from './types.js';
+export { UrlEncodedForm } from './url-encoded-form.js';

@@ -1,4 +1,3 @@
-import formbody from '@fastify/formbody';
 import {
   type AccessRequest,
   type ConnectRequest,
@@ -7,6 +6,7 @@ import {
   type Principal,
   type PrincipalResolver,
   type QoS,
+  UrlEncodedForm,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -76,7 +76,11 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
     const aclMode = options.acl ?? 'deny';
     const rename = options.fields ?? {};
     const report = options.onDecision ?? (() => {});
-    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+    // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
+    if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
+    app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, UrlEncodedForm.parse(body as Buffer)),
+    );
 
     const authnPath = options.paths?.authn ?? '/emqx/authn';
     const authzPath = options.paths?.authz ?? '/emqx/authz';
@@ -88,7 +92,9 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
         handler: async (request, reply) => {
           const parsed = parse(request, authnSchema);
           if (typeof parsed === 'string') return invalid(reply, parsed, 'authenticate');
-          const result = await guard.authenticate(toConnectRequest(parsed.fields, parsed.clientAttrs));
+          const result = await guard.authenticate(
+            toConnectRequest(parsed.fields, parsed.clientAttrs, parsed.password),
+          );
           if (result.ok) {
             report({ action: 'authenticate', result: 'allow' });
             return reply.send(authnAllow(result.principal));
@@ -115,6 +121,11 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
           const access = toAccessRequest(parsed.fields);
           if (typeof access === 'string') return invalid(reply, access, 'publish');
           const action = access.action as 'publish' | 'subscribe';
+          if (parsed.undecodableTopic) {
+            // `cmd/%FF` must not become some other topic (or one level): no such topic can be allowed.
+            report({ action, result: 'deny', reason: 'invalid' });
+            return reply.send({ result: 'deny' });
+          }
           let principal: Principal | undefined;
           try {
             principal = await resolver.resolve({
@@ -156,16 +167,37 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
       return body;
     }
 
-    function parse<S extends z.ZodType>(
-      request: FastifyRequest,
-      schema: S,
-    ): { fields: z.infer<S>; clientAttrs: RawEmqxRequest['clientAttrs'] } | string {
-      const input = request.method === 'GET' ? request.query : request.body;
-      const split = splitRequest(input, rename);
+    function parse<S extends z.ZodObject>(request: FastifyRequest, schema: S): Parsed<z.infer<S>> | string {
+      const form =
+        request.method === 'GET'
+          ? UrlEncodedForm.ofUrl(request.url)
+          : request.body instanceof UrlEncodedForm
+            ? request.body
+            : undefined;
+      const split = splitRequest(form ? form.fields : request.body, rename);
       if (typeof split === 'string') return split;
       const result = schema.safeParse(split.fields);
       if (!result.success) return formatIssues(result.error.issues, 'request');
-      return { fields: result.data, clientAttrs: split.clientAttrs };
+      const ignored = Object.keys(split.fields).filter((name) => !Object.hasOwn(schema.shape, name));
+      if (ignored.length > 0) request.log.debug({ keys: ignored.slice(0, 20) }, 'EMQX request keys ignored');
+      const key = (name: string) => split.keys[name] ?? name;
+      for (const name of Object.keys(split.keys)) {
+        if (name === 'password' || name === 'topic' || !form?.undecodable.has(key(name))) continue;
+        if (Object.hasOwn(schema.shape, name) || name.startsWith('client_attrs.')) {
+          return `${key(name)}: its percent-escapes do not decode to UTF-8`;
+        }
+      }
+      const text = (result.data as { password?: string }).password;
+      return {
+        fields: result.data,
+        clientAttrs: split.clientAttrs,
+        password: form
+          ? form.bytes(key('password'))
+          : text === undefined
+            ? undefined
+            : Buffer.from(text, 'utf8'),
+        undecodableTopic: form?.undecodable.has(key('topic')) === true,
+      };
     }
 
     function invalid(reply: FastifyReply, message: string, action: EmqxDecisionEvent['action']) {
@@ -174,16 +206,32 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
       return reply.code(400).send({ error: 'ERR_INVALID_INPUT', message });
     }
   },
-  { fastify: '5.x', name: '@mqtt-warden/emqx' },
+  // Encapsulated: the form parser above is for these routes only.
+  { fastify: '5.x', name: '@mqtt-warden/emqx', encapsulate: true },
 );
 
-function toConnectRequest(fields: AuthnFields, clientAttrs: Record<string, string>): ConnectRequest {
+const FORM = 'application/x-www-form-urlencoded';
+
+/** A request's fields, with the password as the bytes EMQX sent. */
+interface Parsed<F> {
+  readonly fields: F;
+  readonly clientAttrs: RawEmqxRequest['clientAttrs'];
+  readonly password: Buffer | undefined;
+  /** The topic's percent-escapes are not UTF-8: it names no MQTT topic. */
+  readonly undecodableTopic: boolean;
+}
+
+function toConnectRequest(
+  fields: AuthnFields,
+  clientAttrs: Record<string, string>,
+  password: Buffer | undefined,
+): ConnectRequest {
   const pem = present(fields.cert_pem);
   const port = present(fields.peerport);
   return {
     clientId: fields.clientid ?? '',
     username: present(fields.username),
-    password: fields.password === undefined ? undefined : Buffer.from(fields.password, 'utf8'),
+    password,
     transport: {
       remoteAddress: present(fields.peerhost),
       remotePort: port === undefined ? undefined : Number(port),

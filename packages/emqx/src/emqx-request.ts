@@ -30,9 +30,10 @@ const common = {
   listener: optional,
 };
 
-export const authnSchema = z.strictObject({ ...common, password: optional });
+/** Keys EMQX users add to their templates and the adapter does not read are stripped (and logged). */
+export const authnSchema = z.object({ ...common, password: optional });
 
-export const authzSchema = z.strictObject({
+export const authzSchema = z.object({
   ...common,
   topic: z.string().min(1, 'must not be empty').max(65_535),
   action: z.enum(['publish', 'subscribe']).optional(),
@@ -52,6 +53,8 @@ const CLIENT_ATTR = /^client_attrs\.([A-Za-z0-9][A-Za-z0-9_-]*)$/;
 export interface RawEmqxRequest {
   readonly fields: Record<string, unknown>;
   readonly clientAttrs: Record<string, string>;
+  /** Placeholder name → the request key that carried it. */
+  readonly keys: Readonly<Record<string, string>>;
 }
 
 /**
@@ -67,8 +70,11 @@ export function splitRequest(
   }
   const fields: Record<string, unknown> = {};
   const clientAttrs: Record<string, string> = {};
+  const keys: Record<string, string> = Object.create(null);
   for (const [key, value] of Object.entries(input)) {
     const name = Object.hasOwn(rename, key) ? (rename[key] as string) : key;
+    if (keys[name] !== undefined) return `${keys[name]} and ${key} both give ${name}; send one of them`;
+    keys[name] = key;
     const attr = CLIENT_ATTR.exec(name);
     if (attr) {
       if (typeof value !== 'string') return `${key}: must be a string`;
@@ -77,7 +83,7 @@ export function splitRequest(
       fields[name] = value;
     }
   }
-  return { fields, clientAttrs };
+  return { fields, clientAttrs, keys };
 }
 
 /** `""` is how EMQX renders a missing value. */

@@ -11,8 +11,13 @@ import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // A small inline password store and policy: "devices/<username>/..." for each user, everything for root.
-const USERS: Record<string, { password: string; superuser?: boolean; principal?: Partial<Principal> }> = {
+const BINARY_PASSWORD = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
+const USERS: Record<
+  string,
+  { password: string | Buffer; superuser?: boolean; principal?: Partial<Principal> }
+> = {
   alice: { password: 'alice-secret' },
+  bin: { password: BINARY_PASSWORD },
   root: { password: 'root-secret', superuser: true },
   tok: {
     password: 'tok-secret',
@@ -50,7 +55,7 @@ const authenticator: Authenticator = {
     if (request.username === 'boom') throw new Error('store down');
     const user = request.username === undefined ? undefined : USERS[request.username];
     if (!user || !request.username) return { outcome: 'ignore' };
-    if (Buffer.from(user.password).toString() !== Buffer.from(request.password ?? []).toString()) {
+    if (!Buffer.from(user.password).equals(Buffer.from(request.password ?? []))) {
       return { outcome: 'deny', reason: 'bad-credentials' };
     }
     const principal = principalOf(request.username, request.clientId) as Principal;
@@ -376,11 +381,16 @@ describe('EMQX bad input: 4xx JSON error, never an allow', () => {
       },
     ],
     [
-      'an extra field',
+      'a username that is not UTF-8',
+      { method: 'GET', url: '/emqx/authn?username=alice%FF&password=alice-secret' },
+    ],
+    [
+      'a client attribute that is not UTF-8',
       {
         method: 'POST',
         url: '/emqx/authn',
-        payload: { username: 'alice', password: 'alice-secret', admin: 'true' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'username=alice&password=alice-secret&client_attrs.site=%C3',
       },
     ],
     [
@@ -457,6 +467,101 @@ describe('EMQX bad input: 4xx JSON error, never an allow', () => {
       payload: { username: 'alice', action: 'publish' },
     });
     expect(res.json()).toEqual({ error: 'ERR_INVALID_INPUT', message: expect.stringContaining('topic') });
+  });
+});
+
+describe('EMQX request values are bytes first (issue 10 item 5, issue 11 item 7)', () => {
+  let app: FastifyInstance;
+  let events: EmqxDecisionEvent[];
+  beforeAll(async () => ({ app, events } = await build()));
+  const form = (url: string, payload: string) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload,
+    });
+
+  it('denies a topic whose percent-escapes are not UTF-8, via GET and form, instead of reading it raw', async () => {
+    // Read raw, `devices/alice/%FF` would be a topic the policy allows.
+    const query = 'username=alice&clientid=c1&action=publish&topic=devices%2Falice%2F%FF';
+    expect((await app.inject({ method: 'GET', url: `/emqx/authz?${query}` })).json()).toEqual({
+      result: 'deny',
+    });
+    expect((await form('/emqx/authz', query)).json()).toEqual({ result: 'deny' });
+    expect(events.at(-1)).toEqual({ action: 'publish', result: 'deny', reason: 'invalid' });
+    // The same topic with UTF-8 escapes is allowed: only undecodable ones are refused.
+    const ok = 'username=alice&clientid=c1&action=publish&topic=devices%2Falice%2F%C3%A9';
+    expect((await app.inject({ method: 'GET', url: `/emqx/authz?${ok}` })).json()).toEqual({
+      result: 'allow',
+    });
+    expect((await form('/emqx/authz', ok)).json()).toEqual({ result: 'allow' });
+  });
+
+  it('authenticates a password of bytes FF FE 00 41 sent percent-encoded, via GET and form', async () => {
+    const query = 'username=bin&clientid=c1&password=%FF%FE%00A';
+    const get = await app.inject({ method: 'GET', url: `/emqx/authn?${query}` });
+    expect(get.json()).toEqual({ result: 'allow', is_superuser: false });
+    expect((await form('/emqx/authn', query)).json()).toEqual({ result: 'allow', is_superuser: false });
+    // What a UTF-8 reading would have made of it is another password.
+    const replaced = encodeURIComponent('\ufffd\ufffd\u0000A');
+    expect((await form('/emqx/authn', `username=bin&password=${replaced}`)).json()).toEqual({
+      result: 'deny',
+    });
+  });
+
+  it('reads a renamed password key as bytes too', async () => {
+    const renamed = await build({ fields: { pw: 'password', user: 'username' } });
+    const res = await renamed.app.inject({ method: 'GET', url: '/emqx/authn?user=bin&pw=%FF%FE%00A' });
+    expect(res.json()).toEqual({ result: 'allow', is_superuser: false });
+  });
+});
+
+describe('EMQX unknown keys are ignored, known keys stay strict (issue 11 item 6)', () => {
+  it('accepts template keys it does not read, in authn and authz, and logs their names at debug', async () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } },
+    });
+    await app.register(emqxPlugin, {
+      guard: createGuard({ authenticators: [authenticator], authorizer }),
+      resolver,
+    });
+    const extra = { peerport: '52344', zone: 'default', cert_common_name: '', my_key: 'x', proto_ver: '5' };
+    for (const via of ['get', 'json', 'form'] as const) {
+      const authn = await call(
+        app,
+        '/emqx/authn',
+        { username: 'alice', password: 'alice-secret', ...extra },
+        via,
+      );
+      expect(authn.json()).toEqual({ result: 'allow', is_superuser: false });
+      const fields = {
+        username: 'alice',
+        clientid: 'c1',
+        topic: 'devices/alice/t',
+        action: 'publish',
+        ...extra,
+      };
+      expect((await call(app, '/emqx/authz', fields, via)).json()).toEqual({ result: 'allow' });
+    }
+    const ignored = lines
+      .map((line) => JSON.parse(line))
+      .filter((l) => l.msg === 'EMQX request keys ignored');
+    expect(ignored.length).toBe(6);
+    expect(ignored[0].keys).toEqual(['my_key', 'proto_ver']);
+    expect(JSON.stringify(ignored)).not.toContain('alice-secret');
+  });
+
+  it('still refuses a known key of the wrong type even next to unknown ones', async () => {
+    const { app } = await build();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/emqx/authz',
+      payload: { username: 'alice', action: 'publish', topic: 'devices/alice/t', qos: 1, extra: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/qos/);
   });
 });
 
