@@ -1,5 +1,10 @@
-import formbody from '@fastify/formbody';
-import { type AccessRequest, formatIssues, type Guard, type PrincipalResolver } from '@mqtt-warden/core';
+import {
+  type AccessRequest,
+  formatIssues,
+  type Guard,
+  type PrincipalResolver,
+  UrlEncodedForm,
+} from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
@@ -66,7 +71,11 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
     const deliveryChecked = options.deliveryChecked ?? true;
     const report = options.onDecision ?? (() => {});
     const limit = app.initialConfig.bodyLimit ?? 1_048_576;
-    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+    // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
+    if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
+    app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, UrlEncodedForm.parse(body as Buffer)),
+    );
 
     const route = (
       path: string | false | undefined,
@@ -78,12 +87,13 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
     };
 
     route(options.paths?.user, '/mosquitto/user', async (request, reply) => {
-      const fields = await parse(request, reply, userSchema, 'authenticate');
-      if (!fields) return reply;
+      const parsed = await parse(request, reply, userSchema, 'authenticate');
+      if (!parsed) return reply;
+      const { fields } = parsed;
       const result = await guard.authenticate({
         clientId: fields.clientid,
         username: fields.username,
-        password: Buffer.from(fields.password, 'utf8'),
+        password: parsed.form?.bytes('password') ?? Buffer.from(fields.password, 'utf8'),
         transport: { tls: false },
       });
       if (result.ok) return answer(reply, 'authenticate', 'grant');
@@ -92,7 +102,7 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
     });
 
     route(options.paths?.superuser, '/mosquitto/superuser', async (request, reply) => {
-      const fields = await parse(request, reply, superuserSchema, 'superuser');
+      const fields = (await parse(request, reply, superuserSchema, 'superuser'))?.fields;
       if (!fields) return reply;
       const principal = await resolve(request, fields.username, undefined);
       if (principal === 'error') return answer(reply, 'superuser', 'error', 'error');
@@ -100,9 +110,12 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
     });
 
     route(options.paths?.acl, '/mosquitto/acl', async (request, reply) => {
-      const fields = await parse(request, reply, aclSchema, 'receive');
-      if (!fields) return reply;
+      const parsed = await parse(request, reply, aclSchema, 'receive');
+      if (!parsed) return reply;
+      const { fields } = parsed;
       const action = ACC_NAME[fields.acc];
+      // A topic that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
+      if (parsed.form?.undecodable.has('topic')) return answer(reply, action, 'deny', 'invalid');
       const principal = await resolve(request, fields.username, fields.clientid);
       if (principal === 'error') return answer(reply, action, 'error', 'error');
       if (principal === undefined) return answer(reply, action, 'deny', 'unknown');
@@ -128,12 +141,13 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
       }
     }
 
-    async function parse<S extends z.ZodType>(
+    /** The fields the schema reads; `form` when they came as a form, for bytes and encoding checks. */
+    async function parse<S extends z.ZodObject>(
       request: FastifyRequest,
       reply: FastifyReply,
       schema: S,
       action: GoAuthDecisionEvent['action'],
-    ): Promise<z.infer<S> | undefined> {
+    ): Promise<{ fields: z.infer<S>; form?: UrlEncodedForm } | undefined> {
       let body: unknown;
       try {
         body = await requestBody(request, limit);
@@ -142,10 +156,24 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
         invalid(reply, error.statusCode, error.message, action);
         return undefined;
       }
-      const result = schema.safeParse(body);
-      if (result.success) return result.data;
-      invalid(reply, 400, formatIssues(result.error.issues, 'body'), action);
-      return undefined;
+      const form = body instanceof UrlEncodedForm ? body : undefined;
+      const input = form ? form.fields : body;
+      const result = schema.safeParse(input);
+      if (!result.success) {
+        invalid(reply, 400, formatIssues(result.error.issues, 'body'), action);
+        return undefined;
+      }
+      const ignored = Object.keys(input as object).filter((key) => !Object.hasOwn(schema.shape, key));
+      if (ignored.length > 0)
+        request.log.debug({ keys: ignored.slice(0, 20) }, 'go-auth request keys ignored');
+      const undecodable = [...(form?.undecodable ?? [])].find(
+        (key) => key !== 'password' && key !== 'topic' && Object.hasOwn(schema.shape, key),
+      );
+      if (undecodable !== undefined) {
+        invalid(reply, 400, `${undecodable}: its percent-escapes do not decode to UTF-8`, action);
+        return undefined;
+      }
+      return { fields: result.data, form };
     }
 
     // A 4xx is a denial in every go-auth response mode (status is read before the body).
@@ -181,5 +209,8 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
         .send(granted ? '' : 'denied');
     }
   },
-  { fastify: '5.x', name: '@mqtt-warden/go-auth' },
+  // Encapsulated: the form parser above is for these routes only.
+  { fastify: '5.x', name: '@mqtt-warden/go-auth', encapsulate: true },
 );
+
+const FORM = 'application/x-www-form-urlencoded';

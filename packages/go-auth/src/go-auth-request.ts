@@ -11,9 +11,12 @@ const acc = z
     }),
   );
 
-/** Bodies exactly as go-auth's HTTP backend sends them (backends/http.go). */
-export const userSchema = z.strictObject({ username: text, password: text, clientid: text });
-export const superuserSchema = z.strictObject({ username: text });
-export const aclSchema = z.strictObject({ username: text, clientid: text, topic: text.min(1), acc });
+/**
+ * Bodies as go-auth's HTTP backend sends them (backends/http.go). Other keys (a proxy's, a later
+ * go-auth's) are stripped, and the plugin logs their names.
+ */
+export const userSchema = z.object({ username: text, password: text, clientid: text });
+export const superuserSchema = z.object({ username: text });
+export const aclSchema = z.object({ username: text, clientid: text, topic: text.min(1), acc });
 
 export type AclFields = z.infer<typeof aclSchema>;

@@ -16,7 +16,12 @@ import {
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const PASSWORDS: Record<string, string> = { alice: 'alice-secret', root: 'root-secret' };
+const BINARY_PASSWORD = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
+const PASSWORDS: Record<string, string | Buffer> = {
+  alice: 'alice-secret',
+  root: 'root-secret',
+  bin: BINARY_PASSWORD,
+};
 
 const principal = (username: string, clientId: string): Principal => ({
   id: username,
@@ -34,7 +39,7 @@ const authenticator: Authenticator = {
     if (username === 'down') throw new UnavailableError('store down');
     const expected = username === undefined ? undefined : PASSWORDS[username];
     if (expected === undefined || !username) return { outcome: 'ignore' };
-    if (Buffer.from(password ?? []).toString() !== expected)
+    if (!Buffer.from(password ?? []).equals(Buffer.from(expected)))
       return { outcome: 'deny', reason: 'bad-credentials' };
     return { outcome: 'allow', principal: principal(username, clientId) };
   },
@@ -256,7 +261,15 @@ describe('go-auth bad input: 4xx JSON error (a denial in every mode), never a gr
     ['malformed JSON in a GET body', json('/mosquitto/user', '{"username"', 'GET')],
     ['a JSON null body (jwt remote mode, not this backend)', json('/mosquitto/superuser', 'null')],
     ['a missing password', json('/mosquitto/user', '{"username":"alice","clientid":"c"}')],
-    ['an extra field', json('/mosquitto/superuser', '{"username":"root","superuser":true}')],
+    [
+      'a username that is not UTF-8',
+      {
+        method: 'POST',
+        url: '/mosquitto/acl',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'acc=1&clientid=c&topic=public%2Fx&username=alice%FF',
+      },
+    ],
     ['a numeric username', json('/mosquitto/superuser', '{"username":1}')],
     [
       'acc 8 (unsubscribe is never sent)',
@@ -343,6 +356,78 @@ describe('go-auth bad input: 4xx JSON error (a denial in every mode), never a gr
       expect(res.json().ok).not.toBe(true);
     });
   }
+});
+
+describe('go-auth forms are bytes first (issue 10 item 5, issue 11 item 7)', () => {
+  let app: FastifyInstance;
+  let events: GoAuthDecisionEvent[];
+  beforeAll(async () => ({ app, events } = await build({ responseMode: 'json' })));
+  const form = (url: string, payload: string, method: 'POST' | 'GET' = 'POST') =>
+    app.inject({ method, url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+
+  it('denies a topic whose percent-escapes are not UTF-8, in a POST and a GET form body', async () => {
+    // Read raw, `devices/alice/%FF` would be a topic the policy allows.
+    const body = 'acc=2&clientid=c1&topic=devices%2Falice%2F%FF&username=alice';
+    for (const method of ['POST', 'GET'] as const) {
+      const res = await form('/mosquitto/acl', body, method);
+      expect(res.json()).toEqual({ ok: false, error: 'not authorized' });
+      expect(events.at(-1)).toEqual({ action: 'publish', result: 'deny', reason: 'invalid' });
+    }
+    const ok = 'acc=2&clientid=c1&topic=devices%2Falice%2F%C3%A9&username=alice';
+    expect((await form('/mosquitto/acl', ok)).json()).toEqual({ ok: true, error: '' });
+  });
+
+  it('authenticates a password of bytes FF FE 00 41 sent percent-encoded in a form', async () => {
+    for (const method of ['POST', 'GET'] as const) {
+      const res = await form('/mosquitto/user', 'clientid=c1&password=%FF%FE%00A&username=bin', method);
+      expect(res.json()).toEqual({ ok: true, error: '' });
+    }
+    const replaced = encodeURIComponent('\ufffd\ufffd\u0000A');
+    const res = await form('/mosquitto/user', `clientid=c1&password=${replaced}&username=bin`);
+    expect(res.json()).toEqual({ ok: false, error: 'not authorized' });
+  });
+});
+
+describe('go-auth unknown keys are ignored, known keys stay strict (issue 11 item 6)', () => {
+  it('accepts keys it does not read in every route, JSON and form, and logs their names at debug', async () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } },
+    });
+    await app.register(goAuthPlugin, {
+      guard: createGuard({ authenticators: [authenticator], authorizer }),
+      resolver,
+      responseMode: 'json',
+    });
+    const extra = { extra: 'x', zone: 'default' };
+    for (const params of ['json', 'form'] as const) {
+      const ask = async (url: string, fields: Record<string, string | number>) =>
+        (await app.inject(goAuthRequest(url, { ...fields, ...extra }, params) as InjectOptions)).json();
+      expect(
+        await ask('/mosquitto/user', { username: 'alice', password: 'alice-secret', clientid: 'c1' }),
+      ).toEqual({ ok: true, error: '' });
+      expect(await ask('/mosquitto/superuser', { username: 'root' })).toEqual({ ok: true, error: '' });
+      expect(
+        await ask('/mosquitto/acl', { username: 'alice', clientid: 'c1', topic: 'devices/alice/t', acc: 2 }),
+      ).toEqual({ ok: true, error: '' });
+    }
+    const ignored = lines
+      .map((line) => JSON.parse(line))
+      .filter((l) => l.msg === 'go-auth request keys ignored');
+    expect(ignored.length).toBe(6);
+    expect(ignored[0].keys).toEqual(['extra', 'zone']);
+  });
+
+  it('still refuses a known key of the wrong type next to unknown ones', async () => {
+    const { app } = await build({ responseMode: 'json' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/mosquitto/acl',
+      payload: { username: 'alice', clientid: 'c1', topic: 'devices/alice/t', acc: 'two', extra: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/acc/);
+  });
 });
 
 describe('go-auth over real HTTP', () => {
