@@ -1,10 +1,10 @@
-import formbody from '@fastify/formbody';
 import {
   formatIssues,
   type Guard,
   type Principal,
   type PrincipalQuery,
   type PrincipalResolver,
+  UrlEncodedForm,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -73,7 +73,11 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     const vhosts = new Set(options.vhosts ?? ['/']);
     const exchange = options.exchange ?? 'amq.topic';
     const report = options.onDecision ?? (() => {});
-    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+    // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
+    if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
+    app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, UrlEncodedForm.parse(body as Buffer)),
+    );
 
     const route = (
       path: string | false | undefined,
@@ -85,15 +89,16 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     };
 
     route(options.paths?.user, '/rabbitmq/user', async (request, reply) => {
-      const fields = parse(request, reply, userSchema, 'authenticate');
-      if (!fields) return reply;
+      const parsed = parse(request, reply, userSchema, 'authenticate');
+      if (!parsed) return reply;
+      const { fields } = parsed;
       if (fields.vhost !== undefined && !vhosts.has(fields.vhost)) {
         return answer(reply, 'authenticate', 'deny', 'vhost');
       }
       const result = await guard.authenticate({
         clientId: fields.client_id ?? '',
         username: fields.username,
-        password: fields.password === undefined ? undefined : Buffer.from(fields.password, 'utf8'),
+        password: parsed.form.bytes('password'),
         transport: { tls: false },
       });
       if (result.ok) {
@@ -105,7 +110,7 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     });
 
     route(options.paths?.vhost, '/rabbitmq/vhost', async (request, reply) => {
-      const fields = parse(request, reply, vhostSchema, 'vhost');
+      const fields = parse(request, reply, vhostSchema, 'vhost')?.fields;
       if (!fields) return reply;
       const principal = await resolve(request, {
         username: fields.username,
@@ -118,7 +123,7 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     });
 
     route(options.paths?.resource, '/rabbitmq/resource', async (request, reply) => {
-      const fields = parse(request, reply, resourceSchema, 'resource');
+      const fields = parse(request, reply, resourceSchema, 'resource')?.fields;
       if (!fields) return reply;
       const principal = await resolve(request, { username: fields.username, clientId: fields.client_id });
       if (principal === 'error') return answer(reply, 'resource', 'error', 'error');
@@ -135,9 +140,12 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     });
 
     route(options.paths?.topic, '/rabbitmq/topic', async (request, reply) => {
-      const fields = parse(request, reply, topicSchema, 'publish');
-      if (!fields) return reply;
+      const parsed = parse(request, reply, topicSchema, 'publish');
+      if (!parsed) return reply;
+      const { fields } = parsed;
       const action = fields.permission === 'write' ? 'publish' : 'subscribe';
+      // A routing key that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
+      if (parsed.form.undecodable.has('routing_key')) return answer(reply, action, 'deny', 'invalid');
       const principal = await resolve(request, {
         username: fields.username,
         clientId: fields['variable_map.client_id'],
@@ -169,25 +177,33 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
       }
     }
 
+    /** The fields, and the form they came in (for the password's bytes and encoding checks). */
     function parse<S extends z.ZodType>(
       request: FastifyRequest,
       reply: FastifyReply,
       schema: S,
       action: RabbitMqDecisionEvent['action'],
-    ): z.infer<S> | undefined {
-      let input: unknown = request.query;
+    ): { fields: z.infer<S>; form: UrlEncodedForm } | undefined {
+      let form = UrlEncodedForm.ofUrl(request.url);
       if (request.method === 'POST') {
         // RabbitMQ sends forms only; anything else is not RabbitMQ.
-        if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+        if (!(request.body instanceof UrlEncodedForm)) {
           invalid(reply, 415, 'RabbitMQ sends application/x-www-form-urlencoded bodies', action);
           return undefined;
         }
-        input = request.body;
+        form = request.body;
       }
-      const result = schema.safeParse(input);
-      if (result.success) return result.data;
-      invalid(reply, 400, formatIssues(result.error.issues, 'request'), action);
-      return undefined;
+      const result = schema.safeParse(form.fields);
+      if (!result.success) {
+        invalid(reply, 400, formatIssues(result.error.issues, 'request'), action);
+        return undefined;
+      }
+      const undecodable = [...form.undecodable].find((key) => key !== 'password' && key !== 'routing_key');
+      if (undecodable !== undefined) {
+        invalid(reply, 400, `${undecodable}: its percent-escapes do not decode to UTF-8`, action);
+        return undefined;
+      }
+      return { fields: result.data, form };
     }
 
     // RabbitMQ treats any status other than 200/201 as an error, which refuses the client.
@@ -213,5 +229,8 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
       return reply.type('text/plain').send(tags.length > 0 ? `${result} ${tags.join(' ')}` : result);
     }
   },
-  { fastify: '5.x', name: '@mqtt-warden/rabbitmq' },
+  // Encapsulated: the form parser above is for these routes only.
+  { fastify: '5.x', name: '@mqtt-warden/rabbitmq', encapsulate: true },
 );
+
+const FORM = 'application/x-www-form-urlencoded';

@@ -11,7 +11,10 @@ import { type RabbitMqPluginOptions, rabbitMqPlugin, routingKeyToTopic } from '@
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const PASSWORDS: Record<string, string> = { alice: 'alice-secret' };
+const PASSWORDS: Record<string, string | Buffer> = {
+  alice: 'alice-secret',
+  bin: Buffer.from([0xff, 0xfe, 0x00, 0x41]),
+};
 const principal = (username: string, clientId: string): Principal => ({
   id: username,
   username,
@@ -28,7 +31,7 @@ const authenticator: Authenticator = {
     if (username === 'down') throw new UnavailableError('store down');
     const expected = username === undefined ? undefined : PASSWORDS[username];
     if (expected === undefined || !username) return { outcome: 'ignore' };
-    if (Buffer.from(password ?? []).toString() !== expected)
+    if (!Buffer.from(password ?? []).equals(Buffer.from(expected)))
       return { outcome: 'deny', reason: 'bad-credentials' };
     return { outcome: 'allow', principal: principal(username, clientId) };
   },
@@ -341,6 +344,10 @@ describe('RabbitMQ bad input: 4xx JSON error (RabbitMQ refuses), never allow', (
       { method: 'POST', url: '/rabbitmq/user', headers: { 'content-type': 'text/plain' }, payload: 'allow' },
     ],
     ['a huge body', form('/rabbitmq/user', `username=alice&password=${'x'.repeat(10_000)}`)],
+    [
+      'a vhost that is not UTF-8',
+      form('/rabbitmq/user', 'username=alice&password=alice-secret&vhost=%2F%FF'),
+    ],
     ['an unknown path', form('/rabbitmq/other', 'username=alice')],
     ['PUT', { method: 'PUT', url: '/rabbitmq/user', payload: 'username=alice' }],
   ];
@@ -355,6 +362,38 @@ describe('RabbitMQ bad input: 4xx JSON error (RabbitMQ refuses), never allow', (
     });
   }
 });
+
+for (const method of ['GET', 'POST'] as const) {
+  describe(`RabbitMQ values are bytes first, via ${method} (issue 10 item 5, issue 11 item 7)`, () => {
+    let app: FastifyInstance;
+    beforeAll(async () => (app = await build()));
+    const ask = async (path: string, query: string) => {
+      const res =
+        method === 'GET'
+          ? await app.inject({ method, url: `${path}?${query}` })
+          : await app.inject({
+              method,
+              url: path,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              payload: query,
+            });
+      return `${res.statusCode} ${res.body}`;
+    };
+
+    it('authenticates a password of bytes FF FE 00 41 sent percent-encoded', async () => {
+      expect(await ask('/rabbitmq/user', 'username=bin&password=%FF%FE%00A&vhost=%2F')).toBe('200 allow');
+      const replaced = encodeURIComponent('\ufffd\ufffd\u0000A');
+      expect(await ask('/rabbitmq/user', `username=bin&password=${replaced}&vhost=%2F`)).toBe('200 deny');
+    });
+
+    it('denies a routing key whose percent-escapes are not UTF-8 instead of reading it raw', async () => {
+      const topic = 'username=alice&vhost=%2F&resource=topic&name=amq.topic&permission=write&routing_key=';
+      // Read raw, `devices.alice.%FF` would be a topic the policy allows.
+      expect(await ask('/rabbitmq/topic', `${topic}devices.alice.%FF`)).toBe('200 deny');
+      expect(await ask('/rabbitmq/topic', `${topic}devices.alice.%C3%A9`)).toBe('200 allow');
+    });
+  });
+}
 
 describe('RabbitMQ over real HTTP', () => {
   let app: FastifyInstance;
