@@ -9,6 +9,7 @@ export {
   type GuardOptions,
   type GuardStats,
 } from './guard.js';
+export { isMqttString, MQTT_STRING_MESSAGE } from './is-mqtt-string.js';
 export { principalKey } from './principal-key.js';
 export type { PrincipalQuery, PrincipalResolver } from './principal-resolver.js';
 export type {

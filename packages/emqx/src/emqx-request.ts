@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isMqttString, MQTT_STRING_MESSAGE } from '@mqtt-warden/core';
 import { z } from 'zod';
 
 /**
@@ -15,9 +16,11 @@ const base64 = z
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64 (EMQX sends cert_pem as base64 DER)')
   .optional();
 
+const mqttString = optional.refine((v) => v === undefined || isMqttString(v), MQTT_STRING_MESSAGE);
+
 const common = {
-  username: optional,
-  clientid: optional,
+  username: mqttString,
+  clientid: mqttString,
   peerhost: ip,
   peerport: z
     .string()

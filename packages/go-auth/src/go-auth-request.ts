@@ -1,6 +1,8 @@
+import { isMqttString, MQTT_STRING_MESSAGE } from '@mqtt-warden/core';
 import { z } from 'zod';
 
 const text = z.string().max(65_535);
+const mqttString = text.refine(isMqttString, MQTT_STRING_MESSAGE);
 
 /** go-auth's `acc`: a JSON number in json mode, a decimal string in form mode. */
 const acc = z
@@ -15,8 +17,8 @@ const acc = z
  * Bodies as go-auth's HTTP backend sends them (backends/http.go). Other keys (a proxy's, a later
  * go-auth's) are stripped, and the plugin logs their names.
  */
-export const userSchema = z.object({ username: text, password: text, clientid: text });
-export const superuserSchema = z.object({ username: text });
-export const aclSchema = z.object({ username: text, clientid: text, topic: text.min(1), acc });
+export const userSchema = z.object({ username: mqttString, password: text, clientid: mqttString });
+export const superuserSchema = z.object({ username: mqttString });
+export const aclSchema = z.object({ username: mqttString, clientid: mqttString, topic: text.min(1), acc });
 
 export type AclFields = z.infer<typeof aclSchema>;

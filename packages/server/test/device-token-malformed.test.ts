@@ -110,7 +110,7 @@ const CASES: [string, Record<string, string>, string][] = [
 
 describe.each([
   ['no adapter (the token route parses forms itself)', 'false'],
-  ['the broker adapters (@fastify/formbody parses forms)', 'true'],
+  ['the broker adapters mounted (their form parsers stay in their own scopes)', 'true'],
 ])('/token with %s', (_, adapters) => {
   let server: WardenServer;
   beforeAll(async () => {
