@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import {
   isValidTopicFilter,
   isValidTopicName,
@@ -7,6 +6,7 @@ import {
   validateTopicFilter,
   validateTopicName,
 } from '@mqtt-warden/topic';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 describe('validateTopicName', () => {
