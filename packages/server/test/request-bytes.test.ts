@@ -92,7 +92,7 @@ authenticators: [{ type: password, file: users.yaml }]
     expect((await topic('t%C3%A9')).body).toBe('allow');
   });
 
-  it('refuses $queue/ (no filter) as a subscription through go-auth and EMQX instead of failing', async () => {
+  it('refuses $queue/ (no filter) as a subscription through go-auth, EMQX and RabbitMQ instead of failing', async () => {
     await form('/mosquitto/user', `clientid=bin-1&password=${ESCAPED}&username=bin`);
     const acl = (topic: string) => form('/mosquitto/acl', `acc=4&clientid=bin-1&topic=${topic}&username=bin`);
     expect((await acl('%24queue%2F')).statusCode).toBe(403);
@@ -101,5 +101,13 @@ authenticators: [{ type: password, file: users.yaml }]
     await form('/emqx/authn', `username=bin&clientid=bin-1&password=${ESCAPED}`);
     const emqx = await form('/emqx/authz', 'username=bin&clientid=bin-1&action=subscribe&topic=%24queue%2F');
     expect(emqx.json()).toEqual({ result: 'deny' });
+    await form('/rabbitmq/user', `username=bin&password=${ESCAPED}&vhost=%2F&client_id=bin-1`);
+    const read = (key: string) =>
+      form(
+        '/rabbitmq/topic',
+        `username=bin&vhost=%2F&resource=topic&name=amq.topic&permission=read&routing_key=${key}&variable_map.client_id=bin-1`,
+      );
+    expect(`${(await read('%24queue.')).statusCode} ${(await read('%24queue.')).body}`).toBe('200 deny');
+    expect((await read('%24queue.jobs')).body).toBe('allow');
   });
 });
