@@ -1,6 +1,7 @@
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 const PLUS = 0x2b;
+const NON_ASCII = /[\u0080-\uffff]/;
 const PERCENT = 0x25;
 
 /**
@@ -28,16 +29,17 @@ export class UrlEncodedForm {
   readonly fields: Record<string, string | string[]>;
   /** Keys with at least one value whose bytes are not UTF-8. */
   readonly undecodable: ReadonlySet<string>;
-  readonly #bytes: Map<string, Buffer>;
+  /** Each key's first value, still percent-encoded (one char per byte). */
+  readonly #raw: Map<string, string>;
 
   private constructor(
     fields: Record<string, string | string[]>,
     undecodable: Set<string>,
-    bytes: Map<string, Buffer>,
+    raw: Map<string, string>,
   ) {
     this.fields = fields;
     this.undecodable = undecodable;
-    this.#bytes = bytes;
+    this.#raw = raw;
   }
 
   /** Parses a form body (as received, bytes or text) or a query string (without the `?`). */
@@ -48,24 +50,23 @@ export class UrlEncodedForm {
     );
     const fields: Record<string, string | string[]> = Object.create(null);
     const undecodable = new Set<string>();
-    const bytes = new Map<string, Buffer>();
+    const raw = new Map<string, string>();
     for (const pair of text.split('&')) {
       if (pair === '') continue;
       const eq = pair.indexOf('=');
-      const key = lossy.decode(percentDecode(eq === -1 ? pair : pair.slice(0, eq)));
-      const value = percentDecode(eq === -1 ? '' : pair.slice(eq + 1));
-      let decoded: string;
-      try {
-        decoded = utf8.decode(value);
-      } catch {
-        decoded = lossy.decode(value);
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      const key = decodeText(rawKey) ?? lossy.decode(percentDecode(rawKey));
+      const value = eq === -1 ? '' : pair.slice(eq + 1);
+      let decoded = decodeText(value);
+      if (decoded === undefined) {
+        decoded = lossy.decode(percentDecode(value));
         undecodable.add(key);
       }
       const previous = fields[key];
       fields[key] = previous === undefined ? decoded : [previous, decoded].flat();
-      if (!bytes.has(key)) bytes.set(key, value);
+      if (!raw.has(key)) raw.set(key, value);
     }
-    return new UrlEncodedForm(fields, undecodable, bytes);
+    return new UrlEncodedForm(fields, undecodable, raw);
   }
 
   /** The query string of a request target (`/path?a=1` → the form of `a=1`). */
@@ -76,7 +77,27 @@ export class UrlEncodedForm {
 
   /** The exact bytes of `key`'s first value, whether or not they are UTF-8. */
   bytes(key: string): Buffer | undefined {
-    return this.#bytes.get(key);
+    const value = this.#raw.get(key);
+    return value === undefined ? undefined : percentDecode(value);
+  }
+}
+
+/** A percent-encoded part as UTF-8 text, or undefined when its bytes are not UTF-8. */
+function decodeText(part: string): string | undefined {
+  // Fast path for the usual ASCII part: the engine's decoder, which refuses what is not UTF-8.
+  if (!NON_ASCII.test(part)) {
+    const spaced = part.includes('+') ? part.replaceAll('+', ' ') : part;
+    if (!spaced.includes('%')) return spaced;
+    try {
+      return decodeURIComponent(spaced);
+    } catch {
+      // A kept `%` (not an escape) or bytes that are not UTF-8: the byte path below decides.
+    }
+  }
+  try {
+    return utf8.decode(percentDecode(part));
+  } catch {
+    return undefined;
   }
 }
 

@@ -48,11 +48,21 @@ describe('UrlEncodedForm', () => {
         fc.string({ unit: 'grapheme', maxLength: 20 }),
         (bytes, text) => {
           const escaped = [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-          expect(UrlEncodedForm.parse(`p=${escaped}`).bytes('p')).toEqual(Buffer.from(bytes));
+          const form = UrlEncodedForm.parse(`p=${escaped}`);
+          expect(form.bytes('p')).toEqual(Buffer.from(bytes));
+          let expected: string | undefined;
+          try {
+            expected = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+          } catch {
+            expected = undefined;
+          }
+          expect(form.undecodable.has('p')).toBe(expected === undefined);
+          if (expected !== undefined) expect(form.fields.p).toBe(expected);
           const query = new URLSearchParams({ t: text }).toString();
           expect(UrlEncodedForm.parse(query).fields.t).toBe(text);
         },
       ),
+      { numRuns: 2000 },
     );
   });
 });
