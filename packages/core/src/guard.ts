@@ -62,8 +62,20 @@ export interface GuardOptions {
   /** Tried in order; the first answer that is not `ignore` decides. */
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
-  /** Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s. */
-  readonly cache?: false | { readonly max?: number; readonly ttlMs?: number };
+  /**
+   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s. Its key tables keep at most
+   * `maxBytes` of topic strings and as much of principal contents (default 16 MiB each, counted at two
+   * bytes a character); a topic longer than `maxTopicLength` characters (default 1,024) is decided
+   * without the cache.
+   */
+  readonly cache?:
+    | false
+    | {
+        readonly max?: number;
+        readonly ttlMs?: number;
+        readonly maxBytes?: number;
+        readonly maxTopicLength?: number;
+      };
   /** Receives an event for every decision. */
   readonly audit?: (event: AuditEvent) => void;
   readonly logger?: GuardLogger;
@@ -110,12 +122,18 @@ const SUPERUSER: Decision = { allowed: true, reason: 'superuser' };
 export function createGuard(options: GuardOptions): Guard {
   const { authenticators, authorizer, audit, logger } = options;
   const now = options.now ?? Date.now;
-  const cacheMax = options.cache === false ? 0 : (options.cache?.max ?? 100_000);
+  const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
+  const cacheMax = cacheOptions?.max ?? 100_000;
   const cache =
-    options.cache === false
-      ? undefined
-      : new LRUCache<number, Decision>({ max: cacheMax, ttl: options.cache?.ttlMs ?? 60_000 });
-  const keys = new DecisionKeys(Math.max(cacheMax, 1), () => cache?.clear());
+    cacheOptions && new LRUCache<number, Decision>({ max: cacheMax, ttl: cacheOptions.ttlMs ?? 60_000 });
+  const keys = new DecisionKeys(
+    {
+      entries: cacheMax,
+      bytes: cacheOptions?.maxBytes ?? 16 * 2 ** 20,
+      topicLength: cacheOptions?.maxTopicLength ?? 1024,
+    },
+    () => cache?.clear(),
+  );
   let hits = 0;
   let misses = 0;
   const changeListeners = new Set<() => void>();
@@ -223,12 +241,12 @@ export function createGuard(options: GuardOptions): Guard {
         emit(principal, request, EXPIRED, false, start);
         return EXPIRED;
       }
-      if (!cache) {
+      const key = cache === undefined ? undefined : keys.key(principal, request);
+      if (cache === undefined || key === undefined) {
         const decision = decide(principal, request);
         emit(principal, request, decision, false, start);
         return decision;
       }
-      const key = keys.key(principal, request);
       let decision = cache.get(key);
       const cached = decision !== undefined;
       if (decision === undefined) {

@@ -10,6 +10,7 @@ import {
   UnavailableError,
 } from '@mqtt-warden/core';
 import { describe, expect, it, vi } from 'vitest';
+import { heapAfterGc, longTopics, MiB } from '../../../test/heap.js';
 
 const SECRET = 'correct horse battery staple';
 const request: ConnectRequest = {
@@ -229,6 +230,31 @@ describe('createGuard: authorize', () => {
     expect(authorize).toHaveBeenCalledTimes(2);
     for (const topic of ['a', 'b', 'c']) guard.authorize(p, { ...publish, topic });
     expect(guard.stats().cacheSize).toBe(2);
+  });
+
+  it('keeps the heap bounded by its byte bound while deciding 10,000 distinct 15 KB topics', () => {
+    // Before the byte bound, the key table kept every one of them: ~150 MiB here, 1.76 GiB in the server.
+    const guard = createGuard({ authenticators: [], authorizer: allowAll, cache: { maxTopicLength: 20_000 } });
+    const before = heapAfterGc();
+    for (const batch of [0, 1]) {
+      // Built in two batches so that the topics themselves are garbage once decided.
+      for (const topic of longTopics(5_000, 15_000, `b${batch}/`)) {
+        expect(guard.authorize(principal(), { action: 'publish', topic }).allowed).toBe(true);
+      }
+    }
+    const kept = heapAfterGc() - before;
+    expect(kept).toBeLessThan(16 * MiB + 8 * MiB); // the default 16 MiB of topic strings + slack
+    expect(guard.stats().cacheMisses).toBe(10_000); // and the guard was alive when measured
+  });
+
+  it('decides topics over the length bound without caching them', () => {
+    const authorize = vi.fn(allowAll.authorize);
+    const guard = createGuard({ authenticators: [], authorizer: { authorize }, cache: { maxTopicLength: 8 } });
+    const long = { action: 'publish', topic: 'a/b/c/d/e' } as const;
+    expect(guard.authorize(principal(), long).allowed).toBe(true);
+    expect(guard.authorize(principal(), long).allowed).toBe(true);
+    expect(authorize).toHaveBeenCalledTimes(2);
+    expect(guard.stats().cacheSize).toBe(0);
   });
 
   it('clears the cache when the authorizer reports a policy change, and tells listeners', () => {

@@ -35,10 +35,6 @@ const sharedSecret = strictObject({
     .default('x-mqtt-warden-secret'),
   value: secretSchema,
 });
-const cache = z.union([
-  z.literal(false),
-  strictObject({ max: z.int().positive().optional(), ttlMs: z.int().positive().optional() }),
-]);
 
 export const ServerConfigSchema = strictObject({
   listen: strictObject({
@@ -103,8 +99,22 @@ export const ServerConfigSchema = strictObject({
     })
     .optional(),
   cache: strictObject({
-    /** Authorization decision cache (guard). */
-    decisions: cache.optional(),
+    /**
+     * Authorization decision cache (guard). `maxBytes` bounds the topic strings its key table keeps, and
+     * separately the principal contents (default 16 MiB each); a topic longer than `maxTopicLength`
+     * characters (default 1,024) is decided without the cache.
+     */
+    decisions: z
+      .union([
+        z.literal(false),
+        strictObject({
+          max: z.int().positive().optional(),
+          ttlMs: z.int().positive().optional(),
+          maxBytes: z.int().min(65_536, 'give the key tables at least 65536 bytes').optional(),
+          maxTopicLength: z.int().min(0).max(65_535).optional(),
+        }),
+      ])
+      .optional(),
     /** Principals remembered from successful logins, for later authorization requests. */
     principals: strictObject({
       max: z.int().positive().optional(),
