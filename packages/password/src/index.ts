@@ -39,4 +39,5 @@ export {
 export type { StoredHash } from './stored-hash.js';
 export { type UserConnection, userPrincipal } from './user-principal.js';
 export { deleteUser, parseUsersFile, setUserPassword, type UsersFileFormat } from './users-file.js';
+export { VerificationLimiter, type VerificationLimits } from './verification-limiter.js';
 export { verifyPassword } from './verify-password.js';

@@ -11,6 +11,7 @@ import { passwordBytes } from './password-bytes.js';
 import { checkPasswordAge, type PasswordRules } from './password-rules.js';
 import type { StoredHash } from './stored-hash.js';
 import { userPrincipal } from './user-principal.js';
+import { type VerificationLimits, VerificationLimiter } from './verification-limiter.js';
 import { verifyParsed } from './verify-password.js';
 
 export interface PasswordAuthenticatorOptions {
@@ -32,6 +33,12 @@ export interface PasswordAuthenticatorOptions {
    * `store.updateHash` (when the store has it). Default false; pass argon2id options to set the target.
    */
   readonly rehash?: boolean | HashPasswordOptions;
+  /**
+   * Bounds on hash verifications running and waiting, taking turns between remote addresses (see
+   * {@link VerificationLimiter}); an attempt that cannot get a turn in time is answered `unavailable`.
+   * On by default (4 at once, 3 s wait); `false` turns it off.
+   */
+  readonly limits?: false | VerificationLimits;
   readonly logger?: GuardLogger;
   /** Clock in ms, for tests. */
   readonly now?: () => number;
@@ -49,8 +56,10 @@ const IGNORE = { outcome: 'ignore' } as const;
  * The `password` authenticator: checks the CONNECT username and password against a credential store.
  * Allows with a principal (method `password`; roles, groups, attributes, superuser from the entry),
  * denies `bad-credentials`, or ignores a CONNECT without username or password so the next authenticator
- * (JWT, x509…) can try. An unknown username costs the same time as a wrong password: the password is
- * verified against a dummy of the store's most common hash kind and cost.
+ * (JWT, x509…) can try. An unknown username costs the same time as a wrong password, whatever the
+ * users' hash formats: the password is verified against a dummy of the store's slowest format (measured
+ * once per store version), and a user whose hash is of another format pays for that dummy too, alongside
+ * (in parallel) its own check. Legacy formats thus cost as much as the best one until `rehash` upgrades them.
  *
  * @example
  * ```ts
@@ -72,7 +81,8 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
           ttl: options.cache?.ttlMs ?? 30_000,
         });
   const inflight = new Map<string, { hash: string | StoredHash; result: Promise<boolean> }>();
-  let dummy: Promise<ParsedHash> | undefined;
+  const limiter = options.limits === false ? undefined : new VerificationLimiter(options.limits);
+  let dummy: Promise<Dummy> | undefined;
   store.onChange(() => {
     cache?.clear();
     dummy = undefined;
@@ -84,14 +94,39 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
     return createHmac('sha256', key).update(length).update(username).update(password).digest('base64');
   }
 
-  async function verify(entry: UserEntry, password: Buffer, key: string | undefined): Promise<boolean> {
-    if (key === undefined) return verifyParsed(password, parseHash(entry.hash));
+  /**
+   * One verification, in its turn, costing at least the dummy's time: a hash of another format than the
+   * dummy's is checked alongside the dummy, so that no format answers faster than an unknown user.
+   */
+  function check(source: string, password: Buffer, parsed: ParsedHash | undefined): Promise<boolean> {
+    const run = async () => {
+      // A failed pick is not kept: the next verification tries again.
+      dummy ??= pickDummy(store).catch((error: unknown) => {
+        dummy = undefined;
+        throw error;
+      });
+      const padding = await dummy;
+      if (parsed === undefined) return verifyParsed(password, padding.parsed).then(() => false);
+      if (costKey(parsed) === padding.key) return verifyParsed(password, parsed);
+      const [ok] = await Promise.all([verifyParsed(password, parsed), verifyParsed(password, padding.parsed)]);
+      return ok;
+    };
+    return limiter ? limiter.run(source, run) : run();
+  }
+
+  async function verify(
+    entry: UserEntry,
+    password: Buffer,
+    key: string | undefined,
+    source: string,
+  ): Promise<boolean> {
+    if (key === undefined) return check(source, password, parseHash(entry.hash));
     if (cache?.get(key) === entry.hash) return true;
     // In a reconnect storm a device often retries before its first check has finished: identical
     // credentials against the same hash share one verification instead of each paying for it.
     const running = inflight.get(key);
     if (running?.hash === entry.hash) return running.result;
-    const result = verifyParsed(password, parseHash(entry.hash));
+    const result = check(source, password, parseHash(entry.hash));
     inflight.set(key, { hash: entry.hash, result });
     try {
       const ok = await result;
@@ -118,15 +153,16 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
       const { username } = request;
       if (username === undefined || username === '' || request.password === undefined) return IGNORE;
       const password = passwordBytes(request.password);
+      // Verifications take turns by remote address (by username when the broker gives none).
+      const source = request.transport.remoteAddress ?? `user:${username}`;
       const entry = await store.get(username);
       if (!entry) {
-        dummy ??= pickDummy(store);
-        await verifyParsed(password, await dummy);
+        await check(source, password, undefined);
         return options.unknownUser === 'ignore' ? IGNORE : BAD;
       }
       let ok: boolean;
       try {
-        ok = await verify(entry, password, cache ? cacheKey(username, password) : undefined);
+        ok = await verify(entry, password, cache ? cacheKey(username, password) : undefined, source);
       } catch (error) {
         if (!(error instanceof PasswordFormatError)) throw error;
         logger?.error({ username, code: error.code }, 'stored password hash is unusable; denying');
@@ -146,11 +182,18 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
   };
 }
 
+interface Dummy {
+  /** A hash of the store's slowest format whose digest is random: it never matches. */
+  readonly parsed: ParsedHash;
+  readonly key: string;
+}
+
 /**
- * A hash of the store's most common kind and cost whose digest is random bytes: verifying against it
- * costs what a real user's check costs and can never succeed. An empty store gets an argon2id default.
+ * The dummy: a hash of the slowest format in the store, by one timed verification of each distinct
+ * format and cost (the 16 most common), so that every user's check can be made to take at least as long.
+ * An empty store gets an argon2id default.
  */
-async function pickDummy(store: CredentialStore): Promise<ParsedHash> {
+async function pickDummy(store: CredentialStore): Promise<Dummy> {
   const counts = new Map<string, { parsed: ParsedHash; n: number }>();
   for (const entry of store.entries()) {
     let parsed: ParsedHash;
@@ -164,13 +207,22 @@ async function pickDummy(store: CredentialStore): Promise<ParsedHash> {
     if (seen) seen.n++;
     else counts.set(k, { parsed, n: 1 });
   }
-  let best: ParsedHash | undefined;
-  let most = 0;
-  for (const { parsed, n } of counts.values()) {
-    if (n > most) [best, most] = [parsed, n];
+  const candidates = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, 16);
+  if (candidates.length === 0) candidates.push({ parsed: parseHash(await hashPassword(randomBytes(16))), n: 0 });
+  let slowest = candidates[0]?.parsed as ParsedHash;
+  let most = -1;
+  for (const { parsed } of candidates) {
+    let ms = Number.POSITIVE_INFINITY;
+    // The faster of two runs: the first may include warming up the hash's code.
+    for (let run = 0; run < 2; run++) {
+      const start = performance.now();
+      await verifyParsed(randomBytes(16), parsed);
+      ms = Math.min(ms, performance.now() - start);
+    }
+    if (ms > most) [slowest, most] = [parsed, ms];
   }
-  best ??= parseHash(await hashPassword(randomBytes(16)));
-  return best.kind === 'bcrypt' ? best : { ...best, hash: randomBytes(best.hash.length) };
+  const parsed = slowest.kind === 'bcrypt' ? slowest : { ...slowest, hash: randomBytes(slowest.hash.length) };
+  return { parsed, key: costKey(parsed) };
 }
 
 function costKey(p: ParsedHash): string {

@@ -202,15 +202,19 @@ describe('createPasswordAuthenticator', () => {
       expect(outcomes.every((o) => o.outcome === 'allow')).toBe(true);
       return parses;
     };
-    const single = createPasswordAuthenticator({ store: store() });
+    // A first (wrong) attempt picks the dummy hash, which parses the store once; count after it.
+    const warm = async (options: { cache?: false } = {}) => {
+      const auth = createPasswordAuthenticator({ store: store(), ...options });
+      await auth.authenticate(connect('a', 'wrong'));
+      return auth;
+    };
+    const single = await warm();
     parses = 0;
     await single.authenticate(connect('a', v.PASSWORD));
     const perVerification = parses;
     expect(perVerification).toBeGreaterThan(0);
-    expect(await burst(createPasswordAuthenticator({ store: store() }))).toBe(perVerification);
-    expect(await burst(createPasswordAuthenticator({ store: store(), cache: false }))).toBe(
-      8 * perVerification,
-    );
+    expect(await burst(await warm())).toBe(perVerification);
+    expect(await burst(await warm({ cache: false }))).toBe(8 * perVerification);
     // A wrong password arriving alongside is verified on its own and denied.
     const auth = createPasswordAuthenticator({ store: store() });
     const [right, wrong] = await Promise.all([

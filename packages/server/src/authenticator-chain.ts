@@ -68,6 +68,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           store,
           unknownUser: block.unknownUser,
           cache: block.cache,
+          limits: block.limits,
           logger: log,
         }),
         store,

@@ -114,6 +114,21 @@ const PasswordAuthenticator = strictObject({
   file: path,
   unknownUser: z.enum(['deny', 'ignore']).optional(),
   cache: cache.optional(),
+  /**
+   * Hash verifications at once and waiting (taking turns by remote address); an attempt that cannot get
+   * a turn within `maxWaitMs` is answered "unavailable". `false` turns the bound off.
+   */
+  limits: z
+    .union([
+      z.literal(false),
+      strictObject({
+        concurrency: z.int().positive().optional(),
+        maxQueue: z.int().min(0).optional(),
+        maxQueuePerSource: z.int().min(0).optional(),
+        maxWaitMs: z.int().positive().max(60_000).optional(),
+      }),
+    ])
+    .optional(),
 });
 
 const JwtAuthenticator = strictObject({

@@ -255,3 +255,32 @@ describe('documented configs parse', () => {
     expect(all.deviceTokens).toMatchObject({ enabled: true, path: '/token', lifetimeSeconds: 600 });
   });
 });
+
+describe('bounds in the server config', () => {
+  it('password `limits` reach the authenticator: a verification past the queue is answered as unavailable', async () => {
+    const { config } = workspace(
+      '  - { type: password, file: users.yaml, limits: { concurrency: 1, maxQueue: 0 } }\n' +
+        'adapters: { emqx: { onError: ignore } }\n' +
+        'cache: { decisions: { maxBytes: 1048576, maxTopicLength: 256 } }\n',
+    );
+    const server = await createWardenServer(config());
+    try {
+      const authn = (password: string) =>
+        server.app
+          .inject({ method: 'POST', url: '/emqx/authn', payload: { clientid: 'demo', username: 'demo', password } })
+          .then((r) => r.json().result as string);
+      const answers = await Promise.all([authn('demo-password'), authn('wrong'), authn('wrong again')]);
+      expect(answers).toEqual(['allow', 'ignore', 'ignore']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects limits that cannot work, with their location', () => {
+    const { message } = errorOf(() =>
+      workspace('  - { type: password, file: users.yaml, limits: { concurrency: 0, maxWaitMs: 600000 } }\n').config(),
+    );
+    expect(message).toMatch(/authenticators\.0\.limits\.concurrency/);
+    expect(message).toMatch(/authenticators\.0\.limits\.maxWaitMs/);
+  });
+});
