@@ -508,6 +508,49 @@ describe('Aedes guarded by mqtt-warden, over the wire', () => {
       await end(writer);
     });
 
+    // Issue 10 item 9. Client-id binding mostly prevents a takeover; this policy lets any principal use
+    // app-* ids, so the resumed session's subscriptions must be re-checked against the new principal.
+    it('a persistent session resumed by another principal keeps none of the subscriptions that principal may not make', async () => {
+      const writer = await connect(url('tcp'), {
+        clientId: 'app-w-takeover',
+        username: 'jwt',
+        password: token('app-w-takeover', ['writer']),
+      });
+      const session = { clientId: 'app-shared', clean: false };
+      const owner = await connect(url('tcp'), {
+        ...session,
+        username: 'jwt',
+        password: token('app-shared', ['reader']),
+      });
+      expect(await subscribeRaw(owner, { '#': { qos: 1 } })).toEqual([1]);
+      await end(owner);
+      // Queued for the owner's '#'; the intruder may receive public/# but not subscribe to '#'.
+      await publish(writer.client, 'public/queued', 'for the owner', { qos: 1 });
+
+      const intruder = await connect(url('tcp'), {
+        ...session,
+        username: 'jwt',
+        password: token('intruder', ['device']),
+      });
+      expect(intruder.returnCode).toBe(0);
+      // Every packet since CONNECT, so that nothing the queue drained before a listener was attached is missed.
+      const received = () =>
+        intruder.packets.flatMap((p) => (p.cmd === 'publish' ? [p.topic] : []));
+      await publish(writer.client, 'public/live', 'for the owner', { qos: 1 });
+      await delay(300);
+      expect(received()).toEqual([]);
+      const persisted = await server.broker.persistence.subscriptionsByClient({ id: 'app-shared' });
+      expect(persisted.map((sub: { topic: string }) => sub.topic)).toEqual([]);
+
+      // What the intruder may subscribe to itself still works.
+      expect(await subscribeRaw(intruder, { 'public/#': { qos: 1 } })).toEqual([1]);
+      await publish(writer.client, 'public/own', 'for the intruder', { qos: 1 });
+      await delay(200);
+      expect(received()).toEqual(['public/own']);
+      await end(intruder);
+      await end(writer);
+    });
+
     it('disconnects a JWT client at its exp', async () => {
       const c = await connect(url('tcp'), {
         clientId: 'dev-exp',

@@ -1,4 +1,5 @@
 import type { AccessRequest, Guard, Principal, QoS } from '@mqtt-warden/core';
+import { matchTopic } from '@mqtt-warden/topic';
 import type { AedesOptions, Client } from 'aedes';
 import { type ConnectRequestOptions, connectRequestOf, remoteAddressOf } from './connect-request.js';
 import { AuthenticationFailedError, ConnectRefusedError, NotAuthorizedError } from './errors.js';
@@ -29,6 +30,11 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
    * sees each one once per client and policy version; 0 sends every check to the guard.
    */
   readonly decisionCacheSize?: number;
+  /**
+   * Bytes of topic strings those remembered decisions may hold per client, all actions together
+   * (default 64 KiB, counted at two bytes a character); past it the client's decisions start afresh.
+   */
+  readonly decisionCacheBytes?: number;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
 }
@@ -60,9 +66,23 @@ interface ClientState {
   /** Decisions valid for one policy version: receive by topic, publish by topic at `qos * 2 + retain`. */
   readonly receive: Map<string, boolean>;
   readonly publish: readonly Map<string, boolean>[];
+  /** Counted bytes of the topics in `receive` and `publish`. */
+  bytes: number;
   version: number;
   timer?: NodeJS.Timeout;
 }
+
+/** The parts of an Aedes 1.x client the hooks use that its types leave out. */
+interface ClientInternals {
+  /** Active subscriptions by filter (restored ones included once authorized). */
+  readonly subscriptions: Readonly<Record<string, unknown>>;
+  readonly broker: {
+    readonly persistence: { removeSubscriptions(client: Client, topics: string[]): Promise<unknown> };
+  };
+}
+
+// A remembered decision's cost besides its topic's characters (map entry, string header).
+const ENTRY_BYTES = 48;
 
 const SYS_PREFIX = '$SYS/';
 // setTimeout fires at once for delays above 2^31 - 1 ms; longer expiries are reached in steps.
@@ -79,9 +99,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * - `authorizePublish`: QoS and retain checked; a refusal closes the connection; `$SYS/` stays closed.
  *   Decisions are remembered per client until the policy changes (see `decisionCacheSize`).
  * - `authorizeSubscribe`: per entry; a refused entry gets SUBACK 0x80. `$share/` and `$queue/` filters
- *   are refused: Aedes 1.x has no shared subscriptions and would treat them as plain `$` filters.
+ *   are refused: Aedes 1.x has no shared subscriptions and would treat them as plain `$` filters. The
+ *   subscriptions Aedes restores for a persistent session are checked against the principal that resumes
+ *   it, and a refused one is also removed from the session's persistence.
  * - `authorizeForward`: the receive check on every delivery (live, retained, offline queue), answered
- *   from a per-client map that a policy change invalidates.
+ *   from a per-client map that a policy change invalidates. While the offline queue is drained at
+ *   connect, a message must also match a subscription the resuming principal holds: another principal
+ *   taking the session over (same client id) does not inherit what was queued for refused filters.
+ * - Per-client state (remembered decisions, timers) is bounded in bytes and freed at disconnect.
  * - A principal with `expiresAt` is disconnected when it passes.
  *
  * @example
@@ -95,6 +120,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): WardenHooks {
   const now = options.now ?? Date.now;
   const cacheSize = options.decisionCacheSize ?? 1024;
+  const cacheBytes = options.decisionCacheBytes ?? 64 * 1024;
   const allowClientId = clientIdCheck(options.clientId);
   const states = new WeakMap<Client, ClientState>();
   const live = new Set<ClientState>();
@@ -107,16 +133,25 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
   function track(client: Client, principal: Principal): void {
     const publish = Array.from({ length: 6 }, () => new Map<string, boolean>());
-    const state: ClientState = { client, principal, receive: new Map(), publish, version };
+    const state: ClientState = { client, principal, receive: new Map(), publish, bytes: 0, version };
     states.set(client, state);
     live.add(state);
     client.conn.once('close', () => untrack(state));
     if (principal.expiresAt !== undefined) scheduleExpiry(state, principal.expiresAt);
   }
 
+  /** Frees what the client held: its decisions now, its state as soon as Aedes lets go of the client. */
   function untrack(state: ClientState): void {
     clearTimeout(state.timer);
+    forget(state);
+    states.delete(state.client);
     live.delete(state);
+  }
+
+  function forget(state: ClientState): void {
+    state.receive.clear();
+    for (const map of state.publish) map.clear();
+    state.bytes = 0;
   }
 
   function scheduleExpiry(state: ClientState, expiresAt: number): void {
@@ -146,8 +181,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     // The guard checks expiry itself, but a remembered allow must not outlive the credentials either.
     if (principal.expiresAt !== undefined && principal.expiresAt <= now()) return false;
     if (state.version !== version) {
-      state.receive.clear();
-      for (const map of state.publish) map.clear();
+      forget(state);
       state.version = version;
     }
     let ok = cache.get(topic);
@@ -156,8 +190,17 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
       ok = decision.allowed;
       // A failure is not remembered: the next check gets a fresh decision.
       if (decision.reason !== 'error' && cacheSize > 0) {
-        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
-        cache.set(topic, ok);
+        const bytes = topic.length * 2 + ENTRY_BYTES;
+        if (state.bytes + bytes > cacheBytes) forget(state);
+        if (bytes <= cacheBytes) {
+          if (cache.size >= cacheSize) {
+            const oldest = cache.keys().next().value as string;
+            cache.delete(oldest);
+            state.bytes -= oldest.length * 2 + ENTRY_BYTES;
+          }
+          cache.set(topic, ok);
+          state.bytes += bytes;
+        }
       }
     }
     return ok;
@@ -259,11 +302,23 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
           deliveryChecked: true,
         });
       done(null, ok ? subscription : null);
+      // Still connecting: Aedes is restoring the persistent session's subscriptions (a SUBSCRIBE is only
+      // read after CONNACK). The principal resuming the session may not have this one: drop it for good.
+      if (!ok && client.connecting && !client.connected && !client.clean) {
+        const internals = client as unknown as ClientInternals;
+        internals.broker.persistence.removeSubscriptions(client, [subscription.topic]).catch(() => {
+          // Still refused at every restore and delivery; nothing is granted by failing to remove it.
+        });
+      }
     },
 
     authorizeForward(client, packet) {
       const state = states.get(client);
-      return state !== undefined && remembered(state, state.receive, 'receive', packet.topic) ? packet : null;
+      if (state === undefined || !remembered(state, state.receive, 'receive', packet.topic)) return null;
+      // The offline queue is drained before the client counts as connected; what was queued for
+      // another principal's subscriptions must match one the resuming principal was granted.
+      if (!client.connected && !subscribedTo(client, packet.topic)) return null;
+      return packet;
     },
 
     principalOf(client) {
@@ -295,6 +350,18 @@ function clientIdCheck(spec: WardenHooksOptions['clientId']): (clientId: string)
   // A global or sticky RegExp keeps lastIndex between calls; test a fresh copy each time.
   const pattern = new RegExp(spec.source, spec.flags.replace(/[gy]/g, ''));
   return (clientId) => pattern.test(clientId);
+}
+
+/** Whether one of the client's active subscriptions matches the topic. */
+function subscribedTo(client: Client, topic: string): boolean {
+  for (const filter of Object.keys((client as unknown as ClientInternals).subscriptions)) {
+    try {
+      if (matchTopic(filter, topic)) return true;
+    } catch {
+      // A filter our topic rules reject matches nothing.
+    }
+  }
+  return false;
 }
 
 function isShared(filter: string): boolean {
