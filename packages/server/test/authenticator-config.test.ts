@@ -276,6 +276,16 @@ describe('bounds in the server config', () => {
     }
   });
 
+  it("the README's Bounds example parses and sets what it says", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1] as string)
+      .find((b) => b.includes('limits:'));
+    const config = parseServerConfig(`policy: { file: p.yaml }\n${block}`);
+    expect(config.authenticators[0]).toMatchObject({ limits: { concurrency: 4, maxWaitMs: 3000 } });
+    expect(config.cache.decisions).toMatchObject({ maxBytes: 16 * 2 ** 20, maxTopicLength: 1024 });
+  });
+
   it('rejects limits that cannot work, with their location', () => {
     const { message } = errorOf(() =>
       workspace('  - { type: password, file: users.yaml, limits: { concurrency: 0, maxWaitMs: 600000 } }\n').config(),
