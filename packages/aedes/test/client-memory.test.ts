@@ -15,7 +15,13 @@ describe('per-client memory', () => {
           name: 'test',
           authenticate: (request) => ({
             outcome: 'allow',
-            principal: { id: 'flooder', clientId: request.clientId, method: 'test', roles: [], attributes: {} },
+            principal: {
+              id: 'flooder',
+              clientId: request.clientId,
+              method: 'test',
+              roles: [],
+              attributes: {},
+            },
           }),
         },
       ],

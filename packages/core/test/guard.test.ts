@@ -234,7 +234,11 @@ describe('createGuard: authorize', () => {
 
   it('keeps the heap bounded by its byte bound while deciding 10,000 distinct 15 KB topics', () => {
     // Before the byte bound, the key table kept every one of them: ~150 MiB here, 1.76 GiB in the server.
-    const guard = createGuard({ authenticators: [], authorizer: allowAll, cache: { maxTopicLength: 20_000 } });
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: allowAll,
+      cache: { maxTopicLength: 20_000 },
+    });
     const before = heapAfterGc();
     for (const batch of [0, 1]) {
       // Built in two batches so that the topics themselves are garbage once decided.
@@ -249,7 +253,11 @@ describe('createGuard: authorize', () => {
 
   it('decides topics over the length bound without caching them', () => {
     const authorize = vi.fn(allowAll.authorize);
-    const guard = createGuard({ authenticators: [], authorizer: { authorize }, cache: { maxTopicLength: 8 } });
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: { authorize },
+      cache: { maxTopicLength: 8 },
+    });
     const long = { action: 'publish', topic: 'a/b/c/d/e' } as const;
     expect(guard.authorize(principal(), long).allowed).toBe(true);
     expect(guard.authorize(principal(), long).allowed).toBe(true);

@@ -11,7 +11,7 @@ import { passwordBytes } from './password-bytes.js';
 import { checkPasswordAge, type PasswordRules } from './password-rules.js';
 import type { StoredHash } from './stored-hash.js';
 import { userPrincipal } from './user-principal.js';
-import { type VerificationLimits, VerificationLimiter } from './verification-limiter.js';
+import { VerificationLimiter, type VerificationLimits } from './verification-limiter.js';
 import { verifyParsed } from './verify-password.js';
 
 export interface PasswordAuthenticatorOptions {
@@ -108,7 +108,10 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
       const padding = await dummy;
       if (parsed === undefined) return verifyParsed(password, padding.parsed).then(() => false);
       if (costKey(parsed) === padding.key) return verifyParsed(password, parsed);
-      const [ok] = await Promise.all([verifyParsed(password, parsed), verifyParsed(password, padding.parsed)]);
+      const [ok] = await Promise.all([
+        verifyParsed(password, parsed),
+        verifyParsed(password, padding.parsed),
+      ]);
       return ok;
     };
     return limiter ? limiter.run(source, run) : run();
@@ -208,7 +211,8 @@ async function pickDummy(store: CredentialStore): Promise<Dummy> {
     else counts.set(k, { parsed, n: 1 });
   }
   const candidates = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, 16);
-  if (candidates.length === 0) candidates.push({ parsed: parseHash(await hashPassword(randomBytes(16))), n: 0 });
+  if (candidates.length === 0)
+    candidates.push({ parsed: parseHash(await hashPassword(randomBytes(16))), n: 0 });
   let slowest = candidates[0]?.parsed as ParsedHash;
   let most = -1;
   for (const { parsed } of candidates) {

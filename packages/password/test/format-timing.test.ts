@@ -23,7 +23,13 @@ const connect = (username: string, password: string): ConnectRequest => ({
 /** EMQX's default salted SHA-256 (`sha256(salt ‖ password)`, hex): the legacy format of the red-team report. */
 function saltedSha256(password: string): StoredHash {
   const salt = randomBytes(16).toString('hex');
-  return { algorithm: 'sha256', salt, hash: createHash('sha256').update(salt + password).digest('hex') };
+  return {
+    algorithm: 'sha256',
+    salt,
+    hash: createHash('sha256')
+      .update(salt + password)
+      .digest('hex'),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -44,7 +50,8 @@ async function medians(auth: PasswordAuthenticator, users: readonly string[], ro
 
 async function mixedStore(argon2: number, legacy: number): Promise<UserEntry[]> {
   const users: UserEntry[] = [];
-  for (let i = 0; i < argon2; i++) users.push({ username: `new-${i}`, hash: await hashPassword(`p${i}`, ARGON2) });
+  for (let i = 0; i < argon2; i++)
+    users.push({ username: `new-${i}`, hash: await hashPassword(`p${i}`, ARGON2) });
   for (let i = 0; i < legacy; i++) users.push({ username: `old-${i}`, hash: saltedSha256(`p${i}`) });
   return users;
 }

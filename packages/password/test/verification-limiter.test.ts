@@ -23,7 +23,11 @@ function gate() {
   return { started, task, releaseOne };
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code,
+  );
 
 describe('VerificationLimiter', () => {
   it('runs at most `concurrency` tasks and lets sources take turns', async () => {

@@ -267,7 +267,11 @@ describe('bounds in the server config', () => {
     try {
       const authn = (password: string) =>
         server.app
-          .inject({ method: 'POST', url: '/emqx/authn', payload: { clientid: 'demo', username: 'demo', password } })
+          .inject({
+            method: 'POST',
+            url: '/emqx/authn',
+            payload: { clientid: 'demo', username: 'demo', password },
+          })
           .then((r) => r.json().result as string);
       const answers = await Promise.all([authn('demo-password'), authn('wrong'), authn('wrong again')]);
       expect(answers).toEqual(['allow', 'ignore', 'ignore']);
@@ -288,7 +292,9 @@ describe('bounds in the server config', () => {
 
   it('rejects limits that cannot work, with their location', () => {
     const { message } = errorOf(() =>
-      workspace('  - { type: password, file: users.yaml, limits: { concurrency: 0, maxWaitMs: 600000 } }\n').config(),
+      workspace(
+        '  - { type: password, file: users.yaml, limits: { concurrency: 0, maxWaitMs: 600000 } }\n',
+      ).config(),
     );
     expect(message).toMatch(/authenticators\.0\.limits\.concurrency/);
     expect(message).toMatch(/authenticators\.0\.limits\.maxWaitMs/);
