@@ -36,6 +36,7 @@ export class DecisionKeys {
   #topics = new Map<string, number>();
   #topicBytes = 0;
   readonly #limits: DecisionKeyLimits;
+  readonly #maxTopicLength: number;
   #nextPrincipal = 0;
   #nextTopic = 0;
   readonly #onReset: () => void;
@@ -48,6 +49,7 @@ export class DecisionKeys {
     packing = { principals: PRINCIPALS, topics: TOPICS },
   ) {
     this.#limits = limits;
+    this.#maxTopicLength = limits.topicLength;
     this.#byContent = new LRUCache({
       max: limits.entries,
       maxSize: limits.bytes,
@@ -66,7 +68,7 @@ export class DecisionKeys {
     // The share group is length-prefixed so that it cannot run into the topic.
     const group = request.shareGroup;
     const topic = group === undefined ? request.topic : `${group.length}:${group}/${request.topic}`;
-    if (topic.length > this.#limits.topicLength) return undefined;
+    if (topic.length > this.#maxTopicLength) return undefined;
     let p = this.#principals.get(principal);
     if (p === undefined) {
       const content = principalKey(principal);
