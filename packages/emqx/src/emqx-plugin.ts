@@ -92,12 +92,11 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
         handler: async (request, reply) => {
           const parsed = parse(request, authnSchema);
           if (typeof parsed === 'string') return invalid(reply, parsed, 'authenticate');
-          const result = await guard.authenticate(
-            toConnectRequest(parsed.fields, parsed.clientAttrs, parsed.password),
-          );
+          const connect = toConnectRequest(parsed.fields, parsed.clientAttrs, parsed.password);
+          const result = await guard.authenticate(connect);
           if (result.ok) {
             report({ action: 'authenticate', result: 'allow' });
-            return reply.send(authnAllow(result.principal));
+            return reply.send(authnAllow(result.principal, resolver.attributesFor?.(connect, result.principal)));
           }
           const answer =
             result.reason === 'no-authenticator'
@@ -132,6 +131,7 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
               username: present(parsed.fields.username),
               clientId: parsed.fields.clientid ?? '',
               remoteAddress: present(parsed.fields.peerhost),
+              attributes: parsed.clientAttrs,
             });
           } catch (error) {
             request.log.error({ err: error }, 'principal resolver failed');
@@ -154,10 +154,11 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
       });
     }
 
-    function authnAllow(principal: Principal) {
+    /** `session`: the resolver's attributes for EMQX to carry (a session ticket); they win over the principal's. */
+    function authnAllow(principal: Principal, session: Readonly<Record<string, string>> | undefined) {
       const body: Record<string, unknown> = { result: 'allow', is_superuser: principal.superuser === true };
       const attrs: Record<string, string> = {};
-      for (const [key, value] of Object.entries(principal.attributes)) {
+      for (const [key, value] of [...Object.entries(principal.attributes), ...Object.entries(session ?? {})]) {
         if (typeof value === 'string' && ATTR_KEY.test(key)) attrs[key] = value;
       }
       if (Object.keys(attrs).length > 0) body.client_attrs = attrs;

@@ -1,5 +1,6 @@
 export { PrincipalDirectory, type PrincipalDirectoryOptions } from './principal-directory.js';
 export { Secret } from './secret.js';
+export { SessionTickets, type SessionTicketsOptions, type TicketContent } from './session-tickets.js';
 export {
   loadServerConfig,
   parseServerConfig,

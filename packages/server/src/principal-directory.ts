@@ -1,74 +1,265 @@
-import type { Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
+import type { ConnectRequest, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import { LRUCache } from 'lru-cache';
+import type { SessionTickets } from './session-tickets.js';
 
 export interface PrincipalDirectoryOptions {
-  /** Users known without a login (the password store). */
+  /** The credential store of the chain's password authenticator. */
   readonly store?: CredentialStore;
-  /** Principals remembered from logins. Defaults: 100,000 entries, 24 h. */
+  /** The name of the authenticator whose principals are the store's users: their sessions follow store changes. */
+  readonly storeAuthenticator?: string;
+  /**
+   * True when every authenticator of the chain proves usernames ({@link Authenticator.provesUsername}):
+   * a broker's username then names a proven identity, and a forgotten session of a store user may be
+   * rebuilt from its entry. Default false: a forgotten session is rebuilt only from a ticket.
+   */
+  readonly provesUsernames?: boolean;
+  /** Signs and checks the session tickets handed to brokers that carry session attributes (EMQX). */
+  readonly tickets?: SessionTickets;
+  /** The session attribute (EMQX `client_attrs` key) that carries the ticket. Default `warden_session`. */
+  readonly ticketAttribute?: string;
+  /** Bound of the remembered sessions, in (estimated) bytes. Default 64 MiB. */
+  readonly maxBytes?: number;
+  /** Optional bound in entries. */
   readonly max?: number;
+  /** A session unused this long is forgotten; every use restarts it, never past the principal's `expiresAt`. Default 24 h. */
   readonly ttlMs?: number;
+  /** Clock in ms; tests inject one. */
+  readonly now?: () => number;
 }
 
+/** One remembered session: the principal that authenticated it and what proved it. */
+interface Session {
+  readonly principal: Principal;
+  /** The authenticator that allowed the login (or that the rebuild relied on). */
+  readonly authenticator: string;
+  /** The broker's username and what identity the session holds, for {@link PrincipalDirectory} name lookups. */
+  readonly name: string | undefined;
+  readonly identity: string;
+  /** The store generation a store user's principal was built from. */
+  readonly generation: number;
+}
+
+/** The sessions remembered under one broker username that share an identity. */
+interface NameIdentity {
+  count: number;
+  latest: Session;
+  /** The principal answered for the name alone (client id `''`), built once per store generation. */
+  answer?: { readonly principal: Principal; readonly generation: number };
+}
+
+/** Fixed overhead per session (LRU slots, objects, index entries), added to the sizes of its strings. */
+const ENTRY_OVERHEAD_BYTES = 512;
+
 /**
- * Answers "who is this connected client?" for authorization requests that carry only username and
- * client id: first the principal remembered from its login through this server (so token and
- * certificate identities keep their roles and rules), then the credential store. Forgets everything
- * when the store changes, so a removed user stops being authorized.
+ * The server's {@link PrincipalResolver}: answers "which principal authenticated this session?" for
+ * authorization requests that carry only username and client id (and, for EMQX, the attributes the
+ * broker keeps for the session). In order:
+ *
+ * 1. the principal remembered from the session's login through this server (sliding expiry while used,
+ *    never past the principal's `expiresAt`; a store user's principal follows changes to the store);
+ * 2. a session ticket the server signed at login and the broker carries (EMQX `client_attrs`), bound to
+ *    the client id and username and expiring with the credential;
+ * 3. the store entry of the username, only when every authenticator proves usernames;
+ *
+ * otherwise `undefined` (an unknown session, refused by the adapters). A request without a client id
+ * (go-auth's superuser check) is answered only when every remembered session of that username holds
+ * the same identity. A name alone never finds a principal the client did not prove.
  *
  * @example
  * ```ts
- * const directory = new PrincipalDirectory({ store });
+ * const directory = new PrincipalDirectory({ store, storeAuthenticator: 'password', provesUsernames: true });
  * const result = await guard.authenticate(request);
- * if (result.ok) directory.remember(result.principal);
+ * if (result.ok) directory.remember(request, result.principal, result.authenticator);
  * await app.register(emqxPlugin, { guard, resolver: directory });
  * ```
  */
 export class PrincipalDirectory implements PrincipalResolver {
   readonly #store: CredentialStore | undefined;
-  readonly #remembered: LRUCache<string, Principal>;
-  /**
-   * Principals built from store entries, reused so that the guard and the policy find them by identity
-   * instead of hashing their content on every request.
-   */
-  readonly #built: LRUCache<string, Principal>;
+  readonly #storeAuthenticator: string | undefined;
+  readonly #provesUsernames: boolean;
+  readonly #tickets: SessionTickets | undefined;
+  readonly #ticketAttribute: string;
+  readonly #ttlMs: number;
+  readonly #maxBytes: number;
+  readonly #now: () => number;
+  readonly #sessions: LRUCache<string, Session>;
+  /** Broker username → identity → the sessions holding it. Mirrors #sessions through its dispose callback. */
+  readonly #names = new Map<string, Map<string, NameIdentity>>();
+  /** Bumped when the store changes: store users' sessions are then checked against it again. */
+  #generation = 0;
 
   constructor(options: PrincipalDirectoryOptions = {}) {
     this.#store = options.store;
-    this.#remembered = new LRUCache({ max: options.max ?? 100_000, ttl: options.ttlMs ?? 86_400_000 });
-    this.#built = new LRUCache({ max: options.max ?? 100_000 });
-    this.#store?.onChange(() => this.clear());
+    this.#storeAuthenticator = options.storeAuthenticator;
+    this.#provesUsernames = options.provesUsernames === true;
+    this.#tickets = options.tickets;
+    this.#ticketAttribute = options.ticketAttribute ?? 'warden_session';
+    this.#ttlMs = options.ttlMs ?? 86_400_000;
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#now = options.now ?? Date.now;
+    this.#sessions = new LRUCache<string, Session>({
+      maxSize: this.#maxBytes,
+      ...(options.max === undefined ? {} : { max: options.max }),
+      ttl: this.#ttlMs,
+      updateAgeOnGet: true,
+      ttlResolution: 0,
+      perf: { now: this.#now },
+      dispose: (session) => this.#unindex(session),
+    });
+    this.#store?.onChange(() => this.#generation++);
   }
 
-  remember(principal: Principal): void {
-    this.#remembered.set(key(principal.username, principal.clientId), principal);
+  /** Remembers the principal that authenticated the session `request` opened (a successful login). */
+  remember(request: ConnectRequest, principal: Principal, authenticator: string): void {
+    this.#put(sessionKey(request.username, request.clientId), request.username, principal, authenticator);
+  }
+
+  /** The signed ticket of a session just remembered, for EMQX to carry in `client_attrs`. */
+  attributesFor(request: ConnectRequest, principal: Principal): Readonly<Record<string, string>> | undefined {
+    if (!this.#tickets) return undefined;
+    const session = this.#sessions.peek(sessionKey(request.username, request.clientId));
+    const authenticator = session?.principal === principal ? session.authenticator : '';
+    const ticket = this.#tickets.issue(request.clientId, request.username, principal, authenticator);
+    return ticket === undefined ? undefined : { [this.#ticketAttribute]: ticket };
   }
 
   async resolve(query: PrincipalQuery): Promise<Principal | undefined> {
-    if (query.clientId !== undefined) {
-      const remembered = this.#remembered.get(key(query.username, query.clientId));
-      if (remembered) return remembered;
+    if (query.clientId === undefined) return this.#byName(query.username);
+    const key = sessionKey(query.username, query.clientId);
+    const session = this.#sessions.get(key);
+    if (session) {
+      const principal = await this.#current(key, session);
+      if (principal) return principal;
     }
-    if (!this.#store || query.username === undefined) return undefined;
-    const builtKey = `${key(query.username, query.clientId ?? '')}\u0000${query.remoteAddress ?? ''}`;
-    const built = this.#built.get(builtKey);
-    if (built) return built;
-    const entry = await this.#store.get(query.username);
-    if (!entry || entry.disabled) return undefined;
-    const principal = userPrincipal(entry, {
-      clientId: query.clientId ?? '',
-      remoteAddress: query.remoteAddress,
-    });
-    this.#built.set(builtKey, principal);
-    return principal;
+    return this.#rebuild(key, query, query.clientId);
+  }
+
+  /** How many sessions are remembered, and their estimated size in bytes. */
+  stats(): { readonly sessions: number; readonly bytes: number } {
+    return { sessions: this.#sessions.size, bytes: this.#sessions.calculatedSize };
   }
 
   clear(): void {
-    this.#remembered.clear();
-    this.#built.clear();
+    this.#sessions.clear();
+  }
+
+  /** The remembered principal if still valid: not expired, and still the store's user when it came from the store. */
+  async #current(key: string, session: Session): Promise<Principal | undefined> {
+    const { principal } = session;
+    if (principal.expiresAt !== undefined && principal.expiresAt <= this.#now()) {
+      this.#sessions.delete(key);
+      return undefined;
+    }
+    if (!this.#fromStore(session) || session.generation === this.#generation) return principal;
+    const rebuilt = await this.#fromEntry(principal.username, principal.clientId, principal);
+    if (rebuilt) this.#put(key, session.name, rebuilt, session.authenticator);
+    else this.#sessions.delete(key);
+    return rebuilt;
+  }
+
+  /** A forgotten session, from what is still proven: a ticket we signed, or a username every authenticator proves. */
+  async #rebuild(key: string, query: PrincipalQuery, clientId: string): Promise<Principal | undefined> {
+    const ticket = query.attributes?.[this.#ticketAttribute];
+    const content = ticket === undefined ? undefined : this.#tickets?.verify(ticket, clientId, query.username);
+    if (content) {
+      const { principal, authenticator } = content;
+      const rebuilt =
+        authenticator === this.#storeAuthenticator
+          ? await this.#fromEntry(principal.username, clientId, principal)
+          : principal;
+      if (rebuilt) this.#put(key, query.username, rebuilt, authenticator);
+      return rebuilt;
+    }
+    if (!this.#provesUsernames || this.#storeAuthenticator === undefined) return undefined;
+    const rebuilt = await this.#fromEntry(query.username, clientId, { remoteAddress: query.remoteAddress });
+    if (rebuilt) this.#put(key, query.username, rebuilt, this.#storeAuthenticator);
+    return rebuilt;
+  }
+
+  /** The principal for a username alone: only when every remembered session of it holds one identity. */
+  async #byName(name: string | undefined): Promise<Principal | undefined> {
+    if (name === undefined) return undefined;
+    const identities = this.#names.get(name);
+    if (identities === undefined) {
+      // Nobody remembered: only a username every authenticator proves names its store entry.
+      if (!this.#provesUsernames || this.#storeAuthenticator === undefined) return undefined;
+      return this.#fromEntry(name, '', {});
+    }
+    if (identities.size !== 1) return undefined;
+    const identity = identities.values().next().value as NameIdentity;
+    const { latest } = identity;
+    if (latest.principal.expiresAt !== undefined && latest.principal.expiresAt <= this.#now()) return undefined;
+    const generation = this.#fromStore(latest) ? this.#generation : latest.generation;
+    if (identity.answer?.generation !== generation) {
+      const principal = this.#fromStore(latest)
+        ? await this.#fromEntry(latest.principal.username, '', {})
+        : { ...latest.principal, clientId: '', remoteAddress: undefined };
+      if (principal === undefined) return undefined;
+      identity.answer = { principal, generation };
+    }
+    return identity.answer.principal;
+  }
+
+  /** A store user's principal from its current entry; `undefined` when the user is gone or disabled. */
+  async #fromEntry(
+    username: string | undefined,
+    clientId: string,
+    connection: { readonly remoteAddress?: string; readonly tls?: boolean },
+  ): Promise<Principal | undefined> {
+    if (this.#store === undefined || username === undefined) return undefined;
+    const entry = await this.#store.get(username);
+    if (!entry || entry.disabled) return undefined;
+    return userPrincipal(entry, { clientId, remoteAddress: connection.remoteAddress, tls: connection.tls });
+  }
+
+  #fromStore(session: Session): boolean {
+    return this.#storeAuthenticator !== undefined && session.authenticator === this.#storeAuthenticator;
+  }
+
+  #put(key: string, name: string | undefined, principal: Principal, authenticator: string): void {
+    const now = this.#now();
+    const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - now;
+    if (left <= 0) return;
+    const identity = JSON.stringify([
+      authenticator,
+      principal.id,
+      principal.method,
+      principal.username ?? null,
+      principal.superuser === true,
+      principal.roles,
+      principal.groups ?? null,
+      principal.attributes,
+      principal.rules ?? null,
+    ]);
+    const size = ENTRY_OVERHEAD_BYTES + 2 * (key.length + identity.length + JSON.stringify(principal).length);
+    // An entry larger than the whole directory would be refused by the cache after indexing it.
+    if (size > this.#maxBytes) return;
+    const session: Session = { principal, authenticator, name, identity, generation: this.#generation };
+    if (name !== undefined) {
+      let identities = this.#names.get(name);
+      if (identities === undefined) this.#names.set(name, (identities = new Map()));
+      const held = identities.get(identity);
+      if (held) {
+        held.count++;
+        held.latest = session;
+      } else identities.set(identity, { count: 1, latest: session });
+    }
+    this.#sessions.set(key, session, { ttl: Math.min(this.#ttlMs, left), size });
+  }
+
+  #unindex(session: Session): void {
+    if (session.name === undefined) return;
+    const identities = this.#names.get(session.name);
+    const held = identities?.get(session.identity);
+    if (!identities || !held) return;
+    if (--held.count > 0) return;
+    identities.delete(session.identity);
+    if (identities.size === 0) this.#names.delete(session.name);
   }
 }
 
-function key(username: string | undefined, clientId: string): string {
-  return `${username ?? ''}\u0000${clientId}`;
+/** Sessions are keyed by what the broker reports: the CONNECT username and the client id. */
+function sessionKey(username: string | undefined, clientId: string): string {
+  return JSON.stringify([username ?? null, clientId]);
 }

@@ -115,12 +115,36 @@ export const ServerConfigSchema = strictObject({
         }),
       ])
       .optional(),
-    /** Principals remembered from successful logins, for later authorization requests. */
+    /** Sessions remembered from successful logins, for later authorization requests. */
     principals: strictObject({
+      /** Bound in (estimated) bytes. Default 64 MiB. */
+      maxBytes: z.int().min(65_536).optional(),
+      /** Optional bound in entries. */
       max: z.int().positive().optional(),
+      /** Forgotten after this long unused (sliding), never kept past the credential's expiry. Default 24 h. */
       ttlMs: z.int().positive().optional(),
     }).optional(),
   }).default({}),
+  /** How a forgotten session (restart, eviction, another replica) is rebuilt; see the README. */
+  sessions: strictObject({
+    /**
+     * Signed session tickets in the EMQX authn reply's `client_attrs`; `false` turns them off. Without a
+     * `key`, a random one per process: tickets then survive neither a restart nor another replica.
+     */
+    ticket: z
+      .union([
+        z.literal(false),
+        strictObject({
+          key: secretSchema.optional(),
+          attribute: z
+            .string()
+            .regex(/^[A-Za-z0-9]+[A-Za-z0-9_-]*$/, 'an EMQX client attribute name: letters, digits, - and _')
+            .default('warden_session'),
+          maxBytes: z.int().min(256).max(8192).default(2048),
+        }),
+      ])
+      .default({ attribute: 'warden_session', maxBytes: 2048 }),
+  }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true),
@@ -216,6 +240,12 @@ export function parseServerConfig(
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    sessions: {
+      ticket:
+        value.sessions.ticket && value.sessions.ticket.key
+          ? { ...value.sessions.ticket, key: value.sessions.ticket.key.withPath(at) }
+          : value.sessions.ticket,
+    },
     authenticators: value.authenticators.map((block, index) =>
       resolveAuthenticatorPaths({ ...block, where: where(['authenticators', index]) }, at),
     ),

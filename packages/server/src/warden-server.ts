@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
-import { createGuard, errorCode, WardenError } from '@mqtt-warden/core';
+import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
@@ -17,6 +17,7 @@ import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
+import { SessionTickets } from './session-tickets.js';
 import { createServerMetrics } from './server-metrics.js';
 import { sourceAllowlist } from './source-allowlist.js';
 import { tokenSubjectCheck } from './token-subject-check.js';
@@ -117,6 +118,8 @@ export async function createWardenServer(
   const app = Fastify({ ...fastifyOptions, ...(https ? { https } : {}) } as FastifyServerOptions);
   const log = app.log;
 
+  // Before anything that must be closed on failure.
+  const tickets = await sessionTickets(config.sessions.ticket, log);
   const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
     onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
     onError: (error) =>
@@ -163,17 +166,24 @@ export async function createWardenServer(
     cache: config.cache.decisions,
     logger: log,
   });
+  const storeLink = links.find((link) => link.store);
   const directory = new PrincipalDirectory({
-    store: links.find((link) => link.store)?.store,
+    store: storeLink?.store,
+    storeAuthenticator: storeLink?.authenticator.name,
+    // Then the username a broker reports names an identity one of them proved.
+    provesUsernames: authenticators.every((authenticator) => authenticator.provesUsername === true),
+    tickets,
+    ticketAttribute: config.sessions.ticket ? config.sessions.ticket.attribute : undefined,
+    maxBytes: config.cache.principals?.maxBytes,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
   });
-  // Every successful login through any adapter is remembered for that client's later authorization requests.
+  // Every successful login through any adapter is remembered for that session's later authorization requests.
   const rememberingGuard: Guard = {
     ...guard,
     async authenticate(request) {
       const result = await guard.authenticate(request);
-      if (result.ok) directory.remember(result.principal);
+      if (result.ok) directory.remember(request, result.principal, result.authenticator);
       return result;
     },
   };
@@ -332,6 +342,26 @@ export async function createWardenServer(
       await app.close();
     },
   };
+}
+
+/** The ticket signer of the config; a random key (with a warning) when none is configured. */
+async function sessionTickets(
+  ticket: ServerConfig['sessions']['ticket'],
+  log: { warn(obj: object, msg?: string): void },
+): Promise<SessionTickets | undefined> {
+  if (ticket === false) return undefined;
+  if (ticket.key === undefined) {
+    log.warn(
+      {},
+      'sessions.ticket.key is not set: session tickets are signed with a random key, so after a restart, or on another replica, EMQX sessions that the server no longer remembers are refused',
+    );
+    return new SessionTickets({ key: SessionTickets.randomKey(), maxBytes: ticket.maxBytes });
+  }
+  const key = Buffer.from(await ticket.key.reveal(), 'utf8');
+  if (key.byteLength < 32) {
+    throw new ConfigError(`${ticket.key.where}: a session ticket key needs at least 32 bytes`);
+  }
+  return new SessionTickets({ key, maxBytes: ticket.maxBytes });
 }
 
 /** Watches a file's directory (editors replace files by renaming) and calls back after 100 ms of quiet. */
