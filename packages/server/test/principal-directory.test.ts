@@ -1,33 +1,271 @@
+import type { ConnectRequest, Principal } from '@mqtt-warden/core';
 import { createMemoryStore } from '@mqtt-warden/password';
 import { describe, expect, it } from 'vitest';
-import { PrincipalDirectory } from '../src/principal-directory.js';
+import { PrincipalDirectory, type PrincipalDirectoryOptions } from '../src/principal-directory.js';
+import { SessionTickets } from '../src/session-tickets.js';
 
 // Any valid stored hash: the directory never verifies passwords.
 const HASH =
   '$argon2id$v=19$m=19456,p=1,t=2$dXyS8uOq4IIatNqwTnCYAw$JeLSqAlZMt2lXPq4CF8Igol1PlMdou4OSpjWArSaInw';
+const KEY = Buffer.alloc(32, 7);
 
-describe('PrincipalDirectory', () => {
-  it('reuses the principal it built for the same client, so downstream caches find it by identity', async () => {
-    const store = createMemoryStore([{ username: 'u', hash: HASH, roles: ['device'] }]);
-    const directory = new PrincipalDirectory({ store });
-    const a = await directory.resolve({ username: 'u', clientId: 'c' });
-    expect(a).toMatchObject({ id: 'u', clientId: 'c', roles: ['device'] });
-    expect(await directory.resolve({ username: 'u', clientId: 'c' })).toBe(a);
-    expect(await directory.resolve({ username: 'u', clientId: 'other' })).not.toBe(a);
-    expect(
-      await directory.resolve({ username: 'u', clientId: 'c', remoteAddress: '10.0.0.1' }),
-    ).toMatchObject({
-      remoteAddress: '10.0.0.1',
-    });
+const connect = (username: string | undefined, clientId: string): ConnectRequest => ({
+  username,
+  clientId,
+  transport: { tls: false },
+});
+
+/** A token principal that proved `sub` but kept the CONNECT username the client chose. */
+const tokenPrincipal = (sub: string, clientId: string, extra: Partial<Principal> = {}): Principal => ({
+  id: sub,
+  clientId,
+  claimedUsername: 'admin',
+  method: 'jwt',
+  roles: ['device'],
+  attributes: {},
+  ...extra,
+});
+
+function setup(options: Partial<PrincipalDirectoryOptions> = {}) {
+  let now = 1_000_000;
+  const store = createMemoryStore([
+    { username: 'admin', hash: HASH, superuser: true },
+    { username: 'demo', hash: HASH, roles: ['device'] },
+  ]);
+  const clock = {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+  const tickets = new SessionTickets({ key: KEY, now: clock.now });
+  const directory = new PrincipalDirectory({
+    store,
+    storeAuthenticator: 'password',
+    tickets,
+    now: clock.now,
+    ...options,
+  });
+  return { directory, store, clock, tickets };
+}
+
+describe('PrincipalDirectory: the session that authenticated, never a name', () => {
+  it('answers the remembered principal for its CONNECT username and client id only', async () => {
+    const { directory } = setup();
+    const principal = tokenPrincipal('sub-1', 'c1');
+    directory.remember(connect('admin', 'c1'), principal, 'jwt');
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBe(principal);
+    expect(await directory.resolve({ username: 'admin', clientId: 'c2' })).toBeUndefined();
+    expect(await directory.resolve({ username: 'other', clientId: 'c1' })).toBeUndefined();
+    directory.clear();
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBeUndefined();
   });
 
-  it('forgets built principals when the store changes: new roles apply, removed users are unknown', async () => {
-    const store = createMemoryStore([{ username: 'u', hash: HASH, roles: ['device'] }]);
-    const directory = new PrincipalDirectory({ store });
-    await directory.resolve({ username: 'u', clientId: 'c' });
-    store.set({ username: 'u', hash: HASH, roles: ['admin'] });
-    expect(await directory.resolve({ username: 'u', clientId: 'c' })).toMatchObject({ roles: ['admin'] });
-    store.delete('u');
-    expect(await directory.resolve({ username: 'u', clientId: 'c' })).toBeUndefined();
+  it('never builds a principal from the store entry of a name it does not remember, unless every authenticator proves usernames', async () => {
+    const { directory } = setup();
+    // A token user that connected as "admin", after a restart or an eviction: not admin's entry.
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBeUndefined();
+    expect(await directory.resolve({ username: 'admin' })).toBeUndefined();
+
+    const proven = setup({ provesUsernames: true }).directory;
+    const built = await proven.resolve({ username: 'demo', clientId: 'd1', remoteAddress: '10.0.0.1' });
+    expect(built).toMatchObject({ id: 'demo', username: 'demo', clientId: 'd1', roles: ['device'] });
+    expect(built?.remoteAddress).toBe('10.0.0.1');
+    // Remembered from then on: downstream caches find the same object.
+    expect(await proven.resolve({ username: 'demo', clientId: 'd1' })).toBe(built);
+    expect(await proven.resolve({ username: 'nobody', clientId: 'd1' })).toBeUndefined();
+    expect(await proven.resolve({ username: 'admin' })).toMatchObject({ superuser: true, clientId: '' });
+  });
+
+  it('keeps a store user’s session in step with the store: new roles apply, a removed or disabled user is refused; other sessions stay', async () => {
+    const { directory, store } = setup();
+    directory.remember(
+      connect('demo', 'd1'),
+      { id: 'demo', username: 'demo', clientId: 'd1', method: 'password', roles: ['device'], attributes: {} },
+      'password',
+    );
+    const token = tokenPrincipal('sub-1', 'c1');
+    directory.remember(connect('admin', 'c1'), token, 'jwt');
+    store.set({ username: 'demo', hash: HASH, roles: ['operator'] });
+    expect(await directory.resolve({ username: 'demo', clientId: 'd1' })).toMatchObject({
+      roles: ['operator'],
+      clientId: 'd1',
+    });
+    store.set({ username: 'demo', hash: HASH, roles: ['operator'], disabled: true });
+    expect(await directory.resolve({ username: 'demo', clientId: 'd1' })).toBeUndefined();
+    store.delete('demo');
+    expect(await directory.resolve({ username: 'demo', clientId: 'd1' })).toBeUndefined();
+    // A users-file change does not log out token sessions.
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBe(token);
+  });
+
+  it('answers a username without client id (go-auth superuser) only when all its sessions hold one identity', async () => {
+    const { directory } = setup();
+    const admin: Principal = {
+      id: 'admin',
+      username: 'admin',
+      clientId: 'a1',
+      method: 'password',
+      roles: [],
+      attributes: {},
+      superuser: true,
+    };
+    directory.remember(connect('admin', 'a1'), admin, 'password');
+    directory.remember(connect('admin', 'a2'), { ...admin, clientId: 'a2' }, 'password');
+    expect(await directory.resolve({ username: 'admin' })).toMatchObject({ superuser: true, clientId: '' });
+    // A token user calling itself "admin" makes the name ambiguous: no superuser by name.
+    directory.remember(connect('admin', 'c1'), tokenPrincipal('sub-1', 'c1'), 'jwt');
+    expect(await directory.resolve({ username: 'admin' })).toBeUndefined();
+    // Each session still resolves as itself.
+    expect(await directory.resolve({ username: 'admin', clientId: 'a1' })).toMatchObject({ superuser: true });
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toMatchObject({ id: 'sub-1' });
+    expect((await directory.resolve({ username: 'admin', clientId: 'c1' }))?.superuser).toBeUndefined();
+    // Alone, the token user is answered as itself.
+    const alone = setup().directory;
+    alone.remember(connect('admin', 'c1'), tokenPrincipal('sub-1', 'c1'), 'jwt');
+    expect(await alone.resolve({ username: 'admin' })).toMatchObject({ id: 'sub-1', method: 'jwt' });
+  });
+});
+
+describe('PrincipalDirectory: session tickets', () => {
+  async function ticketFor(directory: PrincipalDirectory, request: ConnectRequest, principal: Principal) {
+    directory.remember(request, principal, principal.method);
+    const attributes = directory.attributesFor(request, principal);
+    expect(attributes).toEqual({ warden_session: expect.any(String) });
+    return attributes!.warden_session!;
+  }
+
+  it('rebuilds a forgotten session from the ticket the broker carries, exactly as it logged in', async () => {
+    const { directory, clock } = setup();
+    const principal = tokenPrincipal('sub-1', 'c1', {
+      expiresAt: clock.now() + 60_000,
+      rules: [{ effect: 'allow', actions: ['publish'], topics: ['t/${clientid}'] }],
+      attributes: { 'claims.site': 'north' },
+    });
+    const ticket = await ticketFor(directory, connect('admin', 'c1'), principal);
+    directory.clear(); // a restart, an eviction, another replica
+    const rebuilt = await directory.resolve({
+      username: 'admin',
+      clientId: 'c1',
+      attributes: { warden_session: ticket },
+    });
+    expect(rebuilt).toEqual(principal);
+    // and remembered again
+    expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBe(rebuilt);
+  });
+
+  it('refuses tampered, foreign, expired and other sessions’ tickets', async () => {
+    const { directory, clock } = setup();
+    const principal = tokenPrincipal('sub-1', 'c1', { expiresAt: clock.now() + 60_000 });
+    const ticket = await ticketFor(directory, connect('admin', 'c1'), principal);
+    directory.clear();
+    const ask = (t: string, clientId = 'c1', username = 'admin') =>
+      directory.resolve({ username, clientId, attributes: { warden_session: t } });
+
+    const [v, payload, mac] = ticket.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    claims.p.superuser = true;
+    const forged = `${v}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${mac}`;
+    expect(await ask(forged)).toBeUndefined();
+    expect(await ask(`${ticket.slice(0, -1)}${ticket.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
+    expect(await ask('')).toBeUndefined();
+    expect(await ask(`${ticket}.x`)).toBeUndefined();
+    // Another client's session, or the same client under another username.
+    expect(await ask(ticket, 'c2')).toBeUndefined();
+    expect(await ask(ticket, 'c1', 'demo')).toBeUndefined();
+    // Signed by another server's key.
+    const foreign = new PrincipalDirectory({
+      tickets: new SessionTickets({ key: Buffer.alloc(32, 8), now: clock.now }),
+      now: clock.now,
+    });
+    foreign.remember(connect('admin', 'c1'), principal, 'jwt');
+    expect(await ask(foreign.attributesFor(connect('admin', 'c1'), principal)!.warden_session!)).toBeUndefined();
+    // Past the credential's expiry.
+    clock.advance(60_000);
+    expect(await ask(ticket)).toBeUndefined();
+  });
+
+  it('rebuilds a store user from its current entry, so a removed user’s ticket is refused', async () => {
+    const { directory, store } = setup();
+    const request = connect('demo', 'd1');
+    const principal: Principal = {
+      id: 'demo',
+      username: 'demo',
+      clientId: 'd1',
+      method: 'password',
+      roles: ['device'],
+      attributes: {},
+    };
+    const ticket = await ticketFor(directory, request, principal);
+    directory.clear();
+    store.set({ username: 'demo', hash: HASH, roles: ['operator'] });
+    expect(
+      await directory.resolve({ username: 'demo', clientId: 'd1', attributes: { warden_session: ticket } }),
+    ).toMatchObject({ roles: ['operator'] });
+    directory.clear();
+    store.delete('demo');
+    expect(
+      await directory.resolve({ username: 'demo', clientId: 'd1', attributes: { warden_session: ticket } }),
+    ).toBeUndefined();
+  });
+});
+
+describe('PrincipalDirectory: expiry and bounds', () => {
+  it('forgets a session unused for ttlMs, keeps one that is used (sliding), never past the principal’s expiresAt', async () => {
+    const { directory, clock } = setup({ ttlMs: 10_000, tickets: undefined });
+    directory.remember(connect('idle', 'c'), tokenPrincipal('idle', 'c'), 'jwt');
+    directory.remember(connect('busy', 'c'), tokenPrincipal('busy', 'c'), 'jwt');
+    directory.remember(
+      connect('token', 'c'),
+      tokenPrincipal('token', 'c', { expiresAt: clock.now() + 25_000 }),
+      'jwt',
+    );
+    for (let i = 0; i < 4; i++) {
+      clock.advance(6_000);
+      expect(await directory.resolve({ username: 'busy', clientId: 'c' })).toMatchObject({ id: 'busy' });
+      expect(await directory.resolve({ username: 'token', clientId: 'c' })).toMatchObject({ id: 'token' });
+    }
+    // 24 s later: the busy session lives on, the idle one is gone.
+    expect(await directory.resolve({ username: 'idle', clientId: 'c' })).toBeUndefined();
+    clock.advance(1_000);
+    // 25 s: used all along, but its credential has expired.
+    expect(await directory.resolve({ username: 'busy', clientId: 'c' })).toMatchObject({ id: 'busy' });
+    expect(await directory.resolve({ username: 'token', clientId: 'c' })).toBeUndefined();
+    // An already expired principal is not remembered at all.
+    directory.remember(connect('late', 'c'), tokenPrincipal('late', 'c', { expiresAt: clock.now() }), 'jwt');
+    expect(directory.stats().sessions).toBe(1);
+  });
+
+  it('stays within maxBytes, evicting the least recently used sessions, and keeps name lookups consistent', async () => {
+    const maxBytes = 200_000;
+    const { directory } = setup({ maxBytes, tickets: undefined });
+    const big = 'x'.repeat(2_000);
+    for (let i = 0; i < 500; i++) {
+      directory.remember(
+        connect('admin', `c${i}`),
+        tokenPrincipal(`sub-${i}`, `c${i}`, { attributes: { 'claims.blob': big } }),
+        'jwt',
+      );
+    }
+    const { sessions, bytes } = directory.stats();
+    expect(bytes).toBeLessThanOrEqual(maxBytes);
+    expect(bytes).toBeGreaterThan(maxBytes / 2);
+    expect(sessions).toBeLessThan(500);
+    expect(await directory.resolve({ username: 'admin', clientId: 'c0' })).toBeUndefined();
+    expect(await directory.resolve({ username: 'admin', clientId: 'c499' })).toMatchObject({ id: 'sub-499' });
+    // Many identities share the name: ambiguous. Once only one is left, it is answered.
+    expect(await directory.resolve({ username: 'admin' })).toBeUndefined();
+    directory.clear();
+    expect(directory.stats()).toEqual({ sessions: 0, bytes: 0 });
+    directory.remember(connect('admin', 'z'), tokenPrincipal('sub-z', 'z'), 'jwt');
+    expect(await directory.resolve({ username: 'admin' })).toMatchObject({ id: 'sub-z' });
+    // One session larger than the whole bound is not remembered.
+    directory.remember(
+      connect('huge', 'h'),
+      tokenPrincipal('huge', 'h', { attributes: { blob: 'x'.repeat(maxBytes) } }),
+      'jwt',
+    );
+    expect(await directory.resolve({ username: 'huge', clientId: 'h' })).toBeUndefined();
+    expect(await directory.resolve({ username: 'huge' })).toBeUndefined();
   });
 });
