@@ -156,11 +156,6 @@ sessions: { ticket: { key: "${TICKET_KEY}" } }
 adapters: { goAuth: { responseMode: json } }
 `;
 
-/** What the broker keeps of a session: the EMQX ticket it carries in client_attrs. */
-interface Session {
-  readonly attrs: Record<string, string>;
-}
-
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

@@ -96,7 +96,9 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
           const result = await guard.authenticate(connect);
           if (result.ok) {
             report({ action: 'authenticate', result: 'allow' });
-            return reply.send(authnAllow(result.principal, resolver.attributesFor?.(connect, result.principal)));
+            return reply.send(
+              authnAllow(result.principal, resolver.attributesFor?.(connect, result.principal)),
+            );
           }
           const answer =
             result.reason === 'no-authenticator'
@@ -158,7 +160,10 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
     function authnAllow(principal: Principal, session: Readonly<Record<string, string>> | undefined) {
       const body: Record<string, unknown> = { result: 'allow', is_superuser: principal.superuser === true };
       const attrs: Record<string, string> = {};
-      for (const [key, value] of [...Object.entries(principal.attributes), ...Object.entries(session ?? {})]) {
+      for (const [key, value] of [
+        ...Object.entries(principal.attributes),
+        ...Object.entries(session ?? {}),
+      ]) {
         if (typeof value === 'string' && ATTR_KEY.test(key)) attrs[key] = value;
       }
       if (Object.keys(attrs).length > 0) body.client_attrs = attrs;

@@ -1,10 +1,10 @@
 export { PrincipalDirectory, type PrincipalDirectoryOptions } from './principal-directory.js';
 export { Secret } from './secret.js';
-export { SessionTickets, type SessionTicketsOptions, type TicketContent } from './session-tickets.js';
 export {
   loadServerConfig,
   parseServerConfig,
   type ServerConfig,
   ServerConfigSchema,
 } from './server-config.js';
+export { SessionTickets, type SessionTicketsOptions, type TicketContent } from './session-tickets.js';
 export { createWardenServer, type WardenServer, type WardenServerOptions } from './warden-server.js';

@@ -161,7 +161,8 @@ export class PrincipalDirectory implements PrincipalResolver {
   /** A forgotten session, from what is still proven: a ticket we signed, or a username every authenticator proves. */
   async #rebuild(key: string, query: PrincipalQuery, clientId: string): Promise<Principal | undefined> {
     const ticket = query.attributes?.[this.#ticketAttribute];
-    const content = ticket === undefined ? undefined : this.#tickets?.verify(ticket, clientId, query.username);
+    const content =
+      ticket === undefined ? undefined : this.#tickets?.verify(ticket, clientId, query.username);
     if (content) {
       const { principal, authenticator } = content;
       const rebuilt =
@@ -189,7 +190,8 @@ export class PrincipalDirectory implements PrincipalResolver {
     if (identities.size !== 1) return undefined;
     const identity = identities.values().next().value as NameIdentity;
     const { latest } = identity;
-    if (latest.principal.expiresAt !== undefined && latest.principal.expiresAt <= this.#now()) return undefined;
+    if (latest.principal.expiresAt !== undefined && latest.principal.expiresAt <= this.#now())
+      return undefined;
     const generation = this.#fromStore(latest) ? this.#generation : latest.generation;
     if (identity.answer?.generation !== generation) {
       const principal = this.#fromStore(latest)
@@ -238,7 +240,10 @@ export class PrincipalDirectory implements PrincipalResolver {
     const session: Session = { principal, authenticator, name, identity, generation: this.#generation };
     if (name !== undefined) {
       let identities = this.#names.get(name);
-      if (identities === undefined) this.#names.set(name, (identities = new Map()));
+      if (identities === undefined) {
+        identities = new Map();
+        this.#names.set(name, identities);
+      }
       const held = identities.get(identity);
       if (held) {
         held.count++;

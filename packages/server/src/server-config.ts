@@ -242,7 +242,7 @@ export function parseServerConfig(
     policy: { ...value.policy, file: at(value.policy.file) },
     sessions: {
       ticket:
-        value.sessions.ticket && value.sessions.ticket.key
+        value.sessions.ticket && value.sessions.ticket.key !== undefined
           ? { ...value.sessions.ticket, key: value.sessions.ticket.key.withPath(at) }
           : value.sessions.ticket,
     },

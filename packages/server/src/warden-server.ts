@@ -17,8 +17,8 @@ import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
-import { SessionTickets } from './session-tickets.js';
 import { createServerMetrics } from './server-metrics.js';
+import { SessionTickets } from './session-tickets.js';
 import { sourceAllowlist } from './source-allowlist.js';
 import { tokenSubjectCheck } from './token-subject-check.js';
 

@@ -179,7 +179,9 @@ describe('PrincipalDirectory: session tickets', () => {
       now: clock.now,
     });
     foreign.remember(connect('admin', 'c1'), principal, 'jwt');
-    expect(await ask(foreign.attributesFor(connect('admin', 'c1'), principal)!.warden_session!)).toBeUndefined();
+    expect(
+      await ask(foreign.attributesFor(connect('admin', 'c1'), principal)!.warden_session!),
+    ).toBeUndefined();
     // Past the credential's expiry.
     clock.advance(60_000);
     expect(await ask(ticket)).toBeUndefined();

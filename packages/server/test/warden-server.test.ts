@@ -5,11 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import {
-  createWardenServer,
-  parseServerConfig,
-  type WardenServer,
-} from '@mqtt-warden/server';
+import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QUICKSTART_CONFIG, run } from '../src/commands/serve.js';
 
