@@ -46,7 +46,10 @@ const PHASES: readonly Phase[] = ['live', 'policy reload', 'eviction', 'restart'
 interface Attack {
   readonly name: string;
   readonly clientId: string;
-  readonly credential: () => Credential;
+  /** The credential, made on the server of the first phase (device tokens are issued by it). */
+  readonly credential: (server: WardenServer) => Credential | Promise<Credential>;
+  /** The authenticator itself binds the names to the credential: holds without the identity branch. */
+  readonly bindsNames?: boolean;
   /** The credential is a client certificate. */
   readonly certificate?: boolean;
 }
@@ -114,11 +117,46 @@ const ATTACKS: readonly Attack[] = [
     clientId: 'dev-sas',
     credential: () => ({ username: 'admin', password: sasToken('dev-sas', DEVICE_KEY) }),
   },
+  {
+    name: 'device token of demo as admin',
+    clientId: 'demo-1',
+    credential: async (server) => ({
+      username: 'admin',
+      password: await deviceToken(server, 'demo', 'demo-1'),
+    }),
+    bindsNames: true,
+  },
+  {
+    name: 'device token of demo, client id sensor-2',
+    clientId: 'sensor-2',
+    credential: async (server) => ({
+      username: 'demo',
+      password: await deviceToken(server, 'demo', 'demo-1'),
+    }),
+    bindsNames: true,
+  },
 ];
 
-/** Checks no attacker may pass: other devices' trees, everything, `$SYS`. */
+/** A device token the server issues to demo for its own client id. */
+async function deviceToken(server: WardenServer, username: string, clientId: string): Promise<string> {
+  const basic = Buffer.from(`${username}:demo-password`).toString('base64');
+  const response = await server.app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `client_id=${clientId}`,
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json().access_token;
+}
+
+/**
+ * Checks no attacker may pass: other devices' trees, everything, `$SYS`. Each attack claims its own
+ * (username, client id) pair: the server keys sessions by it.
+ */
 const PROBES = [
   { action: 'publish', topic: 'devices/sensor-1/cmd' },
+  { action: 'publish', topic: 'devices/sensor-2/cmd' },
   { action: 'subscribe', topic: 'devices/+/cmd' },
   { action: 'subscribe', topic: '#' },
   { action: 'subscribe', topic: '$SYS/#' },
@@ -169,7 +207,8 @@ const ADAPTERS: readonly Adapter[] = ['go-auth', 'rabbitmq', 'emqx', 'token'];
  * id until authenticators prove them. A forgotten session on go-auth and RabbitMQ is this branch's
  * part: nothing rebuilds it from a name, so those cells must hold already.
  */
-function needsIdentity(phase: Phase, adapter: Adapter): boolean {
+function needsIdentity(attack: Attack, phase: Phase, adapter: Adapter): boolean {
+  if (attack.bindsNames) return false;
   if (adapter === 'token' || phase === 'live' || phase === 'policy reload') return true;
   return adapter === 'emqx';
 }
@@ -351,7 +390,7 @@ describe('identity escalation: a valid credential plus a privileged name never g
       beforeAll(() => enter(phase));
       for (const adapter of ADAPTERS) {
         for (const attack of ATTACKS.filter((a) => applies(a, adapter, phase))) {
-          const pending = needsIdentity(phase, adapter) && !IDENTITY_LANDED;
+          const pending = needsIdentity(attack, phase, adapter) && !IDENTITY_LANDED;
           (pending ? it.fails : it)(
             `${attack.name} through ${adapter}: zero escalations${pending ? ' (needs the identity branch)' : ''}`,
             async () => {
@@ -359,10 +398,10 @@ describe('identity escalation: a valid credential plus a privileged name never g
               let session = sessions.get(key);
               const escalations: string[] = [];
               if (adapter === 'token') {
-                escalations.push(...(await viaToken(server, attack, attack.credential())));
+                escalations.push(...(await viaToken(server, attack, await attack.credential(server))));
               } else {
                 if (session === undefined) {
-                  const credential = attack.credential();
+                  const credential = await attack.credential(server);
                   const result = await login(server, adapter, attack, credential);
                   escalations.push(...result.escalations);
                   session = { credential, attrs: result.attrs };
