@@ -222,7 +222,11 @@ export class PrincipalDirectory implements PrincipalResolver {
   #put(key: string, name: string | undefined, principal: Principal, authenticator: string): void {
     const now = this.#now();
     const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - now;
-    if (left <= 0) return;
+    // Whatever is not remembered, an earlier session under the same names must not answer for it.
+    if (left <= 0) {
+      this.#sessions.delete(key);
+      return;
+    }
     const identity = JSON.stringify([
       authenticator,
       principal.id,
@@ -236,7 +240,10 @@ export class PrincipalDirectory implements PrincipalResolver {
     ]);
     const size = ENTRY_OVERHEAD_BYTES + 2 * (key.length + identity.length + JSON.stringify(principal).length);
     // An entry larger than the whole directory would be refused by the cache after indexing it.
-    if (size > this.#maxBytes) return;
+    if (size > this.#maxBytes) {
+      this.#sessions.delete(key);
+      return;
+    }
     const session: Session = { principal, authenticator, name, identity, generation: this.#generation };
     if (name !== undefined) {
       let identities = this.#names.get(name);

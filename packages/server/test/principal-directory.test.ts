@@ -233,9 +233,10 @@ describe('PrincipalDirectory: expiry and bounds', () => {
     // 25 s: used all along, but its credential has expired.
     expect(await directory.resolve({ username: 'busy', clientId: 'c' })).toMatchObject({ id: 'busy' });
     expect(await directory.resolve({ username: 'token', clientId: 'c' })).toBeUndefined();
-    // An already expired principal is not remembered at all.
-    directory.remember(connect('late', 'c'), tokenPrincipal('late', 'c', { expiresAt: clock.now() }), 'jwt');
-    expect(directory.stats().sessions).toBe(1);
+    // An already expired principal is not remembered at all, nor left to an earlier session.
+    directory.remember(connect('busy', 'c'), tokenPrincipal('late', 'c', { expiresAt: clock.now() }), 'jwt');
+    expect(await directory.resolve({ username: 'busy', clientId: 'c' })).toBeUndefined();
+    expect(directory.stats().sessions).toBe(0);
   });
 
   it('stays within maxBytes, evicting the least recently used sessions, and keeps name lookups consistent', async () => {
@@ -261,7 +262,9 @@ describe('PrincipalDirectory: expiry and bounds', () => {
     expect(directory.stats()).toEqual({ sessions: 0, bytes: 0 });
     directory.remember(connect('admin', 'z'), tokenPrincipal('sub-z', 'z'), 'jwt');
     expect(await directory.resolve({ username: 'admin' })).toMatchObject({ id: 'sub-z' });
-    // One session larger than the whole bound is not remembered.
+    // One session larger than the whole bound is not remembered, and an earlier one under the same
+    // names does not answer for it.
+    directory.remember(connect('huge', 'h'), tokenPrincipal('earlier', 'h'), 'jwt');
     directory.remember(
       connect('huge', 'h'),
       tokenPrincipal('huge', 'h', { attributes: { blob: 'x'.repeat(maxBytes) } }),
