@@ -66,6 +66,14 @@ async function main() {
       username: `u${i}`,
     });
   };
+  // No logins: a password-only chain proves usernames, so the server rebuilds each session from the
+  // users file (packages/server README, "Sessions"). Make sure the rows measure allows, not refusals.
+  const probe = await fetch(`${warden.url}/emqx/authz`, {
+    method: 'POST',
+    body: authz(),
+    headers: { 'content-type': 'application/json' },
+  });
+  if ((await probe.json()).result !== 'allow') throw new Error('the logged-in sessions are not authorized');
   // Warm the caches (decision cache, policy per-principal templates), then measure.
   await load('warm-up', warden, () => ({ method: 'POST', path: '/emqx/authz', body: authz() }), 2);
   rows.push(
