@@ -73,7 +73,8 @@ async function main() {
     body: authz(),
     headers: { 'content-type': 'application/json' },
   });
-  if ((await probe.json()).result !== 'allow') throw new Error('the logged-in sessions are not authorized');
+  if ((await probe.json()).result !== 'allow')
+    throw new Error('authz is refused: does every authenticator prove usernames?');
   // Warm the caches (decision cache, policy per-principal templates), then measure.
   await load('warm-up', warden, () => ({ method: 'POST', path: '/emqx/authz', body: authz() }), 2);
   rows.push(
