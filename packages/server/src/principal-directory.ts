@@ -18,7 +18,7 @@ export interface PrincipalDirectoryOptions {
   readonly tickets?: SessionTickets;
   /** The session attribute (EMQX `client_attrs` key) that carries the ticket. Default `warden_session`. */
   readonly ticketAttribute?: string;
-  /** Bound of the remembered sessions, in (estimated) bytes. Default 64 MiB. */
+  /** Bound of the remembered sessions, in (estimated) bytes. Default 128 MiB (about 110,000 token sessions of ~1.2 KB). */
   readonly maxBytes?: number;
   /** Optional bound in entries. */
   readonly max?: number;
@@ -96,7 +96,7 @@ export class PrincipalDirectory implements PrincipalResolver {
     this.#tickets = options.tickets;
     this.#ticketAttribute = options.ticketAttribute ?? 'warden_session';
     this.#ttlMs = options.ttlMs ?? 86_400_000;
-    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 128 * 1024 * 1024;
     this.#now = options.now ?? Date.now;
     this.#sessions = new LRUCache<string, Session>({
       maxSize: this.#maxBytes,

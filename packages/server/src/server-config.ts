@@ -117,7 +117,7 @@ export const ServerConfigSchema = strictObject({
       .optional(),
     /** Sessions remembered from successful logins, for later authorization requests. */
     principals: strictObject({
-      /** Bound in (estimated) bytes. Default 64 MiB. */
+      /** Bound in (estimated) bytes. Default 128 MiB. */
       maxBytes: z.int().min(65_536).optional(),
       /** Optional bound in entries. */
       max: z.int().positive().optional(),
