@@ -35,7 +35,11 @@ export interface EmqxDecisionEvent {
 
 export interface EmqxPluginOptions {
   readonly guard: Guard;
-  /** Rebuilds the principal of a connected client for authorization requests. */
+  /**
+   * Finds the principal of a connected client's session for authorization requests. Its `attributesFor`
+   * values (a session ticket) go into the authn reply's `client_attrs`; the `client_attrs.NAME` fields of
+   * an authz request come back to it as `attributes`.
+   */
   readonly resolver: PrincipalResolver;
   /** Route paths; `false` leaves a route out. Defaults `/emqx/authn` and `/emqx/authz`. */
   readonly paths?: { readonly authn?: string | false; readonly authz?: string | false };
