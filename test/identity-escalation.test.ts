@@ -239,21 +239,22 @@ async function login(server: WardenServer, adapter: Adapter, attack: Attack, cre
       })
     ).json() as { result: string; is_superuser?: boolean; client_attrs?: Record<string, string> };
     return {
+      accepted: emqx.result === 'allow',
       escalations: emqx.is_superuser ? ['emqx authn: is_superuser'] : [],
       attrs: emqx.client_attrs ?? {},
     };
   }
   // Certificates reach the server only through EMQX; the other brokers log in with username and password.
   if (credential.certPem !== undefined || credential.username === undefined || !credential.password) {
-    return { escalations: [], attrs: {} };
+    return { accepted: false, escalations: [], attrs: {} };
   }
   if (adapter === 'go-auth') {
-    await app.inject({
+    const goAuth = await app.inject({
       method: 'POST',
       url: '/mosquitto/user',
       payload: { username: credential.username, password: credential.password, clientid: attack.clientId },
     });
-    return { escalations: [], attrs: {} };
+    return { accepted: goAuth.json().ok === true, escalations: [], attrs: {} };
   }
   const rabbit = await app.inject({
     method: 'POST',
@@ -267,6 +268,7 @@ async function login(server: WardenServer, adapter: Adapter, attack: Attack, cre
     }),
   });
   return {
+    accepted: rabbit.body.startsWith('allow'),
     escalations: rabbit.body.startsWith('allow ') ? [`rabbitmq user: ${rabbit.body}`] : [],
     attrs: {},
   };
@@ -344,8 +346,9 @@ async function viaToken(server: WardenServer, attack: Attack, credential: Creden
   const token = { username: credential.username, password: response.json().access_token as string };
   const granted: string[] = [];
   for (const adapter of ['emqx', 'go-auth', 'rabbitmq'] as const) {
-    const { escalations, attrs } = await login(server, adapter, attack, token);
-    granted.push(...escalations, ...(await probe(server, adapter, attack, token, attrs)));
+    const { accepted, escalations, attrs } = await login(server, adapter, attack, token);
+    granted.push(...escalations);
+    if (accepted) granted.push(...(await probe(server, adapter, attack, token, attrs)));
   }
   return granted.map((g) => `token: ${g}`);
 }
@@ -355,7 +358,10 @@ describe('identity escalation: a valid credential plus a privileged name never g
   let config: ReturnType<typeof parseServerConfig>;
   let server: WardenServer;
   /** Per attack and adapter: the credential and the attributes EMQX carries, kept across phases (and the restart). */
-  const sessions = new Map<string, { credential: Credential; attrs: Record<string, string> }>();
+  const sessions = new Map<
+    string,
+    { credential: Credential; accepted: boolean; attrs: Record<string, string> }
+  >();
   beforeAll(async () => {
     as = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
@@ -404,12 +410,15 @@ describe('identity escalation: a valid credential plus a privileged name never g
                   const credential = await attack.credential(server);
                   const result = await login(server, adapter, attack, credential);
                   escalations.push(...result.escalations);
-                  session = { credential, attrs: result.attrs };
+                  session = { credential, accepted: result.accepted, attrs: result.attrs };
                   sessions.set(key, session);
                 }
-                escalations.push(
-                  ...(await probe(server, adapter, attack, session.credential, session.attrs)),
-                );
+                // A broker asks about a session only once the login was accepted: a refused one is no escalation.
+                if (session.accepted) {
+                  escalations.push(
+                    ...(await probe(server, adapter, attack, session.credential, session.attrs)),
+                  );
+                }
               }
               expect(escalations).toEqual([]);
             },
