@@ -193,7 +193,8 @@ const cases: [string, string[], string?][] = [
   ],
 ];
 
-describe('mqtt-warden with malformed input', () => {
+// Each case starts the CLI (a Node process, ~2.5 s on a loaded 2-core machine), five at a time.
+describe('mqtt-warden with malformed input', { timeout: 90_000 }, () => {
   it.concurrent.each(cases)('%s: exit 2, a readable message, no stack', async (_, args, stdin) => {
     expectReadableFailure(await cli(args, stdin));
   });
