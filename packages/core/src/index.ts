@@ -22,11 +22,13 @@ export type {
   Decision,
   DecisionReason,
   DenyReason,
+  ExactTopic,
   Principal,
   PrincipalRule,
   QoS,
   RuleRef,
   RuleSource,
+  RuleTopic,
   Transport,
 } from './types.js';
 export { UrlEncodedForm } from './url-encoded-form.js';

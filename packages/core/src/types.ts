@@ -38,15 +38,33 @@ export interface ConnectRequest {
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A topic matched as the exact string written (EMQX's `eq`): no placeholder is rendered and `+`/`#` are
+ * plain characters. It matches a publish or receive whose topic name is that string, and a subscription
+ * whose filter (without `$share/{group}/`) is that string; so `{ eq: 'a/+' }` allows subscribing to the
+ * filter `a/+` only, and no publish or receive (no topic name contains `+`).
+ */
+export interface ExactTopic {
+  readonly eq: string;
+}
+
+/** A rule's topic: a filter (MQTT wildcards, `${…}` placeholders) or an {@link ExactTopic}. */
+export type RuleTopic = string | ExactTopic;
+
 /** A topic permission carried by the principal itself, e.g. from a token's ACL claim. */
 export interface PrincipalRule {
   readonly effect: 'allow' | 'deny';
   readonly actions: readonly Action[];
-  /** Topic filters; may contain placeholders such as `${clientid}`. */
-  readonly topics: readonly string[];
-  /** Allowed QoS levels; all when absent. */
+  /** Topic filters (placeholders such as `${clientid}` allowed) or exact topics; an empty list matches nothing. */
+  readonly topics: readonly RuleTopic[];
+  /** The rule applies only to these QoS levels; all when absent. */
   readonly qos?: readonly QoS[];
-  /** Whether retained publishes are allowed; both when absent. */
+  /**
+   * A match condition, as in a policy rule and in EMQX: `true`, the rule applies only to retained
+   * messages; `false`, only to non-retained ones; absent, to both. It never grants anything by itself:
+   * an allow with `retain: true` leaves non-retained publishes to the other rules (default deny). A
+   * subscribe request counts as non-retained, so put `retain` on publish (and receive) rules only.
+   */
   readonly retain?: boolean;
 }
 
@@ -120,6 +138,8 @@ export interface RuleRef {
   readonly effect: 'allow' | 'deny';
   readonly role?: string;
   readonly topic?: string;
+  /** True when `topic` is an exact topic ({@link ExactTopic}): compared as a string, no wildcards. */
+  readonly exact?: boolean;
   readonly source?: RuleSource;
 }
 

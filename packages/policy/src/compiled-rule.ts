@@ -34,6 +34,8 @@ export interface RuleSpec {
   readonly effect: 'allow' | 'deny';
   readonly order: number;
   readonly template: TopicTemplate;
+  /** The topic is an exact string (`{ eq }`): `template` is static and only labels it. */
+  readonly exact?: boolean;
   readonly what: string;
   readonly role?: string;
   readonly roleIndex?: number;
@@ -56,8 +58,10 @@ export function compileRule(spec: RuleSpec): CompiledRule {
     effect: spec.effect,
     ...(spec.role !== undefined && { role: spec.role }),
     topic: spec.template.source,
+    ...(spec.exact && { exact: true }),
     ...(source && { source }),
   };
+  const topic = `${spec.exact ? 'exact topic' : 'topic'} "${spec.template.source}"`;
   const allowed = spec.effect === 'allow';
   const qos = spec.qos?.reduce((mask, q) => mask | (1 << q), 0);
   const from = spec.from && compileAddressList(spec.from);
@@ -71,7 +75,7 @@ export function compileRule(spec: RuleSpec): CompiledRule {
       allowed,
       reason: 'rule',
       rule: ref,
-      message: `${allowed ? 'allowed' : 'denied'} by ${label}, topic "${spec.template.source}"`,
+      message: `${allowed ? 'allowed' : 'denied'} by ${label}, ${topic}`,
     }),
     qos,
     retain: spec.retain,

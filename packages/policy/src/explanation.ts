@@ -58,7 +58,7 @@ export function formatExplanation(explanation: Explanation): string {
     if (decided) decider = undefined;
     const status = decided ? 'DECIDED' : entry.applies ? 'applies' : `skipped: ${entry.why}`;
     lines.push(
-      `  ${entry.rule.effect.padEnd(5)} ${entry.action.padEnd(9)} ${entry.label}, topic "${entry.rule.topic}" ${entry.relation.replace('-', ' ')}: ${status}`,
+      `  ${entry.rule.effect.padEnd(5)} ${entry.action.padEnd(9)} ${entry.label}, ${entry.rule.exact ? 'exact topic' : 'topic'} "${entry.rule.topic}" ${entry.relation.replace('-', ' ')}: ${status}`,
     );
   }
   lines.push(`  decision: ${decision.message ?? decision.reason}`);

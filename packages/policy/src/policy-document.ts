@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { compileTopicTemplate, TopicError } from '@mqtt-warden/topic';
+import type { RuleTopic } from '@mqtt-warden/core';
+import { compileTopicTemplate, TopicError, topicFilterProblem } from '@mqtt-warden/topic';
 import { z } from 'zod';
 import { isKnownPlaceholder, PLACEHOLDER_HELP } from './placeholders.js';
 import { closest, strictObject } from './strict-object.js';
@@ -40,6 +41,31 @@ const topic = z.string().superRefine((source, ctx) => {
   }
 });
 
+/** `{ eq: "a/+" }`: the exact string, no placeholders, no wildcard meaning (EMQX's `eq`). */
+const exactTopic = strictObject({
+  eq: z
+    .string({ error: 'write the exact topic as a string, e.g. { eq: "devices/+/status" }' })
+    .superRefine((source, ctx) => {
+      const problem = topicFilterProblem(source);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `exact topic "${source}" is neither a topic name nor a subscription filter (${problem}), so no request could equal it`,
+        });
+      }
+    }),
+});
+
+/** A filter string, or an exact topic object; each is checked by its own schema so errors stay precise. */
+const ruleTopic = z.unknown().transform((value, ctx): RuleTopic => {
+  const result = (typeof value === 'object' && value !== null ? exactTopic : topic).safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] as (string | number)[] });
+  }
+  return z.NEVER;
+});
+
 const cidr = z.string().refine(
   (value) => {
     const [address = '', prefix, ...rest] = value.split('/');
@@ -62,7 +88,8 @@ export const RuleSchema = strictObject({
   description: z.string().optional(),
   effect: z.enum(['allow', 'deny']),
   actions: oneOrMany(z.enum(ACTION_WORDS)),
-  topics: oneOrMany(topic),
+  /** Filters (`devices/${clientid}/#`) or exact topics (`{ eq: "a/+" }`, matched as the string written). */
+  topics: oneOrMany(ruleTopic),
   /** The rule applies only to these QoS levels (a request without QoS counts as 0). */
   qos: oneOrMany(z.literal([0, 1, 2])).optional(),
   /** `false`: only non-retained messages; `true`: only retained ones; absent: both. */

@@ -176,11 +176,13 @@ export class Policy implements Authorizer {
         const actions = [...new Set(doc.actions.flatMap((word) => SHORTHANDS[word]!))];
         const ruleOrder = order++;
         for (const topic of doc.topics) {
+          const exact = typeof topic === 'string' ? undefined : topic.eq;
           const rule = compileRule({
             id: `role:${role}#${doc.name ?? index}`,
             effect: doc.effect,
             order: ruleOrder,
-            template: compileTopicTemplate(topic),
+            template: typeof topic === 'string' ? compileTopicTemplate(topic) : exactTemplate(topic.eq),
+            exact: exact !== undefined,
             what: `${doc.name !== undefined ? `rule "${doc.name}"` : `rule #${index}`} of role ${role}`,
             role,
             roleIndex,
@@ -190,10 +192,13 @@ export class Policy implements Authorizer {
             tls: doc.tls === undefined ? undefined : doc.tls !== false,
             from: doc.from,
           });
-          if (rule.template.isStatic) for (const action of actions) this.#static.add(action, topic, rule);
+          const { template } = rule;
+          if (exact !== undefined) for (const action of actions) this.#static.addExact(action, exact, rule);
+          else if (template.isStatic)
+            for (const action of actions) this.#static.add(action, template.source, rule);
           else {
             templated.push({ actions, rule });
-            const first = literalFirstLevel(topic);
+            const first = literalFirstLevel(template.source);
             if (first === undefined) this.#templateFirstLevels = undefined;
             else this.#templateFirstLevels?.add(first);
           }
@@ -310,13 +315,13 @@ export class Policy implements Authorizer {
       const levels = filter.split('/');
       const tables = this.#tablesFor(profile, levels[0]!);
       for (const table of tables) {
-        if (scan(run, table.denies('subscribe', levels), 'subscribe', 'overlaps', false))
+        if (scan(run, table.denies('subscribe', levels, filter), 'subscribe', 'overlaps', false))
           return run.best!.decision;
-        if (receiveDenies && scan(run, table.denies('receive', levels), 'receive', 'overlaps', true))
+        if (receiveDenies && scan(run, table.denies('receive', levels, filter), 'receive', 'overlaps', true))
           return run.best!.decision;
       }
       for (const table of tables) {
-        if (scan(run, table.allows(levels), 'subscribe', 'covers', false)) return run.best!.decision;
+        if (scan(run, table.allows(levels, filter), 'subscribe', 'covers', false)) return run.best!.decision;
         if (run.best && !run.firstApplicable && !trace) return run.best.decision;
       }
     } else {
@@ -326,7 +331,8 @@ export class Policy implements Authorizer {
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
       const levels = topic.split('/');
       for (const table of this.#tablesFor(profile, levels[0]!)) {
-        if (scan(run, table.matching(action, levels), action, 'matches', false)) return run.best!.decision;
+        if (scan(run, table.matching(action, levels, topic), action, 'matches', false))
+          return run.best!.decision;
       }
     }
     return run.best?.decision ?? DEFAULT_DENY[action];
@@ -377,6 +383,10 @@ export class Policy implements Authorizer {
     const denyAll: Record<Action, CompiledRule[]> = { publish: [], subscribe: [], receive: [] };
     const value = (name: string) => placeholderValue(principal, name);
     const place = (actions: readonly Action[], rule: CompiledRule, filter: string | undefined) => {
+      if (rule.ref.exact) {
+        for (const action of actions) personal.addExact(action, filter!, rule);
+        return;
+      }
       if (filter !== undefined) {
         try {
           for (const action of actions) personal.add(action, filter, rule);
@@ -394,8 +404,9 @@ export class Policy implements Authorizer {
       for (const { actions, rule } of role.templated) place(actions, rule, rule.template.render(value));
     }
     principal.rules?.forEach((own, index) => {
+      const actions = dedupe(own.actions);
       for (const [rule, template] of compileOwnRule(own, index, this.ruleCount + index)) {
-        place(dedupe(own.actions), rule, template?.render(value));
+        place(actions, rule, template?.render(value));
       }
     });
     if (personal.size > 0) tables.push(personal);
@@ -461,7 +472,10 @@ function scan(
   return false;
 }
 
-/** A principal's own rule (e.g. a token ACL claim) as compiled rules; a topic that is not a valid filter gets no template. */
+/**
+ * A principal's own rule (e.g. a token ACL claim) as compiled rules, each with the template to render
+ * (an exact topic's renders to itself); a topic that is not a valid filter gets no template.
+ */
 function compileOwnRule(
   own: PrincipalRule,
   index: number,
@@ -469,23 +483,32 @@ function compileOwnRule(
 ): [CompiledRule, TopicTemplate | undefined][] {
   return own.topics.map((topic) => {
     let template: TopicTemplate | undefined;
-    try {
-      template = compileTopicTemplate(topic);
-    } catch {
-      template = undefined;
+    if (typeof topic !== 'string') template = exactTemplate(String(topic.eq));
+    else {
+      try {
+        template = compileTopicTemplate(topic);
+      } catch {
+        template = undefined;
+      }
     }
     const rule = compileRule({
       id: `principal#${index}`,
       effect: own.effect,
       order,
-      template: template ?? { source: topic, placeholders: [], isStatic: true, render: () => undefined },
+      template: template ?? exactTemplate(String(topic)),
+      exact: typeof topic !== 'string',
       what: `the principal's own rule #${index}`,
       qos: own.qos,
-      // For an allow, `retain: false` forbids retained publishes; for a deny, it denies them.
-      retain: own.retain === false ? own.effect === 'deny' : undefined,
+      // A match condition, as in policy rules: true = retained messages only, false = non-retained only.
+      retain: own.retain,
     });
     return [rule, template];
   });
+}
+
+/** A static stand-in template for a string used as it is (an exact topic, or a filter that failed to compile). */
+function exactTemplate(source: string): TopicTemplate {
+  return { source, placeholders: [], isStatic: true, render: () => source };
 }
 
 function dedupe(actions: readonly Action[]): Action[] {

@@ -1,11 +1,12 @@
 import type { Action } from '@mqtt-warden/core';
-import { TopicIndex } from '@mqtt-warden/topic';
+import { isValidTopicName, TopicIndex } from '@mqtt-warden/topic';
 import type { CompiledRule } from './compiled-rule.js';
 
 /**
  * Rules indexed so that a check looks up only the filters that can apply, with one lookup where one
  * suffices: a publish or receive looks up allows and denies together (`matching`); a subscription needs
  * the denies that overlap it and the allows that cover it, two different questions (`denies`, `allows`).
+ * Exact topics (`{ eq }`) sit in maps by their string: they relate to a request only when equal to it.
  */
 const NONE: readonly CompiledRule[] = [];
 
@@ -13,6 +14,13 @@ export class RuleTable {
   readonly #matching = { publish: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
   readonly #denies = { subscribe: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
   readonly #subscribeAllows = new TopicIndex<CompiledRule>();
+  /** Exact-topic rules: by topic name for publish and receive, by filter for subscribe. */
+  readonly #exact = {
+    publish: new Map<string, CompiledRule[]>(),
+    receive: new Map<string, CompiledRule[]>(),
+    subscribeDenies: new Map<string, CompiledRule[]>(),
+    subscribeAllows: new Map<string, CompiledRule[]>(),
+  };
   #size = 0;
 
   add(action: Action, filter: string, rule: CompiledRule): void {
@@ -25,26 +33,76 @@ export class RuleTable {
     this.#size++;
   }
 
+  /**
+   * Adds a rule for the exact string `topic`. For publish and receive a string that is not a topic name
+   * (it holds `+` or `#`) equals no request and is not kept.
+   */
+  addExact(action: Action, topic: string, rule: CompiledRule): void {
+    if (action === 'subscribe') {
+      append(rule.effect === 'deny' ? this.#exact.subscribeDenies : this.#exact.subscribeAllows, topic, rule);
+    } else {
+      if (!isValidTopicName(topic)) return;
+      append(this.#exact[action], topic, rule);
+      // A name is a filter that matches only itself: the subscriptions that can deliver it are those
+      // that overlap it. No plain filter matches a `$share/` or `$queue/` name (those prefixes mark
+      // shared subscriptions), and the index would read them as one.
+      if (
+        action === 'receive' &&
+        rule.effect === 'deny' &&
+        !topic.startsWith('$share/') &&
+        !topic.startsWith('$queue/')
+      ) {
+        this.#denies.receive.add(topic, rule);
+      }
+    }
+    this.#size++;
+  }
+
   // Lookups take the levels of an already validated topic or plain filter: the caller splits once.
 
-  /** Allow and deny rules of `action` whose filter matches the topic name. */
-  matching(action: 'publish' | 'receive', levels: readonly string[]): readonly CompiledRule[] {
-    const index = this.#matching[action];
-    return index.size === 0 ? NONE : index.matchLevels(levels);
+  /** Allow and deny rules of `action` whose filter matches the topic name, or whose exact topic is it. */
+  matching(action: 'publish' | 'receive', levels: readonly string[], topic: string): readonly CompiledRule[] {
+    return lookup(this.#exact[action], topic, this.#matching[action], levels, 'match');
   }
 
-  /** Deny rules of `action` whose filter overlaps the subscription filter. */
-  denies(action: 'subscribe' | 'receive', levels: readonly string[]): readonly CompiledRule[] {
-    const index = this.#denies[action];
-    return index.size === 0 ? NONE : index.overlappingLevels(levels);
+  /** Deny rules of `action` whose filter overlaps the subscription filter (or, for subscribe, whose exact topic is it). */
+  denies(
+    action: 'subscribe' | 'receive',
+    levels: readonly string[],
+    filter: string,
+  ): readonly CompiledRule[] {
+    return action === 'subscribe'
+      ? lookup(this.#exact.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap')
+      : lookup(undefined, filter, this.#denies.receive, levels, 'overlap');
   }
 
-  /** Subscribe allow rules whose filter covers the subscription filter. */
-  allows(levels: readonly string[]): readonly CompiledRule[] {
-    return this.#subscribeAllows.size === 0 ? NONE : this.#subscribeAllows.coveringLevels(levels);
+  /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
+  allows(levels: readonly string[], filter: string): readonly CompiledRule[] {
+    return lookup(this.#exact.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover');
   }
 
   get size(): number {
     return this.#size;
   }
+}
+
+function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void {
+  const list = map.get(key);
+  if (list) list.push(rule);
+  else map.set(key, [rule]);
+}
+
+/** The exact-topic hits for `key` followed by the index's; no allocation when neither has any. */
+function lookup(
+  exact: Map<string, CompiledRule[]> | undefined,
+  key: string,
+  index: TopicIndex<CompiledRule>,
+  levels: readonly string[],
+  relation: 'match' | 'overlap' | 'cover',
+): readonly CompiledRule[] {
+  const hits = exact !== undefined && exact.size !== 0 ? exact.get(key) : undefined;
+  if (index.size === 0) return hits ?? NONE;
+  const out = hits ? hits.slice() : undefined;
+  if (relation === 'match') return index.matchLevels(levels, out);
+  return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
 }

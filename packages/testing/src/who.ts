@@ -36,7 +36,7 @@ export const WhoSchema = strictObject({
       strictObject({
         effect: z.enum(['allow', 'deny']),
         actions: z.array(z.enum(['publish', 'subscribe', 'receive'])),
-        topics: list,
+        topics: z.array(z.union([z.string(), strictObject({ eq: z.string() })])),
         qos: z.array(z.literal([0, 1, 2])).optional(),
         retain: z.boolean().optional(),
       }),
