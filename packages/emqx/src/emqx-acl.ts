@@ -1,4 +1,4 @@
-import type { Principal, PrincipalRule } from '@mqtt-warden/core';
+import type { Principal, PrincipalRule, RuleTopic } from '@mqtt-warden/core';
 import { compileTopicTemplate, type TopicTemplate } from '@mqtt-warden/topic';
 
 /** One rule of EMQX's `acl` list (v2 format, EMQX ≥ 5.5), as returned by HTTP authentication. */
@@ -38,9 +38,15 @@ export function toEmqxAcl(principal: Principal, mode: AclExport): EmqxAclRule[] 
   for (const rule of principal.rules) {
     if (rule.effect === 'deny') {
       const action = denyAction(rule);
-      if (action === undefined) continue;
+      if (action === undefined || rule.topics.length === 0) continue;
       const topics = rule.topics.map((topic) => render(topic, principal) ?? '#');
-      denies.push(withOptions({ permission: 'deny', action, topics }, rule));
+      if (action === 'all' && rule.retain !== undefined) {
+        // EMQX reads `retain` on publishes only; on a subscription it would be ignored anyway.
+        denies.push(withOptions({ permission: 'deny', action: 'publish', topics }, rule));
+        denies.push(withOptions({ permission: 'deny', action: 'subscribe', topics }, rule));
+      } else {
+        denies.push(withOptions({ permission: 'deny', action, topics }, rule));
+      }
     } else if (mode === 'all' && rule.actions.includes('publish')) {
       const topics = rule.topics.map((topic) => render(topic, principal)).filter((t) => t !== undefined);
       if (topics.length > 0)
@@ -59,16 +65,25 @@ function denyAction(rule: PrincipalRule): EmqxAclRule['action'] | undefined {
   return subscribe ? 'subscribe' : undefined;
 }
 
+/**
+ * Adds qos and retain. Both are match conditions in EMQX as in the policy: `retain: true` matches only
+ * retained publishes, `false` only non-retained ones. EMQX ignores `retain` on a subscribe rule, so it
+ * is only written on publish rules.
+ */
 function withOptions(base: EmqxAclRule, rule: PrincipalRule): EmqxAclRule {
   return {
     ...base,
     ...(rule.qos ? { qos: [...rule.qos] } : {}),
-    ...(rule.retain !== undefined ? { retain: rule.retain } : {}),
+    ...(rule.retain !== undefined && base.action === 'publish' ? { retain: rule.retain } : {}),
   };
 }
 
-/** Undefined when a placeholder is unknown or its value could widen or change the topic. */
-function render(topic: string, principal: Principal): string | undefined {
+/**
+ * The topic as EMQX reads it: an exact topic becomes `eq T`, which EMQX compares as a string exactly as
+ * the policy does. Undefined when a placeholder is unknown or its value could widen or change the topic.
+ */
+function render(topic: RuleTopic, principal: Principal): string | undefined {
+  if (typeof topic !== 'string') return `eq ${topic.eq}`;
   let template: TopicTemplate;
   try {
     template = compileTopicTemplate(topic);
