@@ -1,143 +1,172 @@
-import type { Action, PrincipalRule, QoS } from '@mqtt-warden/core';
+import type { Action, PrincipalRule, QoS, RuleTopic } from '@mqtt-warden/core';
+import { topicFilterProblem } from '@mqtt-warden/topic';
 import { ruleTopicProblem } from './rule-topic.js';
 import { TokenError } from './token-error.js';
 
+/** Options of {@link parseAclClaim}. */
+export interface AclClaimOptions {
+  /**
+   * Called for each allow topic left out because mqtt-warden cannot express it (e.g. a placeholder
+   * other than `${clientid}`/`${username}`): the token then grants less than in EMQX, never more.
+   */
+  readonly onDropped?: (message: string) => void;
+}
+
+type EmqxAction = 'publish' | 'subscribe' | 'all';
+
 /**
- * Translates an EMQX ACL claim into the principal's own rules. Both formats are accepted:
+ * Translates an EMQX ACL claim into the principal's own rules, with EMQX's meaning. Both formats:
  * - v1 `{"pub": [...], "sub": [...], "all": [...]}`: allow rules;
  * - v2 `[{"permission": "allow"|"deny", "action": "publish"|"subscribe"|"all"|"pub"|"sub",
  *   "topic"|"topics": ..., "qos": ..., "retain": ...}]`.
  *
- * The translation never widens access:
+ * The translation (table in docs/emqx-acl.md):
  * - EMQX `subscribe` becomes `subscribe` + `receive` (a subscription EMQX admits is delivered; the
  *   extra `receive` on deny rules only narrows);
- * - rules are combined by the policy (deny-overrides by default), which never allows more than
- *   EMQX's first-match order; v1's "nothing matched → deny" is mqtt-warden's default deny when the
- *   policy grants this principal nothing else;
- * - placeholders `${clientid}` and `${username}` are kept (the policy renders them); any other
- *   `${…}` is refused;
- * - `eq T` (exact string) becomes `T` when T has no wildcard and no placeholder (equal meaning);
- *   on a deny rule a wildcard T denies subscribing to the filter T (a superset); anything else is refused;
- * - `retain` applies to publishing only (as in EMQX), so an `all` rule with `retain` is split in two.
+ * - `retain` is a match condition on publishes, as in EMQX: `true` matches only retained publishes,
+ *   `false` only non-retained ones, `"all"`/absent both; it is never put on subscribe or receive rules;
+ * - `eq T` becomes the exact topic `{ eq: T }`: no placeholder rendering, no wildcard meaning. Its
+ *   receive part is the filter T when T is a wildcard filter without placeholders (what the admitted
+ *   subscription delivers), else the exact topic;
+ * - placeholders `${clientid}` and `${username}` are kept (the policy renders them);
+ * - an empty topic list matches nothing: no rule;
+ * - a topic mqtt-warden cannot express (another placeholder, an invalid filter) is left out of an allow
+ *   (narrower; reported to `onDropped`) and refuses the token in a deny (fail closed).
+ * Rules are combined by the policy (deny-overrides by default), which never allows more than EMQX's
+ * first-match order; v1's "nothing matched → deny" is the policy's default deny.
  *
- * A claim that cannot be translated exactly throws {@link TokenError} `ERR_TOKEN_ACL`: the token is
- * refused, as EMQX refuses a token with an invalid rule.
+ * Throws {@link TokenError} `ERR_TOKEN_ACL` for a malformed claim or a deny it cannot express.
  *
  * @example
  * ```ts
  * parseAclClaim({ pub: ['devices/${clientid}/up'], sub: ['devices/${clientid}/down'] });
  * // [{ effect: 'allow', actions: ['publish'], topics: ['devices/${clientid}/up'] },
  * //  { effect: 'allow', actions: ['subscribe', 'receive'], topics: ['devices/${clientid}/down'] }]
+ * parseAclClaim([{ permission: 'allow', action: 'publish', topic: 't', retain: true }]);
+ * // [{ effect: 'allow', actions: ['publish'], topics: ['t'], retain: true }]: retained publishes only
  * ```
  */
-export function parseAclClaim(claim: unknown): PrincipalRule[] {
-  if (Array.isArray(claim)) return claim.flatMap((rule, index) => parseV2Rule(rule, index));
-  if (isRecord(claim)) return parseV1(claim);
+export function parseAclClaim(claim: unknown, options: AclClaimOptions = {}): PrincipalRule[] {
+  if (Array.isArray(claim)) return claim.flatMap((rule, index) => parseV2Rule(rule, index, options));
+  if (isRecord(claim)) return parseV1(claim, options);
   throw aclError('the ACL claim must be an object (EMQX v1) or an array of rules (EMQX v2)');
 }
 
-const V1_ACTIONS: Readonly<Record<string, readonly Action[]>> = {
-  pub: ['publish'],
-  sub: ['subscribe', 'receive'],
-  all: ['publish', 'subscribe', 'receive'],
-};
+const V1_ACTIONS: Readonly<Record<string, EmqxAction>> = { pub: 'publish', sub: 'subscribe', all: 'all' };
 
-function parseV1(claim: Record<string, unknown>): PrincipalRule[] {
+function parseV1(claim: Record<string, unknown>, options: AclClaimOptions): PrincipalRule[] {
   const rules: PrincipalRule[] = [];
   for (const [key, topics] of Object.entries(claim)) {
     // Own keys only: a claim key such as "constructor" must not find Object.prototype's members.
-    const actions = Object.hasOwn(V1_ACTIONS, key) ? V1_ACTIONS[key] : undefined;
-    if (!actions) throw aclError(`unknown key "${key}" in the ACL claim; expected pub, sub or all`);
+    const action = Object.hasOwn(V1_ACTIONS, key) ? V1_ACTIONS[key] : undefined;
+    if (!action) throw aclError(`unknown key "${key}" in the ACL claim; expected pub, sub or all`);
     if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
       throw aclError(`ACL claim "${key}" must be an array of topic strings`);
     }
-    if (topics.length === 0) continue;
-    rules.push({
-      effect: 'allow',
-      actions,
-      topics: topics.map((t) => translateTopic(t, 'allow', key).topic),
-    });
+    const where = `ACL claim "${key}"`;
+    rules.push(...translate({ effect: 'allow', action, topics, where }, options));
   }
   return rules;
 }
 
-const V2_ACTIONS: Readonly<Record<string, readonly Action[]>> = {
-  publish: ['publish'],
-  pub: ['publish'],
-  subscribe: ['subscribe', 'receive'],
-  sub: ['subscribe', 'receive'],
-  all: ['publish', 'subscribe', 'receive'],
+const V2_ACTIONS: Readonly<Record<string, EmqxAction>> = {
+  publish: 'publish',
+  pub: 'publish',
+  subscribe: 'subscribe',
+  sub: 'subscribe',
+  all: 'all',
 };
 
-function parseV2Rule(rule: unknown, index: number): PrincipalRule[] {
+function parseV2Rule(rule: unknown, index: number, options: AclClaimOptions): PrincipalRule[] {
   const where = `ACL rule #${index}`;
   if (!isRecord(rule)) throw aclError(`${where} must be an object`);
   const { permission, action } = rule;
   if (permission !== 'allow' && permission !== 'deny') {
     throw aclError(`${where}: "permission" must be "allow" or "deny"`);
   }
-  const actions =
+  const emqxAction =
     typeof action === 'string' && Object.hasOwn(V2_ACTIONS, action) ? V2_ACTIONS[action] : undefined;
-  if (!actions) throw aclError(`${where}: "action" must be publish, subscribe or all`);
+  if (!emqxAction) throw aclError(`${where}: "action" must be publish, subscribe or all`);
   // EMQX: when both are present, `topic` wins.
-  const raw = rule.topic !== undefined ? [rule.topic] : rule.topics;
-  if (!Array.isArray(raw) || raw.length === 0 || raw.some((t) => typeof t !== 'string')) {
-    throw aclError(`${where}: "topic" must be a string or "topics" a non-empty array of strings`);
+  const topics = rule.topic !== undefined ? [rule.topic] : rule.topics;
+  if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
+    throw aclError(`${where}: "topic" must be a string or "topics" an array of strings`);
   }
-  const qos = parseQos(rule.qos, where);
-  const retain = parseRetain(rule.retain, where);
-  const topics: string[] = [];
-  const literalFilters: string[] = [];
-  for (const topic of raw as string[]) {
-    const translated = translateTopic(topic, permission, where);
-    (translated.literalFilter ? literalFilters : topics).push(translated.topic);
-  }
-  const rules: PrincipalRule[] = [];
-  const add = (acts: readonly Action[], list: string[], withRetain: boolean) => {
-    if (acts.length === 0 || list.length === 0) return;
-    rules.push({
+  return translate(
+    {
       effect: permission,
-      actions: acts,
-      topics: list,
-      ...(qos ? { qos } : {}),
-      ...(withRetain && retain !== undefined ? { retain } : {}),
-    });
+      action: emqxAction,
+      topics,
+      qos: parseQos(rule.qos, where),
+      retain: parseRetain(rule.retain, where),
+      where,
+    },
+    options,
+  );
+}
+
+interface EmqxRule {
+  readonly effect: 'allow' | 'deny';
+  readonly action: EmqxAction;
+  readonly topics: readonly string[];
+  readonly qos?: QoS[];
+  readonly retain?: boolean;
+  readonly where: string;
+}
+
+/** One EMQX rule as principal rules: topics that need the same actions (and retain) share a rule. */
+function translate(emqx: EmqxRule, options: AclClaimOptions): PrincipalRule[] {
+  const { effect, action, qos, retain, where } = emqx;
+  const groups = new Map<string, { actions: readonly Action[]; topics: RuleTopic[]; retain: boolean }>();
+  const emit = (actions: readonly Action[], topic: RuleTopic, withRetain = false) => {
+    const key = `${actions.join()}${withRetain}`;
+    const group = groups.get(key);
+    if (group) group.topics.push(topic);
+    else groups.set(key, { actions, topics: [topic], retain: withRetain });
   };
-  // EMQX applies `retain` to publishing only, so a subscribe part must not inherit it.
-  if (retain !== undefined && actions.length > 1) {
-    add(['publish'], topics, true);
-    add(['subscribe', 'receive'], topics, false);
-  } else {
-    add(actions, topics, true);
-  }
-  // `deny eq a/#` refuses exactly the subscription "a/#" (no topic name equals it, so publish is moot);
-  // denying the filter a/# for subscribe refuses a superset, never less.
-  add(actions.includes('subscribe') ? ['subscribe'] : [], literalFilters, false);
-  return rules;
-}
-
-function translateTopic(
-  topic: string,
-  effect: 'allow' | 'deny',
-  where: string,
-): { topic: string; literalFilter: boolean } {
-  if (topic.startsWith('eq ')) {
-    const literal = topic.slice(3);
-    const wild = literal.includes('+') || literal.includes('#');
-    if (literal.includes('${') || (wild && effect === 'allow')) {
-      throw aclError(
-        `${where}: "eq ${literal}" matches one literal string, which mqtt-warden rules cannot express exactly`,
-      );
+  const publish = action !== 'subscribe';
+  const subscribe = action !== 'publish';
+  for (const topic of emqx.topics) {
+    if (topic.startsWith('eq ')) {
+      const exact = topic.slice(3);
+      if (publish) emit(['publish'], { eq: exact }, true);
+      if (subscribe) {
+        emit(['subscribe'], { eq: exact });
+        emit(['receive'], effect === 'allow' && isPlainWildcardFilter(exact) ? exact : { eq: exact });
+      }
+      continue;
     }
-    return { topic: checkFilter(literal, where), literalFilter: wild };
+    const problem = ruleTopicProblem(topic);
+    if (problem) {
+      const message = `${where}: topic "${topic}": ${problem}`;
+      if (effect === 'deny') throw aclError(`${message}; a deny that cannot be expressed refuses the token`);
+      options.onDropped?.(`${message}; this allow is left out`);
+    } else if (publish && subscribe && retain === undefined) {
+      emit(['publish', 'subscribe', 'receive'], topic);
+    } else {
+      // `retain` is a condition on publishes; EMQX ignores it on subscriptions.
+      if (publish) emit(['publish'], topic, true);
+      if (subscribe) emit(['subscribe', 'receive'], topic);
+    }
   }
-  return { topic: checkFilter(topic, where), literalFilter: false };
+  return [...groups.values()].map((group) => ({
+    effect,
+    actions: group.actions,
+    topics: group.topics,
+    ...(qos ? { qos } : {}),
+    ...(group.retain && retain !== undefined ? { retain } : {}),
+  }));
 }
 
-function checkFilter(topic: string, where: string): string {
-  const problem = ruleTopicProblem(topic);
-  if (problem) throw aclError(`${where}: ${problem}`);
-  return topic;
+/** A valid filter with a wildcard and no `${`: the topics a subscription to it can deliver. */
+function isPlainWildcardFilter(filter: string): boolean {
+  return (
+    (filter.includes('+') || filter.includes('#')) &&
+    !filter.includes('${') &&
+    !filter.startsWith('$share/') &&
+    !filter.startsWith('$queue/') &&
+    topicFilterProblem(filter) === undefined
+  );
 }
 
 function parseQos(value: unknown, where: string): QoS[] | undefined {

@@ -19,6 +19,8 @@ export interface ClaimMapping {
   readonly superuserClaim?: ClaimPath;
   /** Claim holding an EMQX v1/v2 ACL; `false` ignores ACLs. Default `acl`. */
   readonly aclClaim?: ClaimPath | false;
+  /** Told about each ACL allow left out because it cannot be expressed (see `parseAclClaim`). */
+  readonly onAclRuleDropped?: (message: string) => void;
 }
 
 /**
@@ -55,7 +57,9 @@ export function claimsToPrincipal(
     attributes,
     superuser: mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim)),
     ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
-    ...(aclClaim !== undefined ? { rules: parseAclClaim(aclClaim) } : {}),
+    ...(aclClaim !== undefined
+      ? { rules: parseAclClaim(aclClaim, { onDropped: mapping.onAclRuleDropped }) }
+      : {}),
     remoteAddress: request.transport.remoteAddress,
     tls: request.transport.tls,
   };

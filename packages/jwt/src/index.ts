@@ -1,4 +1,4 @@
-export { parseAclClaim } from './acl-claim.js';
+export { type AclClaimOptions, parseAclClaim } from './acl-claim.js';
 export { type ClaimMapping, type ClaimPath, claimsToPrincipal } from './claims-to-principal.js';
 export {
   createDeviceTokenIssuer,

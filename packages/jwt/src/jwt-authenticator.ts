@@ -1,4 +1,4 @@
-import { type Authenticator, type AuthOutcome, UnavailableError } from '@mqtt-warden/core';
+import { type Authenticator, type AuthOutcome, type GuardLogger, UnavailableError } from '@mqtt-warden/core';
 import { type ClaimMapping, claimsToPrincipal } from './claims-to-principal.js';
 import { createJwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
@@ -14,6 +14,8 @@ export interface JwtAuthenticatorOptions extends JwtVerifierOptions, ClaimMappin
   readonly from?: TokenField;
   /** Optional binding of a claim to the client id or username. */
   readonly bind?: TokenBinding;
+  /** Warned when a token's ACL claim has an allow that cannot be expressed and is left out. */
+  readonly logger?: Pick<GuardLogger, 'warn'>;
 }
 
 /**
@@ -43,7 +45,15 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       try {
         const { payload } = await verifier.verify(token);
         if (options.bind) checkBinding(payload, request, options.bind);
-        return { outcome: 'allow', principal: claimsToPrincipal(payload, request, name, options) };
+        const { logger } = options;
+        const mapping = logger
+          ? {
+              ...options,
+              onAclRuleDropped: (message: string) =>
+                logger.warn({ clientId: request.clientId, sub: payload.sub }, message),
+            }
+          : options;
+        return { outcome: 'allow', principal: claimsToPrincipal(payload, request, name, mapping) };
       } catch (error) {
         return denyFor(error);
       }

@@ -54,21 +54,61 @@ describe('parseAclClaim: EMQX v2', () => {
     ]);
   });
 
-  it('translates `eq` exactly when the topic has no wildcard or placeholder', () => {
-    expect(parseAclClaim([{ permission: 'allow', action: 'all', topic: 'eq a/b' }])).toEqual([
-      { effect: 'allow', actions: ['publish', 'subscribe', 'receive'], topics: ['a/b'] },
+  it('translates `eq T` into the exact topic T: no placeholder rendering, no wildcard meaning', () => {
+    expect(
+      parseAclClaim([
+        { permission: 'allow', action: 'all', topics: ['eq a/b', 'eq devices/${clientid}/cmd'] },
+      ]),
+    ).toEqual([
+      { effect: 'allow', actions: ['publish'], topics: [{ eq: 'a/b' }, { eq: 'devices/${clientid}/cmd' }] },
+      { effect: 'allow', actions: ['subscribe'], topics: [{ eq: 'a/b' }, { eq: 'devices/${clientid}/cmd' }] },
+      { effect: 'allow', actions: ['receive'], topics: [{ eq: 'a/b' }, { eq: 'devices/${clientid}/cmd' }] },
     ]);
   });
 
-  it('turns `deny eq <filter>` into a deny of subscribing to that filter (a superset), dropping moot publish', () => {
+  it('lets `allow eq <filter>` subscribe to exactly that filter and receive what it delivers', () => {
+    expect(parseAclClaim([{ permission: 'allow', action: 'subscribe', topic: 'eq a/+' }])).toEqual([
+      { effect: 'allow', actions: ['subscribe'], topics: [{ eq: 'a/+' }] },
+      { effect: 'allow', actions: ['receive'], topics: ['a/+'] },
+    ]);
+  });
+
+  it('turns `deny eq <filter>` into a deny of exactly that subscription; its publish part matches nothing', () => {
     expect(parseAclClaim([{ permission: 'deny', action: 'all', topics: ['eq #', 'q'] }])).toEqual([
+      { effect: 'deny', actions: ['publish'], topics: [{ eq: '#' }] },
+      { effect: 'deny', actions: ['subscribe'], topics: [{ eq: '#' }] },
+      { effect: 'deny', actions: ['receive'], topics: [{ eq: '#' }] },
       { effect: 'deny', actions: ['publish', 'subscribe', 'receive'], topics: ['q'] },
-      { effect: 'deny', actions: ['subscribe'], topics: ['#'] },
     ]);
-    expect(parseAclClaim([{ permission: 'deny', action: 'publish', topic: 'eq a/+' }])).toEqual([]);
   });
 
-  it('refuses what it cannot translate exactly rather than widening', () => {
+  it('reads an empty topic list as matching nothing (EMQX accepts it)', () => {
+    expect(parseAclClaim([{ permission: 'allow', action: 'all', topics: [] }])).toEqual([]);
+    expect(parseAclClaim([{ permission: 'deny', action: 'publish', topics: [] }])).toEqual([]);
+  });
+
+  it('leaves out an allow it cannot express (reported), and refuses a token with such a deny', () => {
+    const dropped: string[] = [];
+    const onDropped = (message: string) => dropped.push(message);
+    expect(
+      parseAclClaim(
+        [
+          { permission: 'allow', action: 'publish', topics: ['a/${client_attrs.site}', 'b'] },
+          { permission: 'allow', action: 'subscribe', topic: 'a/#/b' },
+        ],
+        { onDropped },
+      ),
+    ).toEqual([{ effect: 'allow', actions: ['publish'], topics: ['b'] }]);
+    expect(dropped).toEqual([
+      expect.stringMatching(/ACL rule #0: topic "a\/\$\{client_attrs.site\}".*left out/),
+      expect.stringMatching(/ACL rule #1: topic "a\/#\/b": invalid topic filter.*left out/),
+    ]);
+    expect(() =>
+      parseAclClaim([{ permission: 'deny', action: 'publish', topic: 'a/${cert_common_name}' }]),
+    ).toThrow(/refuses the token/);
+  });
+
+  it('refuses malformed rules, and denies it cannot express (fail closed)', () => {
     const refuse = (rule: object, pattern: RegExp) => {
       let error: unknown;
       try {
@@ -80,13 +120,12 @@ describe('parseAclClaim: EMQX v2', () => {
       expect((error as TokenError).code).toBe('ERR_TOKEN_ACL');
       expect((error as TokenError).message).toMatch(pattern);
     };
-    refuse({ permission: 'allow', action: 'subscribe', topic: 'eq a/#' }, /literal/);
-    refuse({ permission: 'deny', action: 'publish', topic: 'eq a/${username}' }, /literal/);
-    refuse({ permission: 'allow', action: 'publish', topic: 'a/${client_attrs.site}' }, /client_attrs.site/);
+    refuse({ permission: 'deny', action: 'publish', topic: 'a/${client_attrs.site}' }, /client_attrs.site/);
     refuse({ permission: 'deny', action: 'publish', topic: 'a/${cert_common_name}' }, /not supported/);
-    refuse({ permission: 'allow', action: 'publish', topic: 'a/${clientid' }, /unterminated/);
-    refuse({ permission: 'allow', action: 'publish', topic: 'a/#/b' }, /invalid topic filter/);
-    refuse({ permission: 'allow', action: 'publish', topic: '' }, /invalid topic filter/);
+    refuse({ permission: 'deny', action: 'publish', topic: 'a/${clientid' }, /unterminated/);
+    refuse({ permission: 'deny', action: 'publish', topic: 'a/#/b' }, /invalid topic filter/);
+    refuse({ permission: 'deny', action: 'publish', topic: '' }, /invalid topic filter/);
+    refuse({ permission: 'allow', action: 'publish', topic: 7 }, /"topic"/);
     refuse({ permission: 'allow', action: 'publish' }, /"topic"/);
     refuse({ permission: 'maybe', action: 'publish', topic: 'a' }, /permission/);
     refuse({ permission: 'allow', action: 'pubsub', topic: 'a' }, /action/);

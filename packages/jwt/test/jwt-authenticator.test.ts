@@ -264,12 +264,47 @@ describe('jwt authenticator claim checks', () => {
     expect(outcome).toMatchObject({ outcome: 'allow', principal: { superuser: false } });
   });
 
-  it('refuses a token whose ACL claim cannot be translated exactly', async () => {
-    const token = await sign({ acl: [{ permission: 'allow', action: 'subscribe', topic: 'eq t/#' }] });
+  it('accepts the ACL rules EMQX accepts: eq topics (exact) and empty topic lists', async () => {
+    const token = await sign({
+      acl: [
+        { permission: 'allow', action: 'subscribe', topic: 'eq t/#' },
+        { permission: 'deny', action: 'publish', topic: 'eq devices/${clientid}/cmd' },
+        { permission: 'allow', action: 'all', topics: [] },
+      ],
+    });
+    const outcome = await withKey().authenticate(withPassword(token));
+    expect(outcome).toMatchObject({
+      outcome: 'allow',
+      principal: {
+        rules: [
+          { effect: 'allow', actions: ['subscribe'], topics: [{ eq: 't/#' }] },
+          { effect: 'allow', actions: ['receive'], topics: ['t/#'] },
+          { effect: 'deny', actions: ['publish'], topics: [{ eq: 'devices/${clientid}/cmd' }] },
+        ],
+      },
+    });
+  });
+
+  it('leaves out an allow it cannot express and warns through the logger', async () => {
+    const warnings: [object, string | undefined][] = [];
+    const logger = { warn: (obj: object, msg?: string) => warnings.push([obj, msg]) };
+    const token = await sign({ acl: [{ permission: 'allow', action: 'publish', topic: 'a/${zone}' }] });
+    const outcome = await withKey({ logger }).authenticate(withPassword(token));
+    expect(outcome).toMatchObject({ outcome: 'allow', principal: { rules: [] } });
+    expect(warnings).toEqual([
+      [
+        { clientId: 'device-42', sub: 'device-1' },
+        expect.stringMatching(/ACL rule #0: topic "a\/\$\{zone\}".*left out/),
+      ],
+    ]);
+  });
+
+  it('refuses a token whose ACL deny cannot be expressed (fail closed)', async () => {
+    const token = await sign({ acl: [{ permission: 'deny', action: 'publish', topic: 'a/${zone}' }] });
     expect(await withKey().authenticate(withPassword(token))).toMatchObject({
       outcome: 'deny',
       reason: 'bad-credentials',
-      message: expect.stringMatching(/literal/),
+      message: expect.stringMatching(/refuses the token/),
     });
   });
 

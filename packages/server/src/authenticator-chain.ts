@@ -92,6 +92,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
         superuserClaim: block.claims?.superuser,
         aclClaim: block.claims?.acl,
         bind: block.bind,
+        logger: log,
       });
       const issuers = block.issuer === undefined ? undefined : [block.issuer].flat();
       return {
@@ -126,6 +127,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           groupsClaim: block.claims.groups,
           superuserClaim: block.claims.superuser,
           aclClaim: block.claims.acl,
+          onAclRuleDropped: (message: string) => log.warn({ authenticator: block.type }, message),
         },
         bind: block.bind,
       });
