@@ -56,15 +56,19 @@ const exactTopic = strictObject({
     }),
 });
 
-/** A filter string, or an exact topic object; each is checked by its own schema so errors stay precise. */
-const ruleTopic = z.unknown().transform((value, ctx): RuleTopic => {
-  const result = (typeof value === 'object' && value !== null ? exactTopic : topic).safeParse(value);
-  if (result.success) return result.data;
-  for (const issue of result.error.issues) {
-    ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] as (string | number)[] });
-  }
-  return z.NEVER;
-});
+/**
+ * A filter string, or an exact topic object; each is checked by its own schema so errors stay precise.
+ * The issues are not fatal (as a topic's own are), so the document's cross-reference checks still run.
+ */
+const ruleTopic = z
+  .custom<RuleTopic>(() => true)
+  .superRefine((value, ctx) => {
+    const result = (typeof value === 'object' && value !== null ? exactTopic : topic).safeParse(value);
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] as (string | number)[] });
+    }
+  });
 
 const cidr = z.string().refine(
   (value) => {

@@ -100,6 +100,11 @@ describe('exact topics: located load errors', () => {
     ]);
   });
 
+  it("reports a bad exact topic together with the document's other mistakes", () => {
+    const text = doc('[{ eq: "a/#/b" }]').replace('version: 1', 'version: 1\nusers: { u: [nope] }');
+    expect(issuesOf(text).map((i) => i.path.join('.'))).toEqual(['users.u.0', 'roles.r.rules.0.topics.0.eq']);
+  });
+
   it('still reports an invalid filter string at the topic', () => {
     const [issue] = issuesOf(doc('[{ eq: "a" }, "a/#/x"]'));
     expect(issue!.path).toEqual(['roles', 'r', 'rules', 0, 'topics', 1]);
