@@ -14,13 +14,8 @@ export class RuleTable {
   readonly #matching = { publish: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
   readonly #denies = { subscribe: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
   readonly #subscribeAllows = new TopicIndex<CompiledRule>();
-  /** Exact-topic rules: by topic name for publish and receive, by filter for subscribe. */
-  readonly #exact = {
-    publish: new Map<string, CompiledRule[]>(),
-    receive: new Map<string, CompiledRule[]>(),
-    subscribeDenies: new Map<string, CompiledRule[]>(),
-    subscribeAllows: new Map<string, CompiledRule[]>(),
-  };
+  /** Exact-topic rules, by topic name (publish, receive) or filter (subscribe); created by the first one. */
+  #exact: ExactMaps | undefined;
   #size = 0;
 
   add(action: Action, filter: string, rule: CompiledRule): void {
@@ -38,10 +33,16 @@ export class RuleTable {
    * (it holds `+` or `#`) equals no request and is not kept.
    */
   addExact(action: Action, topic: string, rule: CompiledRule): void {
+    if (action !== 'subscribe' && !isValidTopicName(topic)) return;
+    this.#exact ??= {
+      publish: new Map(),
+      receive: new Map(),
+      subscribeDenies: new Map(),
+      subscribeAllows: new Map(),
+    };
     if (action === 'subscribe') {
       append(rule.effect === 'deny' ? this.#exact.subscribeDenies : this.#exact.subscribeAllows, topic, rule);
     } else {
-      if (!isValidTopicName(topic)) return;
       append(this.#exact[action], topic, rule);
       // A name is a filter that matches only itself: the subscriptions that can deliver it are those
       // that overlap it. No plain filter matches a `$share/` or `$queue/` name (those prefixes mark
@@ -62,10 +63,9 @@ export class RuleTable {
 
   /** Allow and deny rules of `action` whose filter matches the topic name, or whose exact topic is it. */
   matching(action: 'publish' | 'receive', levels: readonly string[], topic: string): readonly CompiledRule[] {
-    // The hottest lookup: written out so that a table without exact topics pays one size check.
+    // The hottest lookup: written out so that a table without exact topics pays one undefined check.
     const index = this.#matching[action];
-    const exact = this.#exact[action];
-    const hits = exact.size === 0 ? undefined : exact.get(topic);
+    const hits = this.#exact?.[action].get(topic);
     if (index.size === 0) return hits ?? NONE;
     return index.matchLevels(levels, hits?.slice());
   }
@@ -77,18 +77,25 @@ export class RuleTable {
     filter: string,
   ): readonly CompiledRule[] {
     return action === 'subscribe'
-      ? lookup(this.#exact.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap')
+      ? lookup(this.#exact?.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap')
       : lookup(undefined, filter, this.#denies.receive, levels, 'overlap');
   }
 
   /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
   allows(levels: readonly string[], filter: string): readonly CompiledRule[] {
-    return lookup(this.#exact.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover');
+    return lookup(this.#exact?.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover');
   }
 
   get size(): number {
     return this.#size;
   }
+}
+
+interface ExactMaps {
+  readonly publish: Map<string, CompiledRule[]>;
+  readonly receive: Map<string, CompiledRule[]>;
+  readonly subscribeDenies: Map<string, CompiledRule[]>;
+  readonly subscribeAllows: Map<string, CompiledRule[]>;
 }
 
 function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void {
@@ -105,7 +112,7 @@ function lookup(
   levels: readonly string[],
   relation: 'overlap' | 'cover',
 ): readonly CompiledRule[] {
-  const hits = exact !== undefined && exact.size !== 0 ? exact.get(key) : undefined;
+  const hits = exact?.get(key);
   if (index.size === 0) return hits ?? NONE;
   const out = hits?.slice();
   return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
