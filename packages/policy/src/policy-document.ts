@@ -106,6 +106,8 @@ export const RuleSchema = strictObject({
 
 /** Conditions on a principal. Each present key must match; patterns use `*`; lists mean any of. */
 export const MatcherSchema = strictObject({
+  /** `true`: only principals without a proven username (Mosquitto's anonymous clients); `false`: only those with one. */
+  anonymous: z.boolean().optional(),
   method: oneOrMany(pattern).optional(),
   username: oneOrMany(pattern).optional(),
   clientid: oneOrMany(pattern).optional(),

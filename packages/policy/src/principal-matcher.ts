@@ -17,6 +17,10 @@ export function compilePrincipalMatcher(doc: MatcherDocument): (principal: Princ
       return value !== undefined && test(value);
     });
   };
+  if (doc.anonymous !== undefined) {
+    const anonymous = doc.anonymous;
+    checks.push((p) => (p.username === undefined) === anonymous);
+  }
   single(doc.method, (p) => p.method);
   single(doc.username, (p) => p.username);
   single(doc.clientid, (p) => p.clientId);

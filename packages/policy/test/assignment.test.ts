@@ -51,6 +51,30 @@ describe('role assignment', () => {
   });
 });
 
+describe('anonymous bindings', () => {
+  const q = policy(
+    'version: 1',
+    'bindings:',
+    '  - when: { anonymous: true }',
+    '    roles: [anon]',
+    '  - when: { anonymous: false }',
+    '    roles: [named]',
+    'roles:',
+    '  anon: { rules: [{ effect: allow, actions: publish, topics: a }] }',
+    '  named: { rules: [{ effect: allow, actions: publish, topics: n }] }',
+  );
+
+  it('anonymous: true binds only principals without a proven username, false only those with one', () => {
+    expect(q.rolesOf(principal({ clientId: 'c' }))).toEqual(['anon']);
+    expect(q.rolesOf(principal({ username: 'u' }))).toEqual(['named']);
+    expect(q.rolesOf(principal({ username: '' }))).toEqual(['named']);
+  });
+
+  it('a username the client merely claimed does not make it a named principal', () => {
+    expect(q.rolesOf(principal({ claimedUsername: 'u' }))).toEqual(['anon']);
+  });
+});
+
 describe('connect rules (admit)', () => {
   it('admits allowed methods and client ids', () => {
     expect(p.admit(principal({ method: 'x509', clientId: 'dev-7' })).allowed).toBe(true);
