@@ -1,0 +1,22 @@
+export {
+  type ImportOptions,
+  type ImportResult,
+  importMosquittoAcl,
+  type MosquittoAclImportOptions,
+} from './import-mosquitto-acl.js';
+export { formatImportReport, type ImportReport, type ReportEntry } from './import-report.js';
+export { MigrationError } from './migration-error.js';
+export {
+  type MosquittoAccess,
+  type MosquittoAclFile,
+  type MosquittoAclRule,
+  parseMosquittoAclFile,
+} from './mosquitto-acl-file.js';
+export {
+  type ActionWord,
+  type DraftBinding,
+  type DraftRole,
+  type DraftRule,
+  type PolicyDraft,
+  renderPolicyYaml,
+} from './policy-draft.js';

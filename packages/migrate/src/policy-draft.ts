@@ -1,0 +1,110 @@
+import { quote } from './import-report.js';
+
+/** Action words of the policy format (`read` = subscribe + receive, `write` = publish, `all`). */
+export type ActionWord = 'publish' | 'subscribe' | 'receive' | 'read' | 'write' | 'all';
+
+/** A rule to write, with the comment that names its source line. */
+export interface DraftRule {
+  readonly effect: 'allow' | 'deny';
+  readonly actions: readonly ActionWord[];
+  readonly topics: readonly string[];
+  /** Written as a YAML comment above the rule, e.g. `acl.conf:12: topic read a/#`. */
+  readonly comment?: string;
+}
+
+export interface DraftRole {
+  readonly name: string;
+  readonly description?: string;
+  readonly rules: DraftRule[];
+}
+
+/** A `bindings:` entry: principals matching `when` get `roles`. */
+export interface DraftBinding {
+  readonly when: Readonly<Record<string, boolean | string | readonly string[]>>;
+  readonly roles: readonly string[];
+  readonly comment?: string;
+}
+
+/**
+ * A policy document being assembled by an importer, rendered to commented YAML by {@link renderPolicyYaml}.
+ * Roles keep their insertion order, which is the evaluation order under `first-applicable`.
+ */
+export interface PolicyDraft {
+  /** Comment lines at the top of the file. */
+  readonly header: readonly string[];
+  readonly combining: 'deny-overrides' | 'first-applicable';
+  /** Username → roles. */
+  readonly users: Map<string, string[]>;
+  readonly bindings: DraftBinding[];
+  readonly roles: DraftRole[];
+}
+
+/**
+ * What every imported policy says about connecting: nothing, so any client id the old broker admitted is
+ * still admitted. Mosquitto, go-auth and EMQX ACL files never bind client ids to users.
+ *
+ * TODO(identity): when the policy format binds client ids to principals by default (per-role `clientIds`),
+ * write its opt-out here, the one place every importer takes its connect section from.
+ */
+export const IMPORTED_CONNECT_LINES: readonly string[] = [];
+
+/**
+ * Renders a draft as a policy file: YAML whose scalars are all JSON-quoted (JSON is valid YAML, so no
+ * username or topic can change the document's structure), with each rule's source line as a comment.
+ *
+ * @example
+ * ```ts
+ * const yaml = renderPolicyYaml({ header: ['imported'], combining: 'first-applicable', users: new Map(),
+ *   bindings: [], roles: [{ name: 'all', rules: [{ effect: 'allow', actions: ['read'], topics: ['a/#'] }] }] });
+ * ```
+ */
+export function renderPolicyYaml(draft: PolicyDraft): string {
+  const out: string[] = [];
+  for (const line of draft.header) out.push(`# ${quote(line)}`);
+  out.push('version: 1', `combining: ${draft.combining}`, ...IMPORTED_CONNECT_LINES);
+  if (draft.users.size > 0) {
+    out.push('users:');
+    for (const [user, roles] of draft.users) out.push(`  ${q(user)}: ${list(roles)}`);
+  }
+  if (draft.bindings.length > 0) {
+    out.push('bindings:');
+    for (const binding of draft.bindings) {
+      if (binding.comment) out.push(`  # ${quote(binding.comment)}`);
+      const when = Object.entries(binding.when).map(([key, value]) => `${q(key)}: ${scalar(value)}`);
+      out.push(
+        `  - when: {${when.length > 0 ? ` ${when.join(', ')} ` : ''}}`,
+        `    roles: ${list(binding.roles)}`,
+      );
+    }
+  }
+  out.push(draft.roles.length > 0 ? 'roles:' : 'roles: {}');
+  for (const role of draft.roles) {
+    out.push(`  ${q(role.name)}:`);
+    if (role.description !== undefined) out.push(`    description: ${q(role.description)}`);
+    if (role.rules.length === 0) {
+      out.push('    rules: []');
+      continue;
+    }
+    out.push('    rules:');
+    for (const rule of role.rules) {
+      if (rule.comment) out.push(`      # ${quote(rule.comment)}`);
+      out.push(
+        `      - { effect: ${rule.effect}, actions: ${list(rule.actions)}, topics: ${list(rule.topics)} }`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function q(value: string): string {
+  return JSON.stringify(value);
+}
+
+function list(values: readonly string[]): string {
+  return `[${values.map(q).join(', ')}]`;
+}
+
+function scalar(value: boolean | string | readonly string[]): string {
+  if (typeof value === 'boolean') return String(value);
+  return typeof value === 'string' ? q(value) : list(value);
+}
