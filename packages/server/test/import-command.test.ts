@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run as checkCommand } from '../src/commands/check.js';
+import { run as importCommand } from '../src/commands/import.js';
+
+/** `mqtt-warden import …` or `check …`, in-process. */
+function main([name, ...args]: string[]): Promise<number> {
+  return name === 'import' ? importCommand(args) : checkCommand(args);
+}
+
+async function capture(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function files(acl: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'import-'));
+  await writeFile(join(dir, 'acl.conf'), acl);
+  return { dir, acl: join(dir, 'acl.conf'), out: join(dir, 'policy.yaml') };
+}
+
+describe('mqtt-warden import mosquitto-acl', () => {
+  it('writes a policy that check reproduces, for named and anonymous clients, and exits 0', async () => {
+    const f = await files('topic read public/#\nuser alice\ntopic readwrite alice/#\npattern write devices/%c/#\n');
+    const r = await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^imported: 3 rules; changed meaning: 1; refused: 0/);
+    expect(r.out).toContain(`wrote ${f.out}`);
+    expect(await readFile(f.out, 'utf8')).toContain(`# ${f.acl}:3: topic readwrite alice/#`);
+
+    const check = (...args: string[]) => capture(['check', '--policy', f.out, ...args]);
+    // Without --username: an anonymous client, which the general rules are for.
+    expect((await check('--client-id', 'c1', '--receive', 'public/x')).code).toBe(0);
+    expect((await check('--username', 'alice', '--receive', 'public/x')).code).toBe(1);
+    expect((await check('--username', 'alice', '--publish', 'alice/x')).code).toBe(0);
+    expect((await check('--client-id', 'c1', '--publish', 'devices/c1/t')).code).toBe(0);
+    expect((await check('--client-id', 'c1', '--publish', 'devices/c2/t')).code).toBe(1);
+  });
+
+  it('exits 1 and writes nothing when a rule cannot be imported, unless --lossy', async () => {
+    const f = await files('topic read ok\ntopic read a/${x}\n');
+    const r = await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${f.acl}:2: topic read a/\${x}`);
+    expect(r.err).toContain('nothing written');
+    expect(existsSync(f.out)).toBe(false);
+    const lossy = await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out, '--lossy']);
+    expect(lossy.code).toBe(0);
+    expect(await readFile(f.out, 'utf8')).toContain('"ok"');
+  });
+
+  it('exits 1 with the line for a file Mosquitto refuses, 2 for usage errors and missing files', async () => {
+    const f = await files('topic read a\ntopic sometimes b\n');
+    const bad = await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${f.acl}:2: invalid access "sometimes"`);
+    expect((await capture(['import', 'mosquitto-acl', f.acl])).code).toBe(2);
+    expect((await capture(['import', 'nosuch', f.acl, '--out', f.out])).code).toBe(2);
+    expect((await capture(['import', 'mosquitto-acl', f.acl, 'extra', '--out', f.out])).code).toBe(2);
+    const missing = await capture(['import', 'mosquitto-acl', join(f.dir, 'none'), '--out', f.out]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('ENOENT');
+  });
+
+  it('--password-file: reports users who cannot log in', async () => {
+    const f = await files('user alice\ntopic a\n');
+    const passwd = join(f.dir, 'passwd');
+    await writeFile(passwd, `bob:$7$101$${'A'.repeat(16)}$${'A'.repeat(86)}==\n`);
+    const r = await capture(['import', 'mosquitto-acl', f.acl, '--password-file', passwd, '--out', f.out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('cannot log in');
+    expect(r.out).toContain('"alice"');
+  });
+});
