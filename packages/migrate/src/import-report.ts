@@ -49,7 +49,8 @@ export function formatImportReport(report: ImportReport, options: { verbose?: bo
   const section = (title: string, entries: readonly ReportEntry[]) => {
     if (entries.length === 0) return;
     lines.push('', `${title}:`);
-    for (const e of entries) lines.push(`  ${e.file}:${e.line}: ${quote(e.text)}`, `    ${e.message}`);
+    const byLine = [...entries].sort((a, b) => a.line - b.line);
+    for (const e of byLine) lines.push(`  ${e.file}:${e.line}: ${quote(e.text)}`, `    ${e.message}`);
   };
   if (options.verbose) section('imported', report.imported);
   section('changed meaning', report.changed);
