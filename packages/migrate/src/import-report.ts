@@ -1,8 +1,10 @@
 /** One source line and what became of it. */
 export interface ReportEntry {
   readonly file: string;
-  /** 1-based line in the source file. */
-  readonly line: number;
+  /** 1-based line in the source file (line-based formats). */
+  readonly line?: number;
+  /** Where in a structured source, e.g. `roles[2].acls[0]` (JSON formats). */
+  readonly path?: string;
   /** The source line as written (control characters escaped when printed). */
   readonly text: string;
   /** Where it went (imported), how its meaning changed and why (changed), or why it was not imported (refused). */
@@ -49,8 +51,11 @@ export function formatImportReport(report: ImportReport, options: { verbose?: bo
   const section = (title: string, entries: readonly ReportEntry[]) => {
     if (entries.length === 0) return;
     lines.push('', `${title}:`);
-    const byLine = [...entries].sort((a, b) => a.line - b.line);
-    for (const e of byLine) lines.push(`  ${e.file}:${e.line}: ${quote(e.text)}`, `    ${e.message}`);
+    const byLine = [...entries].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    for (const e of byLine) {
+      const where = e.line !== undefined ? `${e.file}:${e.line}` : `${e.file} ${e.path ?? ''}`;
+      lines.push(`  ${where}: ${quote(e.text)}`, `    ${e.message}`);
+    }
   };
   if (options.verbose) section('imported', report.imported);
   section('changed meaning', report.changed);

@@ -1,3 +1,4 @@
+export { type DynsecImportResult, importDynsec } from './import-dynsec.js';
 export {
   type ImportOptions,
   type ImportResult,

@@ -85,9 +85,13 @@ describe('importMosquittoAcl: the written policy and the report', () => {
 
   it('lists the patterns whose meaning changed and says why', () => {
     const changed = imported.report.changed.map((e) => `${e.line}: ${e.message}`);
-    expect(changed).toContainEqual(expect.stringMatching(/^9: a client id that contains "\/" no longer matches/));
     expect(changed).toContainEqual(
-      expect.stringMatching(/^10: a username that contains "\/", or is an empty username makes this deny apply/),
+      expect.stringMatching(/^9: a client id that contains "\/" no longer matches/),
+    );
+    expect(changed).toContainEqual(
+      expect.stringMatching(
+        /^10: a username that contains "\/", or is an empty username makes this deny apply/,
+      ),
     );
   });
 

@@ -2,17 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { MigrationError, parseMosquittoAclFile } from '../src/index.js';
 
 const rules = (text: string) =>
-  parseMosquittoAclFile(text, 'acl').rules.map(({ kind, access, topic, user }) => ({ kind, access, topic, user }));
+  parseMosquittoAclFile(text, 'acl').rules.map(({ kind, access, topic, user }) => ({
+    kind,
+    access,
+    topic,
+    user,
+  }));
 
 describe('parseMosquittoAclFile (Mosquitto 2.0 aclfile__parse)', () => {
   it('reads general rules, user sections (merged when repeated) and patterns wherever they are', () => {
     const file = parseMosquittoAclFile(
-      ['topic read $SYS/#', 'user alice', 'topic a/#', 'pattern write d/%c', 'user bob', 'user alice', 'topic deny x'].join(
-        '\n',
-      ),
+      [
+        'topic read $SYS/#',
+        'user alice',
+        'topic a/#',
+        'pattern write d/%c',
+        'user bob',
+        'user alice',
+        'topic deny x',
+      ].join('\n'),
     );
     expect(file.users).toEqual(['alice', 'bob']);
-    expect(file.rules.map(({ kind, access, topic, user, line }) => ({ kind, access, topic, user, line }))).toEqual([
+    expect(
+      file.rules.map(({ kind, access, topic, user, line }) => ({ kind, access, topic, user, line })),
+    ).toEqual([
       { kind: 'topic', access: 'read', topic: '$SYS/#', user: undefined, line: 1 },
       { kind: 'topic', access: 'readwrite', topic: 'a/#', user: 'alice', line: 3 },
       { kind: 'pattern', access: 'write', topic: 'd/%c', user: undefined, line: 4 },
@@ -29,7 +42,9 @@ describe('parseMosquittoAclFile (Mosquitto 2.0 aclfile__parse)', () => {
       { kind: 'topic', access: 'readwrite', topic: 'read\tx', user: undefined },
     ]);
     // One token after the keyword is the topic, even an access word.
-    expect(rules('topic deny')).toEqual([{ kind: 'topic', access: 'readwrite', topic: 'deny', user: undefined }]);
+    expect(rules('topic deny')).toEqual([
+      { kind: 'topic', access: 'readwrite', topic: 'deny', user: undefined },
+    ]);
     expect(parseMosquittoAclFile('user   bob smith  \ntopic a').rules[0]?.user).toBe('bob smith');
   });
 

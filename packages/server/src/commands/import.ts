@@ -1,12 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
-import { formatImportReport, type ImportResult, importMosquittoAcl } from '@mqtt-warden/migrate';
+import {
+  type DynsecImportResult,
+  formatImportReport,
+  type ImportResult,
+  importDynsec,
+  importMosquittoAcl,
+} from '@mqtt-warden/migrate';
 
 const HELP = `Usage: mqtt-warden import SOURCE FILE --out POLICY [options]
 
 Sources:
   mosquitto-acl ACL_FILE [--password-file FILE]   a Mosquitto 2.0 acl_file (and its password_file)
+  dynsec DYNSEC_JSON [--users-out USERS]          a Mosquitto dynamic-security JSON file; --users-out
+                                                  writes its clients' password hashes as a users file
 
 Writes a policy that decides as the old broker did, with a comment per rule naming its source line,
 and prints a report: what was imported, what changed meaning and why, what was refused.
@@ -22,6 +30,7 @@ source file is one the old broker refuses, 2 usage error or unreadable file.`;
 const options = {
   out: { type: 'string', short: 'o' },
   'password-file': { type: 'string' },
+  'users-out': { type: 'string' },
   lossy: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -30,17 +39,19 @@ const options = {
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
 
 /** Each source: reads its files and imports them. */
-const SOURCES: Record<string, (file: string, values: Values) => Promise<ImportResult>> = {
-  'mosquitto-acl': async (file, values) => {
-    const passwordFile = values['password-file'];
-    return importMosquittoAcl(await readFile(file, 'utf8'), {
-      file,
-      ...(passwordFile !== undefined && {
-        passwordFile: { file: passwordFile, text: await readFile(passwordFile, 'utf8') },
-      }),
-    });
-  },
-};
+const SOURCES: Record<string, (file: string, values: Values) => Promise<ImportResult | DynsecImportResult>> =
+  {
+    'mosquitto-acl': async (file, values) => {
+      const passwordFile = values['password-file'];
+      return importMosquittoAcl(await readFile(file, 'utf8'), {
+        file,
+        ...(passwordFile !== undefined && {
+          passwordFile: { file: passwordFile, text: await readFile(passwordFile, 'utf8') },
+        }),
+      });
+    },
+    dynsec: async (file) => importDynsec(await readFile(file, 'utf8'), { file }),
+  };
 
 /** `mqtt-warden import SOURCE FILE --out POLICY` → 0 written, 1 refused rules or invalid source, 2 usage. */
 export async function run(args: string[]): Promise<number> {
@@ -64,8 +75,9 @@ export async function run(args: string[]): Promise<number> {
   if (values['password-file'] !== undefined && source !== 'mosquitto-acl') {
     return usage('--password-file goes with mosquitto-acl');
   }
+  if (values['users-out'] !== undefined && source !== 'dynsec') return usage('--users-out goes with dynsec');
 
-  let result: ImportResult;
+  let result: ImportResult | DynsecImportResult;
   try {
     result = await SOURCES[source]!(file, values);
   } catch (error) {
@@ -89,6 +101,12 @@ export async function run(args: string[]): Promise<number> {
   }
   await writeFile(values.out, result.yaml);
   console.log(`\nwrote ${values.out}`);
+  const usersOut = values['users-out'];
+  if (usersOut !== undefined && 'usersYaml' in result) {
+    // Password hashes: readable by the owner only.
+    await writeFile(usersOut, result.usersYaml, { mode: 0o600 });
+    console.log(`wrote ${usersOut}`);
+  }
   return 0;
 }
 
