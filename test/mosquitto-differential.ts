@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
+import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const PASSWORD = 'pw';
 /** A user the harness adds to every acl_file it runs, allowed to publish every test topic. */
-const OBSERVER = '__observer';
+export const OBSERVER = '__observer';
 
 export interface TestClient {
   readonly clientId: string;
@@ -36,6 +36,8 @@ export interface Observed {
   readonly connected: ReadonlyMap<string, boolean>;
   readonly received: ReadonlyMap<string, ReadonlySet<string>>;
   readonly published: ReadonlyMap<string, ReadonlyMap<string, boolean>>;
+  /** Per client: filter → whether the SUBACK granted it. */
+  readonly subscribed: ReadonlyMap<string, ReadonlyMap<string, boolean>>;
 }
 
 /** mulberry32: small, fast and good enough to pick test cases reproducibly. */
@@ -136,20 +138,58 @@ export function generateCase(seed: number): DiffCase {
   return { seed, acl, ...(passwordFile && { passwordFile }), clients, topics: [...topics] };
 }
 
-/** Starts Mosquitto with the case's files, runs every client's deliveries and publishes, stops it by PID. */
-export async function observeMosquitto(c: DiffCase): Promise<Observed> {
+/** Starts Mosquitto with the case's acl_file (and password_file) and observes every client. */
+export function observeMosquitto(c: DiffCase): Promise<Observed> {
+  const files: Record<string, string> = {
+    acl: `${c.acl}\nuser ${OBSERVER}\ntopic write #\ntopic write $d/#\n`,
+    ...(c.passwordFile && { passwd: c.passwordFile }),
+  };
+  return observeBroker({
+    files,
+    config: (dir) => [
+      `acl_file ${join(dir, 'acl')}`,
+      ...(c.passwordFile ? [`password_file ${join(dir, 'passwd')}`] : []),
+    ],
+    clients: c.clients,
+    topics: c.topics,
+    // acl_file never checks SUBSCRIBE: "#" and "$d/#" show every delivery READ allows.
+    filters: ['#', '$d/#'],
+  });
+}
+
+export interface BrokerSetup {
+  /** Files written to a fresh temp dir (name → content). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Config lines for the security setup, given that dir. */
+  readonly config: (dir: string) => string[];
+  readonly clients: readonly TestClient[];
+  readonly topics: readonly string[];
+  /** Filters each client subscribes to (one SUBSCRIBE); SUBACK codes are recorded. */
+  readonly filters: readonly string[];
+}
+
+/**
+ * Starts Mosquitto on a free port, connects every client, subscribes it, has the observer (user
+ * `__observer`, password {@link PASSWORD}, which the setup must allow to publish every topic) publish each
+ * topic, then has each client publish each topic; stops the broker by PID.
+ */
+export async function observeBroker(setup: BrokerSetup): Promise<Observed> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-mosq-'));
   const port = await freePort();
+  for (const [name, content] of Object.entries(setup.files)) writeFileSync(join(dir, name), content);
   // `user root`: started as root, Mosquitto would switch to the mosquitto user, which cannot read this temp dir.
-  const conf = [`listener ${port} 127.0.0.1`, 'user root', 'allow_anonymous true', 'persistence false', 'log_type none'];
-  writeFileSync(join(dir, 'acl'), `${c.acl}\nuser ${OBSERVER}\ntopic write #\ntopic write $d/#\n`);
-  conf.push(`acl_file ${join(dir, 'acl')}`);
-  if (c.passwordFile) {
-    writeFileSync(join(dir, 'passwd'), c.passwordFile);
-    conf.push(`password_file ${join(dir, 'passwd')}`);
-  }
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    'user root',
+    'allow_anonymous true',
+    'persistence false',
+    'log_type none',
+    ...setup.config(dir),
+  ];
   writeFileSync(join(dir, 'mosquitto.conf'), `${conf.join('\n')}\n`);
-  const broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   broker.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -164,9 +204,10 @@ export async function observeMosquitto(c: DiffCase): Promise<Observed> {
     const connected = new Map<string, boolean>();
     const received = new Map<string, Set<string>>();
     const published = new Map<string, Map<string, boolean>>();
+    const subscribed = new Map<string, Map<string, boolean>>();
     const live: [TestClient, MqttClient][] = [];
     await Promise.all(
-      c.clients.map(async (tc) => {
+      setup.clients.map(async (tc) => {
         const client = await connect(port, tc);
         connected.set(tc.clientId, client !== undefined);
         if (!client) return;
@@ -177,22 +218,24 @@ export async function observeMosquitto(c: DiffCase): Promise<Observed> {
         client.on('message', (topic, payload) => {
           if (payload.toString() === 'R') got.add(topic);
         });
-        await client.subscribeAsync(['#', '$d/#'], { qos: 0 });
+        const codes = await subscribeCodes(client, setup.filters);
+        // SUBACK: a code of 0x80 or more refuses that filter (0x87 not authorized).
+        subscribed.set(tc.clientId, new Map(setup.filters.map((f, i) => [f, codes[i]! < 0x80])));
       }),
     );
     // Deliveries: the observer publishes every topic; each subscriber gets what READ allows.
-    await Promise.all(c.topics.map((t) => observer.publishAsync(t, 'R', { qos: 1 })));
+    await Promise.all(setup.topics.map((t) => observer.publishAsync(t, 'R', { qos: 1 })));
     // Publishes: each client tries every topic; PUBACK 0x87 is Mosquitto's refusal. A client's PUBACKs
     // also come after every delivery queued for it earlier on the same connection.
     await Promise.all(
       live.map(async ([tc, client]) => {
         const results = new Map<string, boolean>();
         published.set(tc.clientId, results);
-        for (const topic of c.topics) results.set(topic, await publishAllowed(client, topic));
+        for (const topic of setup.topics) results.set(topic, await publishAllowed(client, topic));
       }),
     );
     await new Promise((r) => setTimeout(r, 30));
-    return { connected, received, published };
+    return { connected, received, published, subscribed };
   } finally {
     for (const client of clients) client.end(true);
     await stop(broker);
@@ -201,7 +244,7 @@ export async function observeMosquitto(c: DiffCase): Promise<Observed> {
 }
 
 /** `$7$` as Mosquitto 2.0's mosquitto_passwd writes it: PBKDF2-SHA512, 101 iterations, 12-byte salt. */
-function mosquittoHash(password: string): string {
+export function mosquittoHash(password: string): string {
   const salt = randomBytes(12);
   const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
   return `$7$101$${salt.toString('base64')}$${hash.toString('base64')}`;
@@ -225,6 +268,18 @@ function connect(port: number, tc: TestClient): Promise<MqttClient | undefined> 
       // CONNACK 0x86 (bad user name or password) / 0x87 (not authorized): refused.
       if (error.code === 134 || error.code === 135) resolve(undefined);
       else reject(error);
+    });
+  });
+}
+
+/** The SUBACK reason codes of one SUBSCRIBE, in filter order (MQTT.js rejects when one is a refusal). */
+function subscribeCodes(client: MqttClient, filters: readonly string[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    client.subscribe([...filters], { qos: 0 }, (error, granted) => {
+      const packet = (error as (Error & { packet?: { granted?: number[] } }) | null)?.packet;
+      if (packet?.granted) resolve(packet.granted);
+      else if (error) reject(error);
+      else resolve((granted ?? []).map((g) => g.qos));
     });
   });
 }

@@ -33,7 +33,9 @@ async function files(acl: string) {
 
 describe('mqtt-warden import mosquitto-acl', () => {
   it('writes a policy that check reproduces, for named and anonymous clients, and exits 0', async () => {
-    const f = await files('topic read public/#\nuser alice\ntopic readwrite alice/#\npattern write devices/%c/#\n');
+    const f = await files(
+      'topic read public/#\nuser alice\ntopic readwrite alice/#\npattern write devices/%c/#\n',
+    );
     const r = await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^imported: 3 rules; changed meaning: 1; refused: 0/);
