@@ -1,4 +1,5 @@
 export { type DynsecImportResult, importDynsec } from './import-dynsec.js';
+export { importGoAuthAcl } from './import-go-auth-acl.js';
 export {
   type ImportOptions,
   type ImportResult,

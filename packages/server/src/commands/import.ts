@@ -6,6 +6,7 @@ import {
   formatImportReport,
   type ImportResult,
   importDynsec,
+  importGoAuthAcl,
   importMosquittoAcl,
 } from '@mqtt-warden/migrate';
 
@@ -15,6 +16,7 @@ Sources:
   mosquitto-acl ACL_FILE [--password-file FILE]   a Mosquitto 2.0 acl_file (and its password_file)
   dynsec DYNSEC_JSON [--users-out USERS]          a Mosquitto dynamic-security JSON file; --users-out
                                                   writes its clients' password hashes as a users file
+  go-auth-acl ACL_FILE                            a mosquitto-go-auth files-backend ACL file
 
 Writes a policy that decides as the old broker did, with a comment per rule naming its source line,
 and prints a report: what was imported, what changed meaning and why, what was refused.
@@ -51,6 +53,7 @@ const SOURCES: Record<string, (file: string, values: Values) => Promise<ImportRe
       });
     },
     dynsec: async (file) => importDynsec(await readFile(file, 'utf8'), { file }),
+    'go-auth-acl': async (file) => importGoAuthAcl(await readFile(file, 'utf8'), { file }),
   };
 
 /** `mqtt-warden import SOURCE FILE --out POLICY` → 0 written, 1 refused rules or invalid source, 2 usage. */
