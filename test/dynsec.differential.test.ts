@@ -265,9 +265,12 @@ async function compare(c: DynsecCase, observed: Observed, tally: Tally): Promise
 
 /**
  * The documented subscription differences: a deny that overlaps without covering refuses here, a
- * subscribeLiteral with wildcards is a filter here, and Mosquitto 2.0's "#" covered "$" filters.
+ * subscribeLiteral with wildcards is a filter here, and Mosquitto 2.0's subscribePattern "+" and "#"
+ * matched "$" levels.
  */
 function subscribeDifference(filter: string, ruleTopic: string | undefined): string | undefined {
+  if (filter.startsWith('$'))
+    return 'subscription to a "$" filter (2.0 subscribePattern "+"/"#" ignore the "$" rule)';
   if (/(^|\/)[+#](\/|$)/.test(filter) || (ruleTopic && /(^|\/)[+#](\/|$)/.test(ruleTopic))) {
     return "subscription with wildcards (coverage/overlap vs the plugin's literal and pattern checks)";
   }

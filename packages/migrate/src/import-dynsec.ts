@@ -247,13 +247,21 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
         message:
           'the plugin matches this subscription filter as an exact string; the policy matches it as a filter (an allow covers narrower filters, a deny refuses overlapping ones)',
       });
-    } else if (acl.acltype === 'subscribePattern' && (!acl.allow || acl.topic === '#') && wildcard) {
-      report.changed.push({
-        ...e,
-        message: acl.allow
-          ? 'in Mosquitto 2.0 "#" also covered "$" topics for subscriptions; the policy keeps the MQTT "$" rule'
-          : 'the plugin denies only filters this one covers; the policy denies every filter that overlaps it',
-      });
+    } else if (acl.acltype === 'subscribePattern') {
+      if (/^[+#]/.test(acl.topic)) {
+        report.changed.push({
+          ...e,
+          message:
+            'in Mosquitto 2.0 a leading "+" or "#" of a subscribePattern also matched "$" topics; the policy keeps the MQTT "$" rule',
+        });
+      }
+      if (!acl.allow && wildcard) {
+        report.changed.push({
+          ...e,
+          message:
+            'the plugin denies only filters this one covers; the policy denies every filter that overlaps it',
+        });
+      }
     }
     report.imported.push({ ...e, message: 'imported' });
     return {
