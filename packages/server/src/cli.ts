@@ -6,7 +6,7 @@ const COMMANDS: Record<string, string> = {
   test: 'run policy test suites: mqtt-warden test SUITE... [--junit FILE]',
   passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
-  import: "import another broker's ACLs as a policy: mqtt-warden import mosquitto-acl ACL_FILE --out POLICY",
+  import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]
