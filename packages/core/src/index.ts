@@ -1,3 +1,4 @@
+export { applyConnectUsername, type ConnectUsernameMode, connectUsernameMode } from './connect-username.js';
 export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
 export { formatIssues, type Issue } from './format-issues.js';
 export {

@@ -8,6 +8,11 @@ export type ClaimPath = string | readonly string[];
 
 /** How claims become a principal. */
 export interface ClaimMapping {
+  /**
+   * Claim holding the principal's username (e.g. `preferred_username`); a token without it as a string is
+   * refused. Without it the principal has no username: the CONNECT username proves nothing about a token.
+   */
+  readonly usernameClaim?: ClaimPath;
   /** Claim holding role names (array, or space-separated string). Default `roles`. */
   readonly rolesClaim?: ClaimPath;
   /** Claim holding group names. Default `groups`. */
@@ -24,10 +29,12 @@ export interface ClaimMapping {
 }
 
 /**
- * Builds the principal for a verified token: `id` = `sub`, roles and groups from claims, every scalar
+ * Builds the principal for a verified token: `id` = `sub`, `username` from `usernameClaim` (none without
+ * it; the CONNECT username is never used: see `applyConnectUsername`), roles and groups from claims, every scalar
  * or scalar-array claim as attribute `claims.NAME` (usable as `${claims.NAME}` in policies), the
  * superuser flag, `expiresAt` = `exp` × 1000, and the ACL claim as the principal's own rules.
- * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly.
+ * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly, and
+ * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string.
  *
  * @example
  * ```ts
@@ -47,10 +54,12 @@ export function claimsToPrincipal(
   }
   const groups = claimAt(payload, mapping.groupsClaim ?? 'groups');
   const aclClaim = mapping.aclClaim === false ? undefined : claimAt(payload, mapping.aclClaim ?? 'acl');
+  const username =
+    mapping.usernameClaim === undefined ? undefined : usernameAt(payload, mapping.usernameClaim);
   const principal: Principal = {
     id: payload.sub,
     clientId: request.clientId,
-    username: request.username,
+    ...(username !== undefined && { username }),
     method,
     roles: names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles'),
     ...(groups !== undefined ? { groups: names(groups, 'groups') } : {}),
@@ -64,6 +73,12 @@ export function claimsToPrincipal(
     tls: request.transport.tls,
   };
   return principal;
+}
+
+function usernameAt(payload: JWTPayload, path: ClaimPath): string {
+  const value = claimAt(payload, path);
+  if (typeof value === 'string' && value !== '') return value;
+  throw new TokenError('ERR_TOKEN_CLAIM', 'the token has no username claim (a non-empty string)');
 }
 
 /** The value at `path` in `payload`, or undefined. */

@@ -20,3 +20,4 @@ export { ruleTopicProblem } from './rule-topic.js';
 export { checkBinding, type TokenBinding } from './token-binding.js';
 export { TokenError, type TokenErrorCode } from './token-error.js';
 export { type TokenField, tokenFromRequest } from './token-from-request.js';
+export { type TokenUsername, tokenUsername } from './token-username.js';

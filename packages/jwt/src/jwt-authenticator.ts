@@ -1,10 +1,17 @@
-import { type Authenticator, type AuthOutcome, type GuardLogger, UnavailableError } from '@mqtt-warden/core';
+import {
+  type Authenticator,
+  type AuthOutcome,
+  type ConnectUsernameMode,
+  type GuardLogger,
+  UnavailableError,
+} from '@mqtt-warden/core';
 import { type ClaimMapping, claimsToPrincipal } from './claims-to-principal.js';
 import { createJwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
 import { checkBinding, type TokenBinding } from './token-binding.js';
 import { TokenError } from './token-error.js';
 import { type TokenField, tokenFromRequest } from './token-from-request.js';
+import { tokenUsername } from './token-username.js';
 
 /** Options of {@link createJwtAuthenticator}. */
 export interface JwtAuthenticatorOptions extends JwtVerifierOptions, ClaimMapping {
@@ -12,22 +19,29 @@ export interface JwtAuthenticatorOptions extends JwtVerifierOptions, ClaimMappin
   readonly name?: string;
   /** CONNECT field carrying the token. Default `password`. */
   readonly from?: TokenField;
-  /** Optional binding of a claim to the client id or username. */
+  /** Optional binding of a claim to the client id. */
   readonly bind?: TokenBinding;
   /** Warned when a token's ACL claim has an allow that cannot be expressed and is left out. */
   readonly logger?: Pick<GuardLogger, 'warn'>;
+  /**
+   * With `usernameClaim`: `must-match` (default) refuses a CONNECT username other than the claim's;
+   * `claimed` accepts any and keeps it in `claimedUsername`. See {@link ConnectUsernameMode}.
+   */
+  readonly connectUsername?: ConnectUsernameMode;
 }
 
 /**
  * An authenticator for JWTs presented in the MQTT password (or username). Credentials that are not
  * shaped like a JWT are ignored (left to the next authenticator); a JWT that fails any check is
  * denied with a clear reason; a JWKS that cannot be fetched with no cached keys denies `unavailable`.
+ * The principal's username comes only from `usernameClaim`, never from the CONNECT packet.
  *
  * @example
  * ```ts
  * const jwt = createJwtAuthenticator({
  *   keys: { jwksUrl: 'https://idp.example.com/.well-known/jwks.json' },
  *   issuer: 'https://idp.example.com/', audience: 'mqtt',
+ *   usernameClaim: 'preferred_username', // the CONNECT username must equal it
  *   bind: { claim: 'sub', to: 'clientId' },
  * });
  * const guard = createGuard({ authenticators: [jwt], authorizer: policy });
@@ -37,8 +51,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   const name = options.name ?? 'jwt';
   const from = options.from ?? 'password';
   const verifier = createJwtVerifier(options);
+  const username = tokenUsername(
+    { from, connectUsername: options.connectUsername, hasUsernameClaim: options.usernameClaim !== undefined },
+    'usernameClaim',
+  );
   return {
     name,
+    provesUsername: username.provesUsername,
     async authenticate(request): Promise<AuthOutcome> {
       const token = tokenFromRequest(request, from);
       if (token === undefined || !looksLikeJwt(token)) return { outcome: 'ignore' };
@@ -53,7 +72,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
                 logger.warn({ clientId: request.clientId, sub: payload.sub }, message),
             }
           : options;
-        return { outcome: 'allow', principal: claimsToPrincipal(payload, request, name, mapping) };
+        return username.settle(claimsToPrincipal(payload, request, name, mapping), request);
       } catch (error) {
         return denyFor(error);
       }

@@ -1,4 +1,10 @@
-import type { Authenticator, AuthOutcome, ConnectRequest, Principal } from '@mqtt-warden/core';
+import type {
+  Authenticator,
+  AuthOutcome,
+  ConnectRequest,
+  ConnectUsernameMode,
+  Principal,
+} from '@mqtt-warden/core';
 import {
   type ClaimMapping,
   checkBinding,
@@ -10,6 +16,7 @@ import {
   TokenError,
   type TokenField,
   tokenFromRequest,
+  tokenUsername,
   type VerifiedJwt,
 } from '@mqtt-warden/jwt';
 import type { IntrospectionClient } from './introspection-client.js';
@@ -29,10 +36,18 @@ export interface OAuthAuthenticatorOptions {
   readonly introspection?: IntrospectionClient;
   /** Scopes → roles and topic rules. */
   readonly scopes?: ScopeMapping;
-  /** Claims → roles, groups, superuser. The ACL claim is off unless `aclClaim` is set. */
+  /**
+   * Claims → username, roles, groups, superuser. The ACL claim is off unless `aclClaim` is set. For
+   * introspection answers, `usernameClaim: 'username'` proves RFC 7662's `username`.
+   */
   readonly claims?: ClaimMapping;
-  /** Optional binding of a claim (e.g. `client_id`) to the MQTT client id or username. */
+  /** Optional binding of a claim (e.g. `client_id`) to the MQTT client id. */
   readonly bind?: TokenBinding;
+  /**
+   * With `claims.usernameClaim`: `must-match` (default) refuses a CONNECT username other than the
+   * claim's; `claimed` accepts any and keeps it in `claimedUsername`. See {@link ConnectUsernameMode}.
+   */
+  readonly connectUsername?: ConnectUsernameMode;
   /**
    * With introspection, the `aud` the answer must contain; an answer without `aud` is then refused
    * (configure the authorization server to report it). RFC 9068 JWTs are always audience-checked by
@@ -45,7 +60,8 @@ export interface OAuthAuthenticatorOptions {
  * An authenticator for OAuth 2.0 access tokens presented as the MQTT password: JWT access tokens
  * (RFC 9068) are verified locally, opaque ones through RFC 7662 introspection. The principal's id is
  * `sub` (falling back to `username`, then `client_id`), `attributes.scope` lists the scopes, and the
- * scopes become roles and topic rules (see {@link scopeGrants}). Absent credentials are ignored; an
+ * scopes become roles and topic rules (see {@link scopeGrants}). The username comes only from
+ * `claims.usernameClaim`, never from the CONNECT packet. Absent credentials are ignored; an
  * invalid or inactive token is denied; an unreachable or slow introspection endpoint denies
  * `unavailable` (fail closed). Place it after authenticators that recognise their own credentials:
  * with introspection, any password is a candidate token.
@@ -63,6 +79,10 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
   const from = options.from ?? 'password';
   const { jwt, introspection } = options;
   const claims: ClaimMapping = { aclClaim: false, ...options.claims };
+  const username = tokenUsername(
+    { from, connectUsername: options.connectUsername, hasUsernameClaim: claims.usernameClaim !== undefined },
+    'claims.usernameClaim',
+  );
 
   async function payloadFor(token: string): Promise<Payload | undefined> {
     if (jwt && looksLikeJwt(token)) return (await jwt.verify(token)).payload;
@@ -108,6 +128,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
 
   return {
     name,
+    provesUsername: username.provesUsername,
     async authenticate(request): Promise<AuthOutcome> {
       const token = tokenFromRequest(request, from);
       if (token === undefined) return { outcome: 'ignore' };
@@ -115,7 +136,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
         const payload = await payloadFor(token);
         if (!payload) return { outcome: 'ignore' };
         if (options.bind) checkBinding(payload, request, options.bind);
-        return { outcome: 'allow', principal: principalFor(payload, request) };
+        return username.settle(principalFor(payload, request), request);
       } catch (error) {
         return denyFor(error);
       }

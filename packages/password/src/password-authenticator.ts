@@ -44,8 +44,9 @@ export interface PasswordAuthenticatorOptions {
   readonly now?: () => number;
 }
 
-/** The `password` authenticator; always answers asynchronously. */
+/** The `password` authenticator; always answers asynchronously and always proves the username. */
 export interface PasswordAuthenticator extends Authenticator {
+  readonly provesUsername: true;
   authenticate(request: ConnectRequest): Promise<AuthOutcome>;
 }
 
@@ -54,7 +55,8 @@ const IGNORE = { outcome: 'ignore' } as const;
 
 /**
  * The `password` authenticator: checks the CONNECT username and password against a credential store.
- * Allows with a principal (method `password`; roles, groups, attributes, superuser from the entry),
+ * Allows with a principal (method `password`; username, roles, groups, attributes, superuser from the
+ * store entry the password proved, so the username is always the CONNECT one: `provesUsername`),
  * denies `bad-credentials`, or ignores a CONNECT without username or password so the next authenticator
  * (JWT, x509…) can try. An unknown username costs the same time as a wrong password, whatever the
  * users' hash formats: the password is verified against a dummy of the store's slowest format (measured
@@ -152,13 +154,16 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
 
   return {
     name: 'password',
+    provesUsername: true,
     async authenticate(request): Promise<AuthOutcome> {
       const { username } = request;
       if (username === undefined || username === '' || request.password === undefined) return IGNORE;
       const password = passwordBytes(request.password);
       // Verifications take turns by remote address (by username when the broker gives none).
       const source = request.transport.remoteAddress ?? `user:${username}`;
-      const entry = await store.get(username);
+      const found = await store.get(username);
+      // A store that matched another spelling of the name must not prove a username the client did not send.
+      const entry = found?.username === username ? found : undefined;
       if (!entry) {
         await check(source, password, undefined);
         return options.unknownUser === 'ignore' ? IGNORE : BAD;

@@ -1,4 +1,11 @@
-import type { Authenticator, AuthOutcome, ConnectRequest } from '@mqtt-warden/core';
+import {
+  type Authenticator,
+  type AuthOutcome,
+  applyConnectUsername,
+  type ConnectRequest,
+  type ConnectUsernameMode,
+  connectUsernameMode,
+} from '@mqtt-warden/core';
 import type { PskKeySource } from './psk-store.js';
 
 /** Options of {@link createPskAuthenticator}. */
@@ -8,8 +15,16 @@ export interface PskAuthenticatorOptions {
    * refuses the connect with `not-authorized`.
    */
   readonly keys?: PskKeySource;
-  /** Use the PSK identity as the principal's username, like Mosquitto's `use_identity_as_username`. */
+  /**
+   * Prove the username from the PSK identity, like Mosquitto's `use_identity_as_username`. Without it the
+   * principal has no username (the CONNECT one is kept only in `claimedUsername`).
+   */
   readonly useIdentityAsUsername?: boolean;
+  /**
+   * With `useIdentityAsUsername`: `must-match` (default) refuses a CONNECT username other than the
+   * identity; `claimed` accepts any and keeps it in `claimedUsername`. See {@link ConnectUsernameMode}.
+   */
+  readonly connectUsername?: ConnectUsernameMode;
   /** Require the MQTT client id to equal the PSK identity. */
   readonly requireClientIdMatch?: boolean;
   /** Roles given to every PSK principal. */
@@ -18,8 +33,9 @@ export interface PskAuthenticatorOptions {
 
 /**
  * An authenticator (name `psk`) for connections whose TLS-PSK handshake already proved the key:
- * it turns `transport.pskIdentity` into a principal (id = identity, attribute `psk.identity`) and
- * ignores connections without a PSK identity, so the next authenticator can decide them.
+ * it turns `transport.pskIdentity` into a principal (id = identity, attribute `psk.identity`, username =
+ * identity with `useIdentityAsUsername`) and ignores connections without a PSK identity, so the next
+ * authenticator can decide them. The CONNECT username never becomes the principal's username.
  *
  * @example
  * ```ts
@@ -28,8 +44,11 @@ export interface PskAuthenticatorOptions {
  */
 export function createPskAuthenticator(options: PskAuthenticatorOptions = {}): Authenticator {
   const roles = options.roles ?? [];
+  const proves = options.useIdentityAsUsername === true;
+  const mode = connectUsernameMode(options.connectUsername, proves, 'useIdentityAsUsername');
   return {
     name: 'psk',
+    provesUsername: mode === 'must-match',
     authenticate(request: ConnectRequest): AuthOutcome {
       const identity = request.transport.pskIdentity;
       if (identity === undefined) return { outcome: 'ignore' };
@@ -43,19 +62,17 @@ export function createPskAuthenticator(options: PskAuthenticatorOptions = {}): A
           message: 'the client id must equal the PSK identity',
         };
       }
-      return {
-        outcome: 'allow',
-        principal: {
-          id: identity,
-          clientId: request.clientId,
-          username: options.useIdentityAsUsername ? identity : request.username,
-          method: 'psk',
-          roles,
-          attributes: { 'psk.identity': identity },
-          remoteAddress: request.transport.remoteAddress,
-          tls: true,
-        },
+      const principal = {
+        id: identity,
+        clientId: request.clientId,
+        ...(proves && { username: identity }),
+        method: 'psk',
+        roles,
+        attributes: { 'psk.identity': identity },
+        remoteAddress: request.transport.remoteAddress,
+        tls: true,
       };
+      return applyConnectUsername(principal, request, mode);
     },
   };
 }

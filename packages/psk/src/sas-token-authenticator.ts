@@ -1,4 +1,9 @@
-import type { Authenticator, AuthOutcome, ConnectRequest } from '@mqtt-warden/core';
+import {
+  type Authenticator,
+  type AuthOutcome,
+  applyConnectUsername,
+  type ConnectRequest,
+} from '@mqtt-warden/core';
 import { SasTokenError } from './errors.js';
 import { SAS_TOKEN_PREFIX } from './sas-token.js';
 import { type VerifySasTokenOptions, verifySasToken } from './verify-sas-token.js';
@@ -8,10 +13,12 @@ export interface SasTokenAuthenticatorOptions extends VerifySasTokenOptions {
   /** Require the MQTT client id to equal the token's device id (Azure's rule). Default true. */
   readonly requireClientIdMatch?: boolean;
   /**
-   * How the MQTT username must relate to the device id: `'device-id'` (equal), `'azure'`
-   * (`{hostName}/{deviceId}/…`, e.g. `hub.example.com/dev1/?api-version=2021-04-12`) or `false` (any). Default false.
+   * The principal's username is always the token's device id. How the CONNECT username must relate to it:
+   * `must-match` (default: equal), `azure` (`{hostName}/{deviceId}/…`, e.g.
+   * `hub.example.com/dev1/?api-version=2021-04-12`, kept in `claimedUsername`) or `claimed` (any, kept in
+   * `claimedUsername`). Only `must-match` proves the CONNECT username (`provesUsername`).
    */
-  readonly username?: 'device-id' | 'azure' | false;
+  readonly connectUsername?: 'must-match' | 'azure' | 'claimed';
   /** Roles given to every principal. */
   readonly roles?: readonly string[];
 }
@@ -20,8 +27,8 @@ const PREFIX = Buffer.from(SAS_TOKEN_PREFIX);
 
 /**
  * An authenticator (name `sas-token`) that reads an Azure IoT Hub style SAS token from the MQTT password.
- * Passwords that are not SAS tokens are ignored (next authenticator). The device id becomes the principal;
- * its `expiresAt` is the token's `se`.
+ * Passwords that are not SAS tokens are ignored (next authenticator). The device id becomes the principal's
+ * id and username (see `connectUsername`); its `expiresAt` is the token's `se`.
  *
  * @example
  * ```ts
@@ -32,8 +39,10 @@ const PREFIX = Buffer.from(SAS_TOKEN_PREFIX);
 export function createSasTokenAuthenticator(options: SasTokenAuthenticatorOptions): Authenticator {
   const requireClientIdMatch = options.requireClientIdMatch ?? true;
   const roles = options.roles ?? [];
+  const connectUsername = options.connectUsername ?? 'must-match';
   return {
     name: 'sas-token',
+    provesUsername: connectUsername === 'must-match',
     async authenticate(request: ConnectRequest): Promise<AuthOutcome> {
       const { password } = request;
       const bytes = password && Buffer.from(password.buffer, password.byteOffset, password.byteLength);
@@ -55,40 +64,36 @@ export function createSasTokenAuthenticator(options: SasTokenAuthenticatorOption
           message: 'the client id must equal the device id',
         };
       }
-      if (!usernameMatches(request.username, token.hostName, token.deviceId, options.username ?? false)) {
+      if (connectUsername === 'azure' && !namesDevice(request.username, token.hostName, token.deviceId)) {
         return {
           outcome: 'deny',
           reason: 'not-authorized',
           message: 'the username does not name the token device',
         };
       }
-      return {
-        outcome: 'allow',
-        principal: {
-          id: token.deviceId,
-          clientId: request.clientId,
-          username: request.username,
-          method: 'sas-token',
-          roles,
-          attributes: { 'device.id': token.deviceId, 'sas.hostName': token.hostName },
-          expiresAt: token.expiresAt,
-          remoteAddress: request.transport.remoteAddress,
-          tls: request.transport.tls,
-        },
+      const principal = {
+        id: token.deviceId,
+        clientId: request.clientId,
+        username: token.deviceId,
+        method: 'sas-token',
+        roles,
+        attributes: { 'device.id': token.deviceId, 'sas.hostName': token.hostName },
+        expiresAt: token.expiresAt,
+        remoteAddress: request.transport.remoteAddress,
+        tls: request.transport.tls,
       };
+      return applyConnectUsername(
+        principal,
+        request,
+        connectUsername === 'must-match' ? 'must-match' : 'claimed',
+      );
     },
   };
 }
 
-function usernameMatches(
-  username: string | undefined,
-  hostName: string,
-  deviceId: string,
-  rule: 'device-id' | 'azure' | false,
-): boolean {
-  if (rule === false) return true;
+/** Azure IoT Hub's MQTT username: `{hostName}/{deviceId}/…`, the host name case-insensitive. */
+function namesDevice(username: string | undefined, hostName: string, deviceId: string): boolean {
   if (username === undefined) return false;
-  if (rule === 'device-id') return username === deviceId;
   const prefix = `${hostName}/${deviceId}/`;
   return (
     username.length >= prefix.length &&

@@ -87,12 +87,14 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
         audience: block.audience,
         requiredClaims: block.requiredClaims,
         clockToleranceSeconds: block.clockToleranceSeconds,
+        usernameClaim: block.claims?.username,
         rolesClaim: block.claims?.roles,
         groupsClaim: block.claims?.groups,
         superuserClaim: block.claims?.superuser,
         aclClaim: block.claims?.acl,
         bind: block.bind,
         logger: log,
+        connectUsername: block.connectUsername,
       });
       const issuers = block.issuer === undefined ? undefined : [block.issuer].flat();
       return {
@@ -123,6 +125,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
         audience: block.audience,
         scopes: block.scopes,
         claims: block.claims && {
+          usernameClaim: block.claims.username,
           rolesClaim: block.claims.roles,
           groupsClaim: block.claims.groups,
           superuserClaim: block.claims.superuser,
@@ -130,6 +133,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           onAclRuleDropped: (message: string) => log.warn({ authenticator: block.type }, message),
         },
         bind: block.bind,
+        connectUsername: block.connectUsername,
       });
       return {
         // Opaque tokens still go to introspection; JWTs of other issuers are left to the next authenticator.
@@ -169,6 +173,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           usernameFrom: block.identity?.username,
           clientIdFrom: block.identity?.clientId,
           requireClientIdMatch: block.identity?.requireClientIdMatch,
+          connectUsername: block.connectUsername,
           roles: block.roles,
         }),
         files: crl?.files ?? [],
@@ -191,7 +196,7 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           getKey: (deviceId, policyName) => (policyName === undefined ? keys.get(deviceId) : undefined),
           hostName: block.hostName,
           requireClientIdMatch: block.requireClientIdMatch,
-          username: block.username,
+          connectUsername: block.connectUsername,
           roles: block.roles,
         }),
         files: [file],

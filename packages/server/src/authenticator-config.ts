@@ -96,6 +96,8 @@ function algorithmsFitKeys(
 }
 
 const claimMapping = strictObject({
+  /** Claim that proves the principal's username (e.g. `preferred_username`); none unless set. */
+  username: claimPath.optional(),
   /** Claim with role names. Default `roles`. */
   roles: claimPath.optional(),
   groups: claimPath.optional(),
@@ -105,7 +107,20 @@ const claimMapping = strictObject({
   acl: z.union([claimPath, z.literal(false)]).optional(),
 });
 
-const binding = strictObject({ claim: text, to: z.enum(['clientId', 'username']) });
+const binding = strictObject({
+  claim: text,
+  to: z.literal('clientId', {
+    error:
+      'bind ties a claim to the client id: write to: clientId (to prove the username from a claim, write claims.username: CLAIM)',
+  }),
+});
+/**
+ * What the CONNECT username must be when the authenticator proves one: `must-match` (default) or
+ * `claimed` (any, kept apart; grants nothing).
+ */
+const connectUsername = z.enum(['must-match', 'claimed'], {
+  error: 'write "must-match" (the CONNECT username must equal the proven one) or "claimed"',
+});
 const tokenField = z.enum(['password', 'username']);
 
 const PasswordAuthenticator = strictObject({
@@ -143,6 +158,7 @@ const JwtAuthenticator = strictObject({
   clockToleranceSeconds: z.number().min(0).max(300).optional(),
   claims: claimMapping.optional(),
   bind: binding.optional(),
+  connectUsername: connectUsername.optional(),
 }).superRefine(algorithmsFitKeys);
 
 const OAuthAuthenticator = strictObject({
@@ -178,6 +194,7 @@ const OAuthAuthenticator = strictObject({
   }).optional(),
   claims: claimMapping.optional(),
   bind: binding.optional(),
+  connectUsername: connectUsername.optional(),
 }).refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
   message: 'an oauth authenticator needs "introspection", "jwt" or both',
 });
@@ -217,6 +234,7 @@ const X509Authenticator = strictObject({
     clientId: identityField.optional(),
     requireClientIdMatch: identityField.optional(),
   }).optional(),
+  connectUsername: connectUsername.optional(),
   roles: z.array(text).optional(),
   allowMissingExtendedKeyUsage: z.boolean().optional(),
   clockToleranceMs: z.int().min(0).optional(),
@@ -231,7 +249,10 @@ const SasTokenAuthenticator = strictObject({
   /** The host name the tokens' `sr` must name; any when absent. */
   hostName: text.optional(),
   requireClientIdMatch: z.boolean().optional(),
-  username: z.union([z.enum(['device-id', 'azure']), z.literal(false)]).optional(),
+  /** The username is the device id; the CONNECT one must equal it (default), name it Azure-style, or is kept apart. */
+  connectUsername: z
+    .enum(['must-match', 'azure', 'claimed'], { error: 'write "must-match", "azure" or "claimed"' })
+    .optional(),
   roles: z.array(text).optional(),
 });
 

@@ -1,4 +1,4 @@
-import type { Authenticator, AuthOutcome } from '@mqtt-warden/core';
+import { type Authenticator, type AuthOutcome, applyConnectUsername } from '@mqtt-warden/core';
 import {
   checkBinding,
   claimsToPrincipal,
@@ -30,8 +30,9 @@ export interface DeviceTokenAuthenticatorOptions {
  * against the issuer's in-memory JWKS. It claims only passwords that are JWTs naming the issuer in
  * `iss` and ignores every other credential, so other `jwt`/`oauth` authenticators in the chain keep
  * their tokens. A token is accepted only for the client id (`clientid` claim) and username it was
- * issued to: the policy gives roles and superuser status by username, so a token must not carry
- * them over to another one. The token's `acl` claim is ignored; its roles come from `roles`.
+ * issued to: its `username` claim is the username the server proved when it issued the token, so the
+ * principal's username is proven and the CONNECT username must equal it (`provesUsername`). The
+ * token's `acl` claim is ignored; its roles come from `roles`.
  *
  * @example
  * ```ts
@@ -49,6 +50,7 @@ export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticator
   });
   return {
     name: 'device-token',
+    provesUsername: true,
     async authenticate(request): Promise<AuthOutcome> {
       const token = tokenFromRequest(request, 'password');
       if (token === undefined || !looksLikeJwt(token) || unverifiedIssuer(token) !== options.iss) {
@@ -57,13 +59,14 @@ export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticator
       try {
         const { payload } = await verifier.verify(token);
         checkBinding(payload, request, { claim: 'clientid', to: 'clientId' });
-        if (payload.username !== request.username) {
-          return {
-            outcome: 'deny',
-            reason: 'not-authorized',
-            message: 'the device token was issued for another username',
-          };
-        }
+        const { username } = payload;
+        const principal = claimsToPrincipal(payload, request, 'device-token', { aclClaim: false });
+        const outcome = applyConnectUsername(
+          typeof username === 'string' ? { ...principal, username } : principal,
+          request,
+          'must-match',
+        );
+        if (outcome.outcome !== 'allow') return outcome;
         if (options.subjectActive && !(await options.subjectActive(payload))) {
           return {
             outcome: 'deny',
@@ -71,10 +74,7 @@ export function createDeviceTokenAuthenticator(options: DeviceTokenAuthenticator
             message: 'the device token was issued to a user who is now disabled or removed',
           };
         }
-        return {
-          outcome: 'allow',
-          principal: claimsToPrincipal(payload, request, 'device-token', { aclClaim: false }),
-        };
+        return outcome;
       } catch (error) {
         return denyFor(error);
       }

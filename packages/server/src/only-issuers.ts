@@ -15,6 +15,8 @@ export function onlyIssuers(
 ): Authenticator {
   return {
     name: authenticator.name,
+    // Ignoring proves nothing and allows nothing: the wrapped authenticator's guarantee stands.
+    provesUsername: authenticator.provesUsername,
     authenticate(request: ConnectRequest) {
       const token = tokenFromRequest(request, from);
       if (token !== undefined && looksLikeJwt(token)) {

@@ -1,4 +1,12 @@
-import type { Authenticator, AuthOutcome, ConnectRequest, DenyReason } from '@mqtt-warden/core';
+import {
+  type Authenticator,
+  type AuthOutcome,
+  applyConnectUsername,
+  type ConnectRequest,
+  type ConnectUsernameMode,
+  connectUsernameMode,
+  type DenyReason,
+} from '@mqtt-warden/core';
 import type { CertificateIdentity } from './certificate-identity.js';
 import type { CertificateVerifier } from './certificate-verifier.js';
 import { CertificateError } from './errors.js';
@@ -25,8 +33,16 @@ export interface X509AuthenticatorOptions {
   readonly verifier: CertificateVerifier;
   /** The principal id; default `dn`. */
   readonly idFrom?: IdentityField;
-  /** Replaces the CONNECT username (EMQX `peer_cert_as_username`); the CONNECT one is kept when absent. */
+  /**
+   * The certificate field that proves the principal's username (EMQX `peer_cert_as_username`). Without
+   * it the principal has no username: the CONNECT one is kept only in `claimedUsername`.
+   */
   readonly usernameFrom?: IdentityField;
+  /**
+   * With `usernameFrom`: `must-match` (default) refuses a CONNECT username other than the certificate's;
+   * `claimed` accepts any and keeps it in `claimedUsername`. See {@link ConnectUsernameMode}.
+   */
+  readonly connectUsername?: ConnectUsernameMode;
   /** Replaces the client id (EMQX `peer_cert_as_clientid`); the CONNECT one is kept when absent. */
   readonly clientIdFrom?: IdentityField;
   /** Require the CONNECT client id to equal this certificate field. */
@@ -59,6 +75,7 @@ export function identityField(identity: CertificateIdentity, field: IdentityFiel
  * `transport.peerCertificates` (mutual TLS, or a trusted proxy's header). It verifies the chain, maps the
  * certificate to a principal with `cert.*` attributes (`cert.cn`, `cert.dn`, `cert.san.dns`, `cert.fingerprint`,
  * `cert.serial`, `cert.issuer.dn`…) that expires with the certificate, and ignores connects without a certificate.
+ * The username comes only from the certificate (`usernameFrom`), never from the CONNECT packet.
  * Refusals: expired → `expired`; no current CRL → `unavailable`; any other certificate problem → `bad-credentials`;
  * a client id that does not match the certificate → `not-authorized`.
  *
@@ -70,8 +87,14 @@ export function identityField(identity: CertificateIdentity, field: IdentityFiel
  */
 export function createX509Authenticator(options: X509AuthenticatorOptions): Authenticator {
   const roles = options.roles ?? [];
+  const mode = connectUsernameMode(
+    options.connectUsername,
+    options.usernameFrom !== undefined,
+    'usernameFrom',
+  );
   return {
     name: 'x509',
+    provesUsername: mode === 'must-match',
     async authenticate(request: ConnectRequest): Promise<AuthOutcome> {
       const chain = request.transport.peerCertificates;
       if (!chain || chain.length === 0) return { outcome: 'ignore' };
@@ -93,28 +116,24 @@ export function createX509Authenticator(options: X509AuthenticatorOptions): Auth
           };
         }
       }
-      const username = options.usernameFrom
-        ? identityField(identity, options.usernameFrom)
-        : request.username;
+      const username = options.usernameFrom && identityField(identity, options.usernameFrom);
       if (options.usernameFrom && username === undefined) return missing(options.usernameFrom);
       const clientId = options.clientIdFrom
         ? identityField(identity, options.clientIdFrom)
         : request.clientId;
       if (clientId === undefined) return missing(options.clientIdFrom!);
-      return {
-        outcome: 'allow',
-        principal: {
-          id,
-          clientId,
-          username,
-          method: 'x509',
-          roles,
-          attributes: attributesOf(identity),
-          expiresAt: identity.notAfter.getTime(),
-          remoteAddress: request.transport.remoteAddress,
-          tls: true,
-        },
+      const principal = {
+        id,
+        clientId,
+        ...(username !== undefined && { username }),
+        method: 'x509',
+        roles,
+        attributes: attributesOf(identity),
+        expiresAt: identity.notAfter.getTime(),
+        remoteAddress: request.transport.remoteAddress,
+        tls: true,
       };
+      return applyConnectUsername(principal, request, mode);
     },
   };
 }
