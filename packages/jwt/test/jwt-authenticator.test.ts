@@ -229,9 +229,54 @@ describe('jwt authenticator claim checks', () => {
       reason: 'not-authorized',
       message: 'the token\'s "clientid" claim does not match the MQTT client id',
     });
-    const byUser = withKey({ bind: { claim: 'sub', to: 'username' } });
-    expect((await byUser.authenticate(withPassword(token, { username: 'device-1' }))).outcome).toBe('allow');
-    expect((await byUser.authenticate(withPassword(token))).outcome).toBe('deny');
+  });
+
+  it('never takes the username from CONNECT: without a username claim a chosen name is only claimed', async () => {
+    const token = await sign({ preferred_username: 'alice' });
+    const plain = withKey({ superuserClaim: 'admin' });
+    expect(plain.provesUsername).toBe(false);
+    const outcome = await plain.authenticate(withPassword(token, { username: 'admin' }));
+    expect(outcome).toMatchObject({ outcome: 'allow', principal: { claimedUsername: 'admin', superuser: false } });
+    if (outcome.outcome === 'allow') expect(outcome.principal.username).toBeUndefined();
+  });
+
+  it('proves the username from a claim; the CONNECT username must match it unless "claimed"', async () => {
+    const token = await sign({ preferred_username: 'alice' });
+    const mapped = withKey({ usernameClaim: 'preferred_username' });
+    expect(mapped.provesUsername).toBe(true);
+    expect(await mapped.authenticate(withPassword(token, { username: 'alice' }))).toMatchObject({
+      outcome: 'allow',
+      principal: { id: 'device-1', username: 'alice' },
+    });
+    for (const username of ['admin', 'device-1', undefined]) {
+      expect(await mapped.authenticate(withPassword(token, { username }))).toMatchObject({
+        outcome: 'deny',
+        reason: 'not-authorized',
+      });
+    }
+    const claimed = withKey({ usernameClaim: 'preferred_username', connectUsername: 'claimed' });
+    expect(claimed.provesUsername).toBe(false);
+    expect(await claimed.authenticate(withPassword(token, { username: 'admin' }))).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'alice', claimedUsername: 'admin' },
+    });
+    // A token without the configured claim proves no username: refused, never the CONNECT one.
+    const bare = await sign({});
+    expect(await claimed.authenticate(withPassword(bare, { username: 'admin' }))).toMatchObject({
+      outcome: 'deny',
+      reason: 'bad-credentials',
+    });
+    expect(() => withKey({ connectUsername: 'must-match' })).toThrow(/set usernameClaim/);
+  });
+
+  it('a token carried in the username is neither matched nor kept as a claimed name', async () => {
+    const token = await sign({ preferred_username: 'alice' });
+    const jwt = withKey({ from: 'username', usernameClaim: 'preferred_username' });
+    expect(jwt.provesUsername).toBe(false);
+    const outcome = await jwt.authenticate({ ...withPassword('x'), username: token });
+    expect(outcome).toMatchObject({ outcome: 'allow', principal: { username: 'alice' } });
+    expect(JSON.stringify(outcome)).not.toContain(token);
+    expect(() => withKey({ from: 'username', connectUsername: 'must-match' })).toThrow(ConfigError);
   });
 
   it('maps roles, groups, superuser, nested claims and the ACL claim', async () => {

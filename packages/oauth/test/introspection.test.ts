@@ -211,6 +211,33 @@ describe('introspection cache and failures (scripted endpoint)', () => {
     });
   });
 
+  it('never takes the username from CONNECT: a chosen "admin" is only claimed, or must match the proven one', async () => {
+    fake.answer = { active: true, sub: 'u-1', username: 'alice', scope: 'fleet' };
+    const asAdmin = { ...withPassword('t'), username: 'admin' };
+    const plain = createOAuthAuthenticator({ introspection: client() });
+    expect(plain.provesUsername).toBe(false);
+    const outcome = await plain.authenticate(asAdmin);
+    expect(outcome).toMatchObject({ outcome: 'allow', principal: { id: 'u-1', claimedUsername: 'admin' } });
+    if (outcome.outcome === 'allow') expect(outcome.principal.username).toBeUndefined();
+
+    const mapped = createOAuthAuthenticator({ introspection: client(), claims: { usernameClaim: 'username' } });
+    expect(mapped.provesUsername).toBe(true);
+    expect(await mapped.authenticate(asAdmin)).toMatchObject({ outcome: 'deny', reason: 'not-authorized' });
+    expect(await mapped.authenticate({ ...asAdmin, username: 'alice' })).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'alice' },
+    });
+    const claimed = createOAuthAuthenticator({
+      introspection: client(),
+      claims: { usernameClaim: 'username' },
+      connectUsername: 'claimed',
+    });
+    expect(await claimed.authenticate(asAdmin)).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'alice', claimedUsername: 'admin' },
+    });
+  });
+
   it('does not cache failures', async () => {
     fake.status = 503;
     const introspection = client();

@@ -43,6 +43,23 @@ afterEach(() => {
 });
 
 describe('createPasswordAuthenticator', () => {
+  it('proves the username: the principal is the entry the password matched, never another spelling', async () => {
+    const entry = { username: 'Admin', hash: await hashPassword(SECRET, CHEAP), superuser: true };
+    // A store that looks names up case-insensitively must not make "admin" the entry "Admin".
+    const store: CredentialStore = {
+      get: (username) => (username.toLowerCase() === 'admin' ? entry : undefined),
+      entries: () => [entry],
+      onChange: () => () => {},
+    };
+    const auth = createPasswordAuthenticator({ store, cache: false });
+    expect(auth.provesUsername).toBe(true);
+    expect(await auth.authenticate(connect('admin', SECRET))).toMatchObject({ outcome: 'deny' });
+    expect(await auth.authenticate(connect('Admin', SECRET))).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'Admin', superuser: true },
+    });
+  });
+
   it('allows with a principal built from the store entry', async () => {
     const store = createMemoryStore([
       {

@@ -160,19 +160,20 @@ describe('createSasTokenAuthenticator', () => {
   const authenticator = createSasTokenAuthenticator(options);
   const connect = (password: string | undefined, more: Partial<ConnectRequest> = {}): ConnectRequest => ({
     clientId: 'dev(1)*',
+    username: 'dev(1)*',
     password: password === undefined ? undefined : Buffer.from(password),
     transport: { tls: true, remoteAddress: '127.0.0.1' },
     ...more,
   });
 
   it('turns a valid token into a principal that expires with the token', async () => {
-    const outcome = await authenticator.authenticate(connect(TOKEN_2030, { username: 'x' }));
+    const outcome = await authenticator.authenticate(connect(TOKEN_2030));
     expect(outcome).toEqual({
       outcome: 'allow',
       principal: {
         id: 'dev(1)*',
         clientId: 'dev(1)*',
-        username: 'x',
+        username: 'dev(1)*',
         method: 'sas-token',
         roles: [],
         attributes: { 'device.id': 'dev(1)*', 'sas.hostName': HOST },
@@ -210,11 +211,31 @@ describe('createSasTokenAuthenticator', () => {
     });
   });
 
-  it('checks the username when configured (Azure form or equal to the device id)', async () => {
-    const azure = createSasTokenAuthenticator({ ...options, username: 'azure' });
+  it('proves the device id as username: a chosen CONNECT username is refused by default, or only claimed', async () => {
+    expect(authenticator.provesUsername).toBe(true);
+    expect(await authenticator.authenticate(connect(TOKEN_2030, { username: 'admin' }))).toMatchObject({
+      outcome: 'deny',
+      reason: 'not-authorized',
+    });
+    expect(await authenticator.authenticate(connect(TOKEN_2030, { username: undefined }))).toMatchObject({
+      outcome: 'deny',
+    });
+    const claimed = createSasTokenAuthenticator({ ...options, connectUsername: 'claimed' });
+    expect(claimed.provesUsername).toBe(false);
+    const outcome = await claimed.authenticate(connect(TOKEN_2030, { username: 'admin' }));
+    expect(outcome).toMatchObject({
+      outcome: 'allow',
+      principal: { id: 'dev(1)*', username: 'dev(1)*', claimedUsername: 'admin' },
+    });
+  });
+
+  it('checks the username in Azure form when configured, keeping it as claimed only', async () => {
+    const azure = createSasTokenAuthenticator({ ...options, connectUsername: 'azure' });
+    expect(azure.provesUsername).toBe(false);
     const ok = `${HOST}/dev(1)*/?api-version=2021-04-12`;
     expect(await azure.authenticate(connect(TOKEN_2030, { username: ok }))).toMatchObject({
       outcome: 'allow',
+      principal: { username: 'dev(1)*', claimedUsername: ok },
     });
     expect(
       await azure.authenticate(
@@ -227,13 +248,6 @@ describe('createSasTokenAuthenticator', () => {
         reason: 'not-authorized',
       });
     }
-    const equal = createSasTokenAuthenticator({ ...options, username: 'device-id' });
-    expect(await equal.authenticate(connect(TOKEN_2030, { username: 'dev(1)*' }))).toMatchObject({
-      outcome: 'allow',
-    });
-    expect(await equal.authenticate(connect(TOKEN_2030, { username: 'dev' }))).toMatchObject({
-      outcome: 'deny',
-    });
   });
 
   it('works in a guard chain and never echoes the token in messages', async () => {

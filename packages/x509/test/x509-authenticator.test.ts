@@ -123,7 +123,7 @@ describe('createX509Authenticator', () => {
     expect(outcome.principal).toEqual({
       id: identity.dn,
       clientId: 'client-a',
-      username: 'user-a',
+      claimedUsername: 'user-a',
       method: 'x509',
       roles: [],
       attributes: {
@@ -166,12 +166,47 @@ describe('createX509Authenticator', () => {
         usernameFrom: field,
         clientIdFrom: field,
       });
-      const outcome = await authenticator.authenticate(connect([device.der, intermediate.der]));
+      const outcome = await authenticator.authenticate(
+        connect([device.der, intermediate.der], { username: value }),
+      );
       expect(outcome).toMatchObject({
         outcome: 'allow',
         principal: { id: value, username: value, clientId: value },
       });
     }
+  });
+
+  it('never takes the username from CONNECT: a chosen privileged name is refused or only claimed', async () => {
+    const v = verifier();
+    const chain = [device.der, intermediate.der];
+    const unmapped = createX509Authenticator({ verifier: v });
+    expect(unmapped.provesUsername).toBe(false);
+    const claimedOnly = await unmapped.authenticate(connect(chain, { username: 'admin' }));
+    expect(claimedOnly).toMatchObject({ outcome: 'allow', principal: { claimedUsername: 'admin' } });
+    if (claimedOnly.outcome === 'allow') expect(claimedOnly.principal.username).toBeUndefined();
+
+    const mapped = createX509Authenticator({ verifier: v, usernameFrom: 'cn' });
+    expect(mapped.provesUsername).toBe(true);
+    for (const username of ['admin', undefined]) {
+      expect(await mapped.authenticate(connect(chain, { username }))).toMatchObject({
+        outcome: 'deny',
+        reason: 'not-authorized',
+      });
+    }
+    expect(await mapped.authenticate(connect(chain, { username: 'device-1' }))).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'device-1' },
+    });
+
+    const claimed = createX509Authenticator({ verifier: v, usernameFrom: 'cn', connectUsername: 'claimed' });
+    expect(claimed.provesUsername).toBe(false);
+    expect(await claimed.authenticate(connect(chain, { username: 'admin' }))).toMatchObject({
+      outcome: 'allow',
+      principal: { username: 'device-1', claimedUsername: 'admin' },
+    });
+    expect(() => createX509Authenticator({ verifier: v, connectUsername: 'must-match' })).toThrow(
+      /set usernameFrom/,
+    );
   });
 
   it('requires the client id to match the certificate when configured', async () => {
