@@ -236,7 +236,10 @@ describe('jwt authenticator claim checks', () => {
     const plain = withKey({ superuserClaim: 'admin' });
     expect(plain.provesUsername).toBe(false);
     const outcome = await plain.authenticate(withPassword(token, { username: 'admin' }));
-    expect(outcome).toMatchObject({ outcome: 'allow', principal: { claimedUsername: 'admin', superuser: false } });
+    expect(outcome).toMatchObject({
+      outcome: 'allow',
+      principal: { claimedUsername: 'admin', superuser: false },
+    });
     if (outcome.outcome === 'allow') expect(outcome.principal.username).toBeUndefined();
   });
 

@@ -220,7 +220,10 @@ describe('introspection cache and failures (scripted endpoint)', () => {
     expect(outcome).toMatchObject({ outcome: 'allow', principal: { id: 'u-1', claimedUsername: 'admin' } });
     if (outcome.outcome === 'allow') expect(outcome.principal.username).toBeUndefined();
 
-    const mapped = createOAuthAuthenticator({ introspection: client(), claims: { usernameClaim: 'username' } });
+    const mapped = createOAuthAuthenticator({
+      introspection: client(),
+      claims: { usernameClaim: 'username' },
+    });
     expect(mapped.provesUsername).toBe(true);
     expect(await mapped.authenticate(asAdmin)).toMatchObject({ outcome: 'deny', reason: 'not-authorized' });
     expect(await mapped.authenticate({ ...asAdmin, username: 'alice' })).toMatchObject({

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { RuleTopic } from '@mqtt-warden/core';
 import { compileTopicTemplate, TopicError, topicFilterProblem } from '@mqtt-warden/topic';
 import { z } from 'zod';
+import { clientIdTemplateProblem } from './client-id-rule.js';
 import { isKnownPlaceholder, PLACEHOLDER_HELP } from './placeholders.js';
 import { closest, strictObject } from './strict-object.js';
 
@@ -82,6 +83,18 @@ const cidr = z.string().refine(
   { message: 'write an IPv4 or IPv6 address or CIDR block, e.g. "10.0.0.0/8" or "2001:db8::/32"' },
 );
 
+/**
+ * The client ids a principal may connect with: templates such as `${username}`, `${cert.cn}`,
+ * `${username}-*` or `"*"` (any: an explicit opt-out), one or a list (any of).
+ */
+const clientIdRule = oneOrMany(
+  z.string().superRefine((source, ctx) => {
+    const problem = clientIdTemplateProblem(source);
+    if (problem)
+      ctx.addIssue({ code: 'custom', message: `invalid client-id template "${source}": ${problem}` });
+  }),
+);
+
 export const ACTIONS = ['publish', 'subscribe', 'receive'] as const;
 /** Shorthands: `read` = subscribe + receive, `write` = publish, `all` = every action. */
 export const ACTION_WORDS = ['publish', 'subscribe', 'receive', 'read', 'write', 'all'] as const;
@@ -129,6 +142,11 @@ export const PolicyDocumentSchema = strictObject({
     /** Auth methods allowed (`password`, `x509`, `jwt`…); any when absent. */
     methods: oneOrMany(z.string().min(1)).optional(),
   }).optional(),
+  /**
+   * Client-id binding for principals whose roles set no `clientIds` (and those without roles). Default
+   * `["${username}", "${principal}"]`: a client connects only under its own proven name.
+   */
+  defaults: strictObject({ clientIds: clientIdRule.optional() }).optional(),
   /** Principals that skip topic checks. */
   superusers: z.array(MatcherSchema).optional(),
   /** Username → roles. */
@@ -136,7 +154,15 @@ export const PolicyDocumentSchema = strictObject({
   /** Group name → roles. */
   groups: z.record(z.string().min(1), roleList).optional(),
   bindings: z.array(strictObject({ name: name.optional(), when: MatcherSchema, roles: roleList })).optional(),
-  roles: z.record(name, strictObject({ description: z.string().optional(), rules: z.array(RuleSchema) })),
+  roles: z.record(
+    name,
+    strictObject({
+      description: z.string().optional(),
+      /** The client ids a principal with this role may use (any of its roles' rules may admit it). */
+      clientIds: clientIdRule.optional(),
+      rules: z.array(RuleSchema),
+    }),
+  ),
 }).superRefine((doc, ctx) => {
   // Cross-references: every role named exists; rule names are unique.
   const roles = Object.keys(doc.roles);

@@ -16,6 +16,7 @@ import {
   parseSubscription,
   type TopicTemplate,
 } from '@mqtt-warden/topic';
+import { type ClientIdTemplate, compileClientIdTemplate, DEFAULT_CLIENT_IDS } from './client-id-rule.js';
 import { type CompiledRule, type ConditionFacts, compileRule, conditionFailure } from './compiled-rule.js';
 import type { ExplainedRule, Explanation, RuleRelation } from './explanation.js';
 import { compileNamePatterns } from './name-pattern.js';
@@ -32,8 +33,18 @@ export interface PolicyOptions {
   readonly principalCacheSize?: number;
 }
 
+/** A `clientIds` rule: the client ids a principal may connect with, and where it was written. */
+interface ClientIdBinding {
+  readonly id: string;
+  readonly label: string;
+  readonly templates: readonly ClientIdTemplate[];
+  readonly source?: RuleSource;
+}
+
 interface CompiledRole {
   readonly index: number;
+  /** The role's own client-id rule; the policy's default applies when absent. */
+  readonly clientIds?: ClientIdBinding;
   /** Rules with placeholders: instantiated per principal. */
   readonly templated: readonly { readonly actions: readonly Action[]; readonly rule: CompiledRule }[];
 }
@@ -110,11 +121,6 @@ const DEFAULT_DENY: Record<Action, Decision> = {
     message: 'no rule allows receiving this topic',
   }),
 };
-const ADMITTED: Decision = Object.freeze({
-  allowed: true,
-  reason: 'default',
-  message: 'no connect rule refuses it',
-});
 
 /**
  * A compiled, immutable policy: the {@link Authorizer} the guard calls. Build one with
@@ -142,6 +148,7 @@ export class Policy implements Authorizer {
   readonly #groups = new Map<string, readonly string[]>();
   readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
   readonly #superusers: ((p: Principal) => boolean)[];
+  readonly #defaultClientIds: ClientIdBinding;
   readonly #connect: {
     readonly methods?: ReadonlySet<string>;
     readonly methodsSource?: RuleSource;
@@ -168,8 +175,31 @@ export class Policy implements Authorizer {
       return at ? { file, ...at } : file !== undefined ? { file } : undefined;
     };
 
+    const binding = (
+      id: string,
+      label: string,
+      templates: readonly string[],
+      path?: Path,
+    ): ClientIdBinding => {
+      const at = path && source(path);
+      return {
+        id,
+        label: at?.line !== undefined ? `${label} (${at.file ?? ''}:${at.line}:${at.column})` : label,
+        templates: templates.map(compileClientIdTemplate),
+        ...(at && { source: at }),
+      };
+    };
+    const defaults = document.defaults?.clientIds;
+    this.#defaultClientIds = defaults
+      ? binding('clientIds:defaults', 'defaults.clientIds', defaults, ['defaults', 'clientIds'])
+      : binding(
+          'clientIds:defaults',
+          'the default binding; set defaults.clientIds to change it',
+          DEFAULT_CLIENT_IDS,
+        );
+
     let order = 0;
-    for (const [role, { rules }] of Object.entries(document.roles)) {
+    for (const [role, { rules, clientIds }] of Object.entries(document.roles)) {
       const roleIndex = this.#roles.size;
       const templated: { actions: readonly Action[]; rule: CompiledRule }[] = [];
       rules.forEach((doc, index) => {
@@ -204,7 +234,17 @@ export class Policy implements Authorizer {
           }
         }
       });
-      this.#roles.set(role, { index: roleIndex, templated });
+      this.#roles.set(role, {
+        index: roleIndex,
+        templated,
+        ...(clientIds && {
+          clientIds: binding(`clientIds:role:${role}`, `role ${role}`, clientIds, [
+            'roles',
+            role,
+            'clientIds',
+          ]),
+        }),
+      });
     }
     this.ruleCount = order;
     for (const [user, roles] of Object.entries(document.users ?? {})) this.#users.set(user, roles);
@@ -239,7 +279,11 @@ export class Policy implements Authorizer {
     return this.#evaluate(profile, request, undefined);
   }
 
-  /** The policy's connect rules: allowed auth methods and the client-id allowlist. */
+  /**
+   * The policy's connect rules: allowed auth methods, the client-id allowlist, and the client-id
+   * binding: the client id must match a `clientIds` rule of one of the principal's roles (roles without
+   * one, and principals without roles, use `defaults.clientIds`, by default `${username}` or `${principal}`).
+   */
   admit(principal: Principal): Decision {
     if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return EXPIRED;
     const { methods, clientIds } = this.#connect;
@@ -257,7 +301,35 @@ export class Policy implements Authorizer {
         `client id "${principal.clientId}" is not in the policy's client-id allowlist`,
       );
     }
-    return ADMITTED;
+    return this.#bindClientId(principal);
+  }
+
+  /** Allows when one of the principal's client-id rules matches its client id; the denial lists them. */
+  #bindClientId(principal: Principal): Decision {
+    const bindings = new Set<ClientIdBinding>();
+    const { roles } = this.#profile(principal);
+    for (const name of roles) bindings.add(this.#roles.get(name)!.clientIds ?? this.#defaultClientIds);
+    if (roles.length === 0) bindings.add(this.#defaultClientIds);
+    for (const binding of bindings) {
+      const template = binding.templates.find((t) => t.matches(principal, principal.clientId));
+      if (template) {
+        return {
+          allowed: true,
+          reason: 'rule',
+          rule: { id: binding.id, effect: 'allow', ...(binding.source && { source: binding.source }) },
+          message: `client id "${principal.clientId}" is bound to this principal by "${template.source}" (${binding.label})`,
+        };
+      }
+    }
+    const first = bindings.values().next().value!;
+    const allowed = [...bindings].map(
+      (b) => `${b.templates.map((t) => JSON.stringify(t.describe(principal))).join(' or ')} (${b.label})`,
+    );
+    return connectDenial(
+      first.id,
+      first.source,
+      `client id "${principal.clientId}" is not bound to principal "${principal.id}"; it may use ${allowed.join('; ')}`,
+    );
   }
 
   /**

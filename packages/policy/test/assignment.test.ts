@@ -101,10 +101,11 @@ describe('connect rules (admit)', () => {
     }
   });
 
-  it('admits anyone when there are no connect rules, unless expired', () => {
+  it('admits any principal under its own client id when there are no connect rules, unless expired', () => {
     const open = policy('version: 1', 'roles: {}');
-    expect(open.admit(principal()).allowed).toBe(true);
-    expect(open.admit(principal({ expiresAt: 1 })).reason).toBe('expired');
+    expect(open.admit(principal({ clientId: 'p1' })).allowed).toBe(true);
+    expect(open.admit(principal()).allowed).toBe(false);
+    expect(open.admit(principal({ clientId: 'p1', expiresAt: 1 })).reason).toBe('expired');
   });
 });
 
@@ -171,5 +172,29 @@ describe('per-principal reuse', () => {
         r.authorize(principal({ clientId: 'd2' }), { action: 'publish', topic: 'devices/d1/t' }).allowed,
       ).toBe(false);
     }
+  });
+});
+
+describe('the claimed (unproven) CONNECT username', () => {
+  const q = policy(
+    'version: 1',
+    'superusers: [{ username: admin }]',
+    'users: { admin: [own] }',
+    'bindings: [{ when: { username: "adm*" }, roles: [own] }]',
+    'roles: { own: { rules: [{ effect: allow, actions: all, topics: "users/${username}/#" }] } }',
+  );
+
+  it('grants nothing: no users:, superusers:, bindings or ${username} by it', () => {
+    const claimed = principal({ id: 'sub-7', method: 'jwt', clientId: 'sub-7', claimedUsername: 'admin' });
+    expect(q.rolesOf(claimed)).toEqual([]);
+    expect(q.explain(claimed, { action: 'publish', topic: 'x' }).principal.superuser).toBe(false);
+    const withRole = { ...claimed, roles: ['own'] };
+    expect(q.authorize(withRole, { action: 'publish', topic: 'users/admin/x' }).allowed).toBe(false);
+    // The same names, proven, do grant: the test above fails if the claimed name were read.
+    const proven = principal({ id: 'admin', username: 'admin', clientId: 'admin' });
+    expect(q.rolesOf(proven)).toEqual(['own']);
+    expect(q.explain(proven, { action: 'publish', topic: 'x' }).principal.superuser).toBe(true);
+    const bob = principal({ username: 'bob', clientId: 'bob', roles: ['own'] });
+    expect(q.authorize(bob, { action: 'publish', topic: 'users/bob/x' }).allowed).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ export { matchTopic, matchValid } from './match-topic.js';
 export { parseSubscription, plainFilter, type Subscription } from './parse-subscription.js';
 export { TopicError } from './topic-error.js';
 export { TopicIndex } from './topic-index.js';
-export { compileTopicTemplate, type TopicTemplate } from './topic-template.js';
+export { compileTopicTemplate, isSafePlaceholderValue, type TopicTemplate } from './topic-template.js';
 export {
   isValidTopicFilter,
   isValidTopicName,

@@ -65,7 +65,7 @@ export function compileTopicTemplate(template: string): TopicTemplate {
       let out = literals[0]!;
       for (let i = 0; i < placeholders.length; i++) {
         const value = values(placeholders[i]!);
-        if (value === undefined || !isSafeValue(value, out.length === 0)) return undefined;
+        if (value === undefined || !isSafePlaceholderValue(value, out.length === 0)) return undefined;
         out += value + literals[i + 1]!;
       }
       return out.length * 3 > 65_535 && Buffer.byteLength(out) > 65_535 ? undefined : out;
@@ -73,8 +73,18 @@ export function compileTopicTemplate(template: string): TopicTemplate {
   };
 }
 
-/** A value is safe if it stays inside its level and cannot turn into a wildcard or a `$` topic. */
-function isSafeValue(value: string, atTopicStart: boolean): boolean {
+/**
+ * Whether a placeholder value is safe to substitute: not empty, no `+`, `#`, `/` or U+0000, well-formed
+ * UTF-16, and (at the start of a topic) no leading `$`. It then stays inside its level and cannot turn
+ * into a wildcard or a `$` topic. The policy applies the same rule to client-id templates.
+ *
+ * @example
+ * ```ts
+ * isSafePlaceholderValue('dev-1'); // true
+ * isSafePlaceholderValue('a/b');   // false
+ * ```
+ */
+export function isSafePlaceholderValue(value: string, atTopicStart = false): boolean {
   if (value.length === 0) return false;
   if (atTopicStart && value.charCodeAt(0) === 36) return false;
   for (let i = 0; i < value.length; i++) {
