@@ -22,10 +22,12 @@ const POLICY = `version: 1
 users: { demo: [device], sensor-1: [operator] }
 roles:
   device:
+    clientIds: '\${username}-*' # several clients per user in this test; examples bind exactly
     rules:
       - { effect: allow, actions: all, topics: 'devices/\${clientid}/#' }
       - { effect: allow, actions: read, topics: 'fleet/#' }
   operator:
+    clientIds: 'ops-*'
     rules:
       - { effect: allow, actions: publish, topics: 'fleet/#' }
 `;

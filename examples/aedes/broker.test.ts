@@ -28,7 +28,7 @@ describe('examples/aedes: the runnable guarded broker', () => {
 
   it('accepts password and JWT logins over TLS and enforces policy.yaml', async () => {
     const dashboard = await connect(url, {
-      clientId: 'dash',
+      clientId: 'dashboard',
       username: 'dashboard',
       password: 'dashboard-password',
       ...tls(),
@@ -80,5 +80,15 @@ describe('examples/aedes: the runnable guarded broker', () => {
       ...tls(),
     });
     expect([4, 5]).toContain(stolen.returnCode);
+  });
+
+  it("refuses a valid password under another sensor's client id (CONNACK 5)", async () => {
+    const taken = await connect(url, {
+      clientId: 'sensor-2',
+      username: 'sensor-1',
+      password: 'sensor-password',
+      ...tls(),
+    });
+    expect(taken.returnCode).toBe(5);
   });
 });

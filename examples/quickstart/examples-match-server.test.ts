@@ -29,9 +29,9 @@ describe('examples match the server defaults', () => {
     const values: Record<string, string> = {
       username: 'demo',
       password: 'demo-password',
-      clientid: 'demo-1',
+      clientid: 'demo',
       peerhost: '127.0.0.1',
-      topic: 'devices/demo-1/t',
+      topic: 'devices/demo/t',
       action: 'publish',
       qos: '1',
       retain: 'false',
@@ -55,7 +55,7 @@ describe('examples match the server defaults', () => {
     const user = await server.app.inject({
       method: 'POST',
       url: opt('http_getuser_uri'),
-      payload: { clientid: 'demo-1', password: 'demo-password', username: 'demo' },
+      payload: { clientid: 'demo', password: 'demo-password', username: 'demo' },
     });
     expect(user.json()).toEqual({ ok: true, error: '' });
     // go-auth asks "superuser?" with a username only: answered from admin's own session.
@@ -73,7 +73,7 @@ describe('examples match the server defaults', () => {
     const acl = await server.app.inject({
       method: 'POST',
       url: opt('http_aclcheck_uri'),
-      payload: { acc: 2, clientid: 'demo-1', topic: 'devices/demo-2/t', username: 'demo' },
+      payload: { acc: 2, clientid: 'demo', topic: 'devices/demo-2/t', username: 'demo' },
     });
     expect(acl.json()).toEqual({ ok: false, error: 'not authorized' });
   });
@@ -94,7 +94,7 @@ describe('examples match the server defaults', () => {
       method: 'POST',
       url: paths[0]?.[1],
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'username=demo&password=demo-password&vhost=%2F&client_id=demo-1',
+      payload: 'username=demo&password=demo-password&vhost=%2F&client_id=demo',
     });
     expect(user.body).toBe('allow');
   });

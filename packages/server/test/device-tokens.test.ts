@@ -71,7 +71,7 @@ metrics: { bearerToken: metrics-token }
 
   it('issues a token for valid credentials, usable as the MQTT password for that client id and username', async () => {
     const before = epoch();
-    const { status, headers, body } = await requestToken(basic('demo', 'demo-password'), 'client_id=demo-1');
+    const { status, headers, body } = await requestToken(basic('demo', 'demo-password'), 'client_id=demo');
     expect(status).toBe(200);
     expect(headers.get('cache-control')).toBe('no-store');
     expect(body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 300 });
@@ -81,12 +81,12 @@ metrics: { bearerToken: metrics-token }
       iss: 'mqtt-warden',
       aud: 'mqtt',
       sub: 'demo',
-      clientid: 'demo-1',
+      clientid: 'demo',
       username: 'demo',
       amr: ['password'],
     });
 
-    const allowed = await emqxAuthn({ clientid: 'demo-1', username: 'demo', password: token });
+    const allowed = await emqxAuthn({ clientid: 'demo', username: 'demo', password: token });
     expect(allowed).toMatchObject({ result: 'allow', is_superuser: false });
     expect(allowed.expire_at).toBeGreaterThanOrEqual(before + 300);
     expect(allowed.expire_at).toBeLessThanOrEqual(epoch() + 300);
@@ -96,9 +96,9 @@ metrics: { bearerToken: metrics-token }
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         username: 'demo',
-        clientid: 'demo-1',
+        clientid: 'demo',
         action: 'publish',
-        topic: 'devices/demo-1/t',
+        topic: 'devices/demo/t',
       }),
     });
     expect(await authz.json()).toEqual({ result: 'allow' });
@@ -107,30 +107,30 @@ metrics: { bearerToken: metrics-token }
   it('refuses a tampered token, a token for another client id or username, and a forged token of the same issuer', async () => {
     const { body } = await requestToken(
       basic('demo', 'demo-password'),
-      '{"client_id":"demo-1"}',
+      '{"client_id":"demo"}',
       'application/json',
     );
     const token = body.access_token as string;
     issued.push(token);
-    expect(await emqxAuthn({ clientid: 'demo-1', username: 'demo', password: token })).toMatchObject({
+    expect(await emqxAuthn({ clientid: 'demo', username: 'demo', password: token })).toMatchObject({
       result: 'allow',
     });
-    expect(await emqxAuthn({ clientid: 'demo-1', username: 'demo', password: tamper(token) })).toEqual({
+    expect(await emqxAuthn({ clientid: 'demo', username: 'demo', password: tamper(token) })).toEqual({
       result: 'deny',
     });
     expect(await emqxAuthn({ clientid: 'demo-2', username: 'demo', password: token })).toEqual({
       result: 'deny',
     });
-    // Roles and superuser status follow the username in the policy: a token must not change it.
-    expect(await emqxAuthn({ clientid: 'demo-1', username: 'admin', password: token })).toEqual({
+    // The username is the one the server proved when it issued the token: "admin" is refused.
+    expect(await emqxAuthn({ clientid: 'demo', username: 'admin', password: token })).toEqual({
       result: 'deny',
     });
-    expect(await emqxAuthn({ clientid: 'demo-1', password: token })).toEqual({ result: 'deny' });
+    expect(await emqxAuthn({ clientid: 'demo', password: token })).toEqual({ result: 'deny' });
     const forged = signJwt(
       { ...decode(token), exp: epoch(300) },
       'a-secret-that-is-long-enough-for-hs256-0123',
     );
-    expect(await emqxAuthn({ clientid: 'demo-1', username: 'demo', password: forged })).toEqual({
+    expect(await emqxAuthn({ clientid: 'demo', username: 'demo', password: forged })).toEqual({
       result: 'deny',
     });
   });
@@ -159,21 +159,33 @@ metrics: { bearerToken: metrics-token }
     ).toBe(false);
   });
 
+  it("issues tokens only for client ids the policy binds to the user: never another user's", async () => {
+    for (const clientId of ['sensor-1', 'admin', 'demo-2']) {
+      const refused = await requestToken(basic('demo', 'demo-password'), `client_id=${clientId}`);
+      expect(refused.status, clientId).toBe(401);
+      expect(refused.body).not.toHaveProperty('access_token');
+    }
+    // Nor does demo's password log in as sensor-1's client id.
+    expect(await emqxAuthn({ clientid: 'sensor-1', username: 'demo', password: 'demo-password' })).toEqual({
+      result: 'deny',
+    });
+  });
+
   it('refuses wrong, missing or token credentials with 401 and never issues a token', async () => {
-    const wrong = await requestToken(basic('demo', 'nope'), 'client_id=demo-1');
+    const wrong = await requestToken(basic('demo', 'nope'), 'client_id=demo');
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm="mqtt-warden"/);
     expect(wrong.body).toEqual({ error: 'ERR_UNAUTHORIZED', message: 'the credentials were refused' });
 
     expect((await requestToken(basic('ghost', 'demo-password'), 'client_id=x')).status).toBe(401);
-    expect((await requestToken(undefined, 'client_id=demo-1')).status).toBe(401);
-    expect((await requestToken('Bearer abc', 'client_id=demo-1')).status).toBe(401);
-    expect((await requestToken('Basic !!!', 'client_id=demo-1')).status).toBe(401);
+    expect((await requestToken(undefined, 'client_id=demo')).status).toBe(401);
+    expect((await requestToken('Bearer abc', 'client_id=demo')).status).toBe(401);
+    expect((await requestToken('Basic !!!', 'client_id=demo')).status).toBe(401);
     expect(
       (await requestToken(`Basic ${Buffer.from('no-colon').toString('base64')}`, 'client_id=a')).status,
     ).toBe(401);
     // A device token does not renew itself: the device must prove itself again.
-    const renew = await requestToken(basic('demo', issued[0] as string), 'client_id=demo-1');
+    const renew = await requestToken(basic('demo', issued[0] as string), 'client_id=demo');
     expect(renew.status).toBe(401);
     expect(renew.body.message).toMatch(/cannot be exchanged for another/);
   });
@@ -186,14 +198,14 @@ metrics: { bearerToken: metrics-token }
       error: 'ERR_INVALID_INPUT',
       message: expect.stringMatching(/client_id/),
     });
-    expect((await requestToken(auth, 'client_id=demo-1&scope=all')).status).toBe(400);
+    expect((await requestToken(auth, 'client_id=demo&scope=all')).status).toBe(400);
     expect((await requestToken(auth, '{"client_id":7}', 'application/json')).status).toBe(400);
     expect((await requestToken(auth, '{"client_id":', 'application/json')).status).toBe(400);
     expect((await requestToken(auth, `client_id=${'x'.repeat(5000)}`)).status).toBe(413);
-    const text = await requestToken(auth, 'client_id=demo-1', 'text/plain');
+    const text = await requestToken(auth, 'client_id=demo', 'text/plain');
     expect(text.status).toBe(415);
     expect(text.body.message).toMatch(/form-urlencoded or application\/json/);
-    expect((await requestToken(auth, '["demo-1"]', 'application/json')).status).toBe(400);
+    expect((await requestToken(auth, '["demo"]', 'application/json')).status).toBe(400);
     const get = await fetch(`${base}/token`);
     expect(get.status).toBe(404);
   });
@@ -251,7 +263,7 @@ describe('device tokens are off by default', () => {
         method: 'POST',
         url: '/token',
         headers: { authorization: basic('demo', 'demo-password') },
-        payload: { client_id: 'demo-1' },
+        payload: { client_id: 'demo' },
       });
       expect(token.statusCode).toBe(404);
       expect((await server.app.inject({ url: '/.well-known/jwks.json' })).statusCode).toBe(404);
@@ -311,11 +323,20 @@ deviceTokens: { enabled: true }
       body,
     });
 
-  it('exchanges a SAS token (empty username) for a device token, and both token kinds log in side by side', async () => {
+  it('exchanges a SAS token for a device token, and both token kinds log in side by side', async () => {
     const sas = sasToken('dev-sas', DEVICE_KEY);
+    // The SAS authenticator proves the device id as username: an empty or other username is refused.
+    for (const username of ['', 'admin']) {
+      const refused = await post(
+        '/device/token',
+        { authorization: basic(username, sas) },
+        '{"client_id":"dev-sas"}',
+      );
+      expect(refused.status, username).toBe(401);
+    }
     const response = await post(
       '/device/token',
-      { authorization: basic('', sas) },
+      { authorization: basic('dev-sas', sas) },
       '{"client_id":"dev-sas"}',
     );
     expect(response.status).toBe(200);
@@ -325,12 +346,14 @@ deviceTokens: { enabled: true }
       sub: 'dev-sas',
       amr: ['sas-token'],
     });
-    expect(decode(token)).not.toHaveProperty('username');
+    expect(decode(token)).toMatchObject({ username: 'dev-sas' });
 
     const authn = async (body: Record<string, string>) =>
       (await (await post('/emqx/authn', {}, JSON.stringify(body))).json()) as Record<string, unknown>;
-    expect(await authn({ clientid: 'dev-sas', password: token })).toMatchObject({ result: 'allow' });
-    expect(await authn({ clientid: 'dev-sas', password: tamper(token) })).toEqual({ result: 'deny' });
+    const device = { clientid: 'dev-sas', username: 'dev-sas' };
+    expect(await authn({ ...device, password: token })).toMatchObject({ result: 'allow' });
+    expect(await authn({ ...device, password: tamper(token) })).toEqual({ result: 'deny' });
+    expect(await authn({ clientid: 'dev-sas', password: token })).toEqual({ result: 'deny' });
     // The identity provider's tokens are left to the jwt authenticator, which still accepts its own.
     const idp = signJwt({ iss: 'https://idp.example', sub: 'dev-idp', exp: epoch(60) }, SECRET);
     expect(await authn({ clientid: 'dev-idp', password: idp })).toMatchObject({ result: 'allow' });
@@ -371,7 +394,7 @@ describe('mqtt-warden serve with device tokens', () => {
       const response = await fetch(endpoint as string, {
         method: 'POST',
         headers: { authorization: basic('demo', 'demo-password'), 'content-type': 'application/json' },
-        body: '{"client_id":"demo-1"}',
+        body: '{"client_id":"demo"}',
       });
       expect(response.status).toBe(200);
       expect(((await fetch(jwks as string).then((r) => r.json())) as { keys: unknown[] }).keys).toHaveLength(

@@ -40,7 +40,7 @@ describe('mqtt-warden server on the quickstart files', () => {
   it('serves EMQX authn/authz with the password store and the policy', async () => {
     expect(
       await (
-        await post('/emqx/authn', { username: 'demo', password: 'demo-password', clientid: 'demo-1' })
+        await post('/emqx/authn', { username: 'demo', password: 'demo-password', clientid: 'demo' })
       ).json(),
     ).toEqual({
       result: 'allow',
@@ -49,39 +49,41 @@ describe('mqtt-warden server on the quickstart files', () => {
       client_attrs: { warden_session: expect.stringMatching(/^w1\.[\w-]+\.[\w-]{43}$/) },
     });
     expect(
-      await (await post('/emqx/authn', { username: 'demo', password: 'wrong', clientid: 'demo-1' })).json(),
+      await (await post('/emqx/authn', { username: 'demo', password: 'wrong', clientid: 'demo' })).json(),
     ).toEqual({ result: 'deny' });
     const authz = (topic: string, action = 'publish') =>
-      post('/emqx/authz', { username: 'demo', clientid: 'demo-1', topic, action });
-    expect(await (await authz('devices/demo-1/temp')).json()).toEqual({ result: 'allow' });
+      post('/emqx/authz', { username: 'demo', clientid: 'demo', topic, action });
+    expect(await (await authz('devices/demo/temp')).json()).toEqual({ result: 'allow' });
     expect(await (await authz('devices/demo-2/temp')).json()).toEqual({ result: 'deny' });
     expect(await (await authz('broadcast/#', 'subscribe')).json()).toEqual({ result: 'allow' });
     expect(await (await authz('broadcast/x')).json()).toEqual({ result: 'deny' });
     // The superuser flag comes from the users file.
     expect(
-      await (await post('/emqx/authn', { username: 'admin', password: 'admin-password' })).json(),
+      await (
+        await post('/emqx/authn', { username: 'admin', password: 'admin-password', clientid: 'admin' })
+      ).json(),
     ).toMatchObject({ result: 'allow', is_superuser: true });
   });
 
   it('serves go-auth (json mode) and RabbitMQ', async () => {
     expect(
       await (
-        await post('/mosquitto/user', { username: 'demo', password: 'demo-password', clientid: 'demo-1' })
+        await post('/mosquitto/user', { username: 'demo', password: 'demo-password', clientid: 'demo' })
       ).json(),
     ).toEqual({ ok: true, error: '' });
     expect(
       await (
         await post('/mosquitto/acl', {
           username: 'demo',
-          clientid: 'demo-1',
-          topic: 'devices/demo-1/#',
+          clientid: 'demo',
+          topic: 'devices/demo/#',
           acc: 4,
         })
       ).json(),
     ).toEqual({ ok: true, error: '' });
     expect(
       await (
-        await post('/mosquitto/acl', { username: 'demo', clientid: 'demo-1', topic: 'devices/#', acc: 4 })
+        await post('/mosquitto/acl', { username: 'demo', clientid: 'demo', topic: 'devices/#', acc: 4 })
       ).json(),
     ).toEqual({ ok: false, error: 'not authorized' });
     // Superuser status comes from admin's session (its login), not from looking "admin" up.
@@ -93,7 +95,7 @@ describe('mqtt-warden server on the quickstart files', () => {
     const topic = await fetch(`${base}/rabbitmq/topic`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'username=demo&vhost=%2F&resource=topic&name=amq.topic&permission=write&tags=&routing_key=devices.demo-1.t&variable_map.client_id=demo-1',
+      body: 'username=demo&vhost=%2F&resource=topic&name=amq.topic&permission=write&tags=&routing_key=devices.demo.t&variable_map.client_id=demo',
     });
     expect(await topic.text()).toBe('allow');
   });
@@ -114,8 +116,10 @@ describe('mqtt-warden server on the quickstart files', () => {
           payload: body,
         })
       ).body;
-    expect(await ask('username=demo&password=demo-password&vhost=%2F')).toBe('allow management monitoring');
-    expect(await ask('username=admin&password=admin-password&vhost=%2F')).toBe('allow');
+    expect(await ask('username=demo&password=demo-password&vhost=%2F&client_id=demo')).toBe(
+      'allow management monitoring',
+    );
+    expect(await ask('username=admin&password=admin-password&vhost=%2F&client_id=admin')).toBe('allow');
     expect(await ask('username=demo&password=wrong&vhost=%2F')).toBe('deny');
     await tagged.close();
   });
@@ -144,8 +148,8 @@ describe('mqtt-warden server on the quickstart files', () => {
   });
 
   it('never writes a password to the log, even at trace level and from a GET query string', async () => {
-    await fetch(`${base}/emqx/authn?username=demo&password=demo-password&clientid=q`);
-    await post('/emqx/authn', { username: 'demo', password: 'demo-password', clientid: 'b' });
+    await fetch(`${base}/emqx/authn?username=demo&password=demo-password&clientid=demo`);
+    await post('/emqx/authn', { username: 'demo', password: 'demo-password', clientid: 'demo' });
     await post('/mosquitto/user', { username: 'down', password: 'demo-password', extra: 'demo-password' });
     await new Promise((r) => setTimeout(r, 50));
     expect(logs).toContain('/emqx/authn');
@@ -169,7 +173,7 @@ describe('reload', () => {
         server.app.inject({
           method: 'POST',
           url: '/emqx/authz',
-          payload: { username: 'demo', clientid: 'demo-1', action: 'publish', topic: 'broadcast/x' },
+          payload: { username: 'demo', clientid: 'demo', action: 'publish', topic: 'broadcast/x' },
         });
       expect((await authz()).json()).toEqual({ result: 'deny' });
       const policy = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace('actions: read', 'actions: all');
