@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { createWardenServer, parseServerConfig, Secret } from '@mqtt-warden/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { epoch, signJwt } from './tokens.js';
 
 const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
 const HEAD = 'policy: { file: policy.yaml }\nlog: { level: silent }\nauthenticators:\n';
@@ -298,5 +299,54 @@ describe('bounds in the server config', () => {
     );
     expect(message).toMatch(/authenticators\.0\.limits\.concurrency/);
     expect(message).toMatch(/authenticators\.0\.limits\.maxWaitMs/);
+
+describe('connectUsername and username mappings', () => {
+  const SECRET = '0123456789abcdef0123456789abcdef';
+  let server: Awaited<ReturnType<typeof createWardenServer>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('refuses a binding to the username, pointing to claims.username, and unknown modes', () => {
+    const { message } = errorOf(() =>
+      parseServerConfig(
+        `${HEAD}  - { type: jwt, keys: { secret: "${SECRET}" }, bind: { claim: sub, to: username } }
+  - { type: sas-token, keys: { file: d.psk }, connectUsername: device-id }
+`,
+        { file: 'w.yaml' },
+      ),
+    );
+    expect(message).toMatch(/w\.yaml:4:\d+: .*write claims\.username: CLAIM/);
+    expect(message).toMatch(/w\.yaml:5:\d+: .*"must-match", "azure" or "claimed"/);
+  });
+
+  it('refuses must-match without a proven username, naming the block', async () => {
+    const { config } = workspace(
+      `  - { type: jwt, keys: { secret: "${SECRET}" }, connectUsername: must-match }\n`,
+    );
+    const error = await rejectionOf(createWardenServer(config()));
+    expect(error).toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringMatching(/usernameClaim/),
+    });
+  });
+
+  it('a jwt with claims.username: the token proves the username; "admin" as CONNECT username is refused', async () => {
+    const { config } = workspace(
+      `  - { type: jwt, keys: { secret: "${SECRET}" }, claims: { username: preferred_username } }\n`,
+    );
+    server = await createWardenServer(config());
+    const token = signJwt({ sub: 'u1', preferred_username: 'demo', exp: epoch(60) }, SECRET);
+    const authn = async (username: string) =>
+      (
+        await server!.app.inject({
+          method: 'POST',
+          url: '/emqx/authn',
+          payload: { clientid: 'u1', username, password: token },
+        })
+      ).json();
+    expect(await authn('admin')).toEqual({ result: 'deny' });
+    expect(await authn('demo')).toMatchObject({ result: 'allow', is_superuser: false });
   });
 });

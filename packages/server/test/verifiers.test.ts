@@ -232,11 +232,11 @@ authenticators:
   });
 
   it('password logins still work, and their passwords never reach the introspection endpoint', async () => {
-    expect(await authn({ clientid: 'demo-1', username: 'demo', password: 'demo-password' })).toMatchObject({
+    expect(await authn({ clientid: 'demo', username: 'demo', password: 'demo-password' })).toMatchObject({
       result: 'allow',
       is_superuser: false,
     });
-    expect(await authn({ clientid: 'demo-1', username: 'demo', password: 'wrong' })).toEqual({
+    expect(await authn({ clientid: 'demo', username: 'demo', password: 'wrong' })).toEqual({
       result: 'deny',
     });
     expect(introspected).not.toContain('demo-password');
@@ -269,7 +269,7 @@ describe('reloading device keys', () => {
         await server.app.inject({
           method: 'POST',
           url: '/emqx/authn',
-          payload: { clientid: deviceId, password: sasToken(deviceId, key) },
+          payload: { clientid: deviceId, username: deviceId, password: sasToken(deviceId, key) },
         })
       ).json().result;
     try {
