@@ -82,7 +82,7 @@ describe('mqtt-warden check', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ALLOW publish "tenants\/acme\/devices\/dev-1\/telemetry" qos 1/);
     expect(r.out).toContain('rule "device-telemetry" of role device');
-    expect(r.out).toContain('fleet.yaml:29:9');
+    expect(r.out).toContain('fleet.yaml:35:9');
   });
 
   it('prints DENY and exits 1, including for retained telemetry', async () => {
@@ -135,6 +135,21 @@ describe('mqtt-warden check', () => {
     ).toBe(0);
   });
 
+  it('says when the client-id binding refused a connect, and which rule it was', async () => {
+    const quickstart = fileURLToPath(new URL('../../../examples/quickstart/policy.yaml', import.meta.url));
+    const who = ['--policy', quickstart, '--username', 'demo', '--connect'];
+    const refused = await capture(check, [...who, '--client-id', 'sensor-1']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/^DENY connect/);
+    expect(refused.out).toContain(
+      'client id "sensor-1" is not bound to principal "demo"; it may use "demo" (role device',
+    );
+    expect(refused.out).toMatch(/policy\.yaml:\d+:\d+/);
+    const own = await capture(check, [...who, '--client-id', 'demo']);
+    expect(own.code).toBe(0);
+    expect(own.out).toContain('bound to this principal by "${principal}" (role device');
+  });
+
   it('exits 2 on usage and policy errors', async () => {
     for (const args of [
       ['--policy', fleet, '--username', 'u'],
@@ -155,8 +170,8 @@ describe('mqtt-warden test', () => {
     const junit = join(dir, 'junit.xml');
     const r = await capture(test, [join(examples, 'fleet.test.yaml'), '--junit', junit]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^17 passed, 0 failed \(1 suite\)$/);
-    expect(await readFile(junit, 'utf8')).toContain('tests="17" failures="0"');
+    expect(r.out).toMatch(/^20 passed, 0 failed \(1 suite\)$/);
+    expect(await readFile(junit, 'utf8')).toContain('tests="20" failures="0"');
   });
 
   it('prints failures with their explanation and exits 1', async () => {
@@ -183,7 +198,7 @@ describe('mqtt-warden test', () => {
     const r = await capture(test, [join(dir, 's.yaml'), join(examples, 'fleet.test.yaml')]);
     expect(r.code).toBe(2);
     expect(r.err).toContain('s.yaml:2:8: "cases": write at least one case');
-    expect(r.out).toContain('17 passed, 0 failed (1 suite, 1 could not load)');
+    expect(r.out).toContain('20 passed, 0 failed (1 suite, 1 could not load)');
     expect((await capture(test, [])).code).toBe(2);
   });
 });

@@ -47,7 +47,7 @@ describe('assertion helpers', () => {
     );
     expect(e.message).toContain('DENY publish');
     expect(() => expectDenied(policy, device, { publish: 'tenants/acme/devices/dev-1/state' })).toThrow(
-      /rule "device-state" of role device \(.*fleet\.yaml:35:9\)/,
+      /rule "device-state" of role device \(.*fleet\.yaml:41:9\)/,
     );
   });
 
