@@ -184,7 +184,10 @@ export class Policy implements Authorizer {
       const at = path && source(path);
       return {
         id,
-        label: at?.line !== undefined ? `${label} (${at.file ?? ''}:${at.line}:${at.column})` : label,
+        label:
+          at?.line !== undefined
+            ? `${label} at ${[at.file, at.line, at.column].filter(Boolean).join(':')}`
+            : label,
         templates: templates.map(compileClientIdTemplate),
         ...(at && { source: at }),
       };

@@ -64,7 +64,7 @@ describe('client-id binding (Policy.admit)', () => {
     expect(p.admit(ops)).toMatchObject({ allowed: true, rule: { id: 'clientIds:role:console' } });
     expect(p.admit({ ...ops, clientId: 'ops-phone-1' }).allowed).toBe(true);
     const refused = p.admit({ ...ops, clientId: 'demo' });
-    expect(refused.message).toContain('"ops" or "ops-phone-*" (role phone (test.yaml:5:');
+    expect(refused.message).toContain('"ops" or "ops-phone-*" (role phone at test.yaml:5:');
     expect(refused.message).toContain('"console-*" (role console');
   });
 
