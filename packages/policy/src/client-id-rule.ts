@@ -57,12 +57,12 @@ export function compileClientIdTemplate(source: string): ClientIdTemplate {
     let out = '';
     for (const part of parts) {
       if ('literal' in part) {
-        out += part.literal.split('*').map(escape).join('.*');
+        out += part.literal.split('*').map(escapeRegExp).join('.*');
         continue;
       }
       const value = placeholderValue(principal, part.placeholder);
       if (value === undefined || !isSafePlaceholderValue(value)) return undefined;
-      out += escape(value);
+      out += escapeRegExp(value);
     }
     return out;
   };
@@ -85,6 +85,6 @@ export function compileClientIdTemplate(source: string): ClientIdTemplate {
   };
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
