@@ -35,7 +35,7 @@ async function answers(goAuth: string) {
   const login = await server.app.inject({
     method: 'POST',
     url: '/mosquitto/user',
-    payload: { clientid: 'dash-1', password: 'demo-password', username: 'demo' },
+    payload: { clientid: 'demo', password: 'demo-password', username: 'demo' },
   });
   expect(login.json()).toEqual({ ok: true, error: '' });
   const acl = async (acc: number, topic: string) =>
@@ -43,7 +43,7 @@ async function answers(goAuth: string) {
       await server.app.inject({
         method: 'POST',
         url: '/mosquitto/acl',
-        payload: { acc, clientid: 'dash-1', topic, username: 'demo' },
+        payload: { acc, clientid: 'demo', topic, username: 'demo' },
       })
     ).json<{ ok: boolean }>().ok;
   try {

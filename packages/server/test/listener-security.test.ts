@@ -15,7 +15,7 @@ import { makePki } from './pki.js';
 // a shared-secret header — and /metrics is served only where the user chose.
 
 const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
-const LOGIN = { username: 'demo', password: 'demo-password', clientid: 'demo-1' };
+const LOGIN = { username: 'demo', password: 'demo-password', clientid: 'demo' };
 
 function workdir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'warden-listener-'));
@@ -262,7 +262,7 @@ describe('adapters.*.sharedSecret: a header the broker sends', () => {
       method: 'POST',
       url: '/rabbitmq/user',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'username=demo&password=demo-password&vhost=%2F',
+      payload: 'username=demo&password=demo-password&vhost=%2F&client_id=demo',
     });
     expect(rabbit.body).toBe('allow');
     expect((await server.app.inject({ url: '/healthz' })).statusCode).toBe(200);
