@@ -37,7 +37,7 @@ deviceTokens: { enabled: true, lifetimeSeconds: 300 }
       method: 'POST',
       url: '/token',
       headers: { authorization: basic('demo', 'demo-password') },
-      payload: { client_id: 'demo-1' },
+      payload: { client_id: 'demo' },
     });
     expect(response.statusCode).toBe(200);
     return response.json().access_token as string;
@@ -47,7 +47,7 @@ deviceTokens: { enabled: true, lifetimeSeconds: 300 }
     const response = await server.app.inject({
       method: 'POST',
       url: '/emqx/authn',
-      payload: { username: 'demo', clientid: 'demo-1', password },
+      payload: { username: 'demo', clientid: 'demo', password },
     });
     return response.json().result;
   }
