@@ -299,6 +299,8 @@ describe('bounds in the server config', () => {
     );
     expect(message).toMatch(/authenticators\.0\.limits\.concurrency/);
     expect(message).toMatch(/authenticators\.0\.limits\.maxWaitMs/);
+  });
+});
 
 describe('connectUsername and username mappings', () => {
   const SECRET = '0123456789abcdef0123456789abcdef';
