@@ -23,7 +23,7 @@ import { epoch, sasToken, signJwt } from '../packages/server/test/tokens.js';
  * Flip to true once the identity branch has landed (authenticators prove usernames, client ids are bound):
  * the cases marked `identity` below then have to pass too.
  */
-const IDENTITY_LANDED = false;
+const IDENTITY_LANDED = true;
 
 const QUICKSTART = fileURLToPath(new URL('../examples/quickstart/', import.meta.url));
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -119,10 +119,10 @@ const ATTACKS: readonly Attack[] = [
   },
   {
     name: 'device token of demo as admin',
-    clientId: 'demo-1',
+    clientId: 'demo',
     credential: async (server) => ({
       username: 'admin',
-      password: await deviceToken(server, 'demo', 'demo-1'),
+      password: await deviceToken(server, 'demo', 'demo'),
     }),
     bindsNames: true,
   },
@@ -131,7 +131,7 @@ const ATTACKS: readonly Attack[] = [
     clientId: 'sensor-2',
     credential: async (server) => ({
       username: 'demo',
-      password: await deviceToken(server, 'demo', 'demo-1'),
+      password: await deviceToken(server, 'demo', 'demo'),
     }),
     bindsNames: true,
   },
@@ -429,7 +429,7 @@ describe('identity escalation: a valid credential plus a privileged name never g
   }
 
   it('the legitimate superuser keeps its grants through EMQX after an eviction (the suite would notice a server that denies everything)', async () => {
-    const admin = { name: 'admin', clientId: 'admin-1', credential: () => ({}) } satisfies Attack;
+    const admin = { name: 'admin', clientId: 'admin', credential: () => ({}) } satisfies Attack;
     const credential = { username: 'admin', password: 'admin-password' };
     const { attrs } = await login(server, 'emqx', admin, credential);
     expect(attrs.warden_session).toEqual(expect.any(String));
