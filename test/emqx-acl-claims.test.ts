@@ -92,9 +92,11 @@ const describeRequest = (r: EmqxRequest) =>
 
 /** The policy of the next authorization source: nothing, or everything for the token's subject. */
 const POLICIES = {
-  'grants nothing else': { version: 1, roles: {} },
+  // Each connect uses a fresh client id for the one subject: client-id binding is opted out of here.
+  'grants nothing else': { version: 1, defaults: { clientIds: '*' }, roles: {} },
   'grants everything else': {
     version: 1,
+    defaults: { clientIds: '*' },
     users: { dev: ['any'] },
     roles: { any: { rules: [{ effect: 'allow', actions: 'all', topics: '#' }] } },
   },
@@ -102,7 +104,12 @@ const POLICIES = {
 
 async function endpoint(policyDocument: object, acl: AclExport) {
   const sessions = new Map<string, Principal>();
-  const jwt = createJwtAuthenticator({ keys: { secret: SECRET }, algorithms: ['HS256'] });
+  // The username is proven by the token's sub, so `users: { dev }` applies to it.
+  const jwt = createJwtAuthenticator({
+    keys: { secret: SECRET },
+    algorithms: ['HS256'],
+    usernameClaim: 'sub',
+  });
   const remembering: Authenticator = {
     name: 'jwt',
     async authenticate(request) {
