@@ -151,11 +151,10 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
       return;
     }
     if (typeof client.clientid === 'string') {
-      // TODO(identity): bind this user to its client id with the policy's per-role clientIds once it lands.
       report.changed.push({
         ...entry(`clients[${i}].clientid`, JSON.stringify(client.clientid)),
         message:
-          'the plugin admits this user only with this client id; the policy does not bind it yet, so restrict it at the broker or in connect.clientIds',
+          'the plugin admits this user only with this client id; the imported policy binds no client ids (defaults.clientIds: "*"), so bind it with clientIds on this client\'s role',
       });
     }
     const role: DraftRole = {

@@ -40,13 +40,16 @@ export interface PolicyDraft {
 }
 
 /**
- * What every imported policy says about connecting: nothing, so any client id the old broker admitted is
- * still admitted. Mosquitto, go-auth and EMQX ACL files never bind client ids to users.
- *
- * TODO(identity): when the policy format binds client ids to principals by default (per-role `clientIds`),
- * write its opt-out here, the one place every importer takes its connect section from.
+ * What every imported policy says about connecting: client ids are not bound to principals (the policy's
+ * default binds them), because Mosquitto, go-auth and EMQX ACL files never bind them, and an import must
+ * decide as the old broker did. The generated comment tells the user how to bind them afterwards.
  */
-export const IMPORTED_CONNECT_LINES: readonly string[] = [];
+export const IMPORTED_CONNECT_LINES: readonly string[] = [
+  '# Client ids are not bound, as in the old broker. Bind them (roles.NAME.clientIds, e.g. "${principal}")',
+  "# so that no client can take another's client id: see docs/policy.md.",
+  'defaults:',
+  '  clientIds: "*"',
+];
 
 /**
  * Renders a draft as a policy file: YAML whose scalars are all JSON-quoted (JSON is valid YAML, so no
