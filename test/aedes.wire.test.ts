@@ -43,6 +43,8 @@ bindings:
   - { when: { method: [psk, x509] }, roles: [device] }
 roles:
   device:
+    # Bound as by default, plus any app-* id: the session-takeover test needs two principals on one id.
+    clientIds: ["\${username}", "\${principal}", "app-*"]
     rules:
       - { effect: allow, actions: publish, topics: ["devices/\${clientid}/#", "public/#"] }
       - { effect: allow, actions: read, topics: ["public/#"] }
