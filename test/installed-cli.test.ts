@@ -4,7 +4,7 @@
  * the workspace, and the command run the ways npm exposes it (the node_modules/.bin symlink, npx).
  * One install is shared by every case; it needs the npm registry for third-party dependencies (or npm's cache).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
@@ -153,6 +153,57 @@ describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
       const result = await mqttWarden(['test', 'passing.test.yaml']);
       expect(result.code, `${how}\n${result.stdout}${result.stderr}`).toBe(0);
       expect(result.stdout, how).toMatch(/2 passed, 0 failed/);
+    }
+  });
+
+  it('serves the embedded quickstart with no config, answering the curl line it prints', async () => {
+    // MQTT_WARDEN_PORT=0: any free port, so parallel runs and a busy 8080 do not collide.
+    const child = spawn(join(dir!, 'node_modules/.bin/mqtt-warden'), ['serve'], {
+      cwd: dir,
+      env: { ...userEnv(), MQTT_WARDEN_PORT: '0' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      out += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await expect.poll(() => out, { timeout: 60_000, interval: 200 }).toMatch(/^try: curl .*$/m);
+      expect(out).toMatch(/config \S+node_modules\/@mqtt-warden\/server\/quickstart\/warden\.yaml/);
+      const curl = /^try: (curl .*)$/m.exec(out)![1]!;
+      const answer = await run('sh', ['-c', curl], dir!);
+      expect(JSON.parse(answer.stdout)).toEqual({ result: 'allow' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('init writes a starter set that validates, and refuses to overwrite it', async () => {
+    for (const [how, mqttWarden] of ways) {
+      const target = `starter-${how.includes('npx') ? 'npx' : 'bin'}`;
+      const first = await mqttWarden(['init', target]);
+      expect(first.code, `${how}\n${first.stdout}${first.stderr}`).toBe(0);
+      expect(first.stdout).toContain(`mqtt-warden serve --config ${target}/warden.yaml`);
+      const valid = await mqttWarden(['validate', `${target}/policy.yaml`]);
+      expect(valid.code, valid.stderr).toBe(0);
+      const again = await mqttWarden(['init', target]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('exists already');
+    }
+  });
+
+  it('prints its version, and says what to do about a missing config', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'packages/server/package.json'), 'utf8'));
+    for (const [how, mqttWarden] of ways) {
+      const version = await mqttWarden(['--version']);
+      expect(version, how).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+      const missing = await mqttWarden(['serve', '--config', 'nope.yaml']);
+      expect(missing.code, how).toBe(2);
+      expect(missing.stderr, how).toContain('cannot read the config file nope.yaml: it does not exist');
     }
   });
 

@@ -1,5 +1,6 @@
 export { applyConnectUsername, type ConnectUsernameMode, connectUsernameMode } from './connect-username.js';
 export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
+export { FileReadError } from './file-read-error.js';
 export { formatIssues, type Issue } from './format-issues.js';
 export {
   type AuditEvent,

@@ -22,5 +22,6 @@ export {
   type PolicyRuleDocument,
 } from './policy-document.js';
 export { formatIssue, PolicyError, type PolicyIssue } from './policy-error.js';
+export { readPolicyText } from './read-policy-text.js';
 export { strictObject } from './strict-object.js';
 export { PolicyWatcher, type WatchPolicyOptions, watchPolicy } from './watch-policy.js';

@@ -91,7 +91,15 @@ export function parseYaml<S extends z.ZodType>(
   };
   const locate = (path: Path, key = false) => at(locateNode(path, key)?.range?.[0]);
 
-  const value = validateDocument(raw, { ...options, locate: (path, key) => locate(path, key) });
+  // `key: #…` or `- #…` leaves an empty (null) value: the rest of the line is a YAML comment.
+  const commentHint = (path: Path) => {
+    const position = locate(path, true) ?? locate(path);
+    const line = position ? (text.split('\n')[position.line - 1] ?? '') : '';
+    return /(:|^\s*-)\s+#/.test(line)
+      ? '; in YAML, # after a space starts a comment, so the value is empty: quote it, e.g. "#" or "devices/#"'
+      : '';
+  };
+  const value = validateDocument(raw, { ...options, locate: (path, key) => locate(path, key), commentHint });
   return { value, locate: (path) => locate(path) };
 }
 
@@ -103,6 +111,8 @@ export function validateDocument<S extends z.ZodType>(
   raw: unknown,
   options: ParseYamlOptions<S> & {
     readonly locate?: (path: Path, key?: boolean) => { line: number; column: number } | undefined;
+    /** Extra advice for a null value, from the source line (parseYaml: "# starts a comment"). */
+    readonly commentHint?: (path: Path) => string;
   },
 ): z.output<S> {
   const { file } = options;
@@ -130,9 +140,12 @@ export function validateDocument<S extends z.ZodType>(
         depth === fullPath.length || input === undefined ? fullPath.length : depth,
       );
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
+        // strictObject writes one line per key; zod's default message names them all on one line.
+        const lines = issue.message.split('\n');
+        for (const [index, key] of issue.keys.entries()) {
           const keyPath = [...path, key];
-          issues.push({ file, ...locate(keyPath, true), path: keyPath, message: issue.message });
+          const message = lines.length === issue.keys.length ? lines[index]! : issue.message;
+          issues.push({ file, ...locate(keyPath, true), path: keyPath, message });
         }
         return;
       }
@@ -146,7 +159,8 @@ export function validateDocument<S extends z.ZodType>(
           return;
         }
       }
-      issues.push({ file, ...locate(path), path, message: describe(issue, path, input) });
+      const hint = input === null && options.commentHint ? options.commentHint(path) : '';
+      issues.push({ file, ...locate(path), path, message: describe(issue, path, input) + hint });
     };
     for (const issue of result.error.issues) add(issue, []);
     issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

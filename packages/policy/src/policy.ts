@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   type AccessRequest,
   type Action,
@@ -24,6 +23,7 @@ import { type Path, parseYaml, validateDocument } from './parse-yaml.js';
 import { placeholderValue } from './placeholders.js';
 import { ACTIONS, type PolicyDocument, PolicyDocumentSchema } from './policy-document.js';
 import { compilePrincipalMatcher } from './principal-matcher.js';
+import { readPolicyText } from './read-policy-text.js';
 import { RuleTable } from './rule-table.js';
 
 export interface PolicyOptions {
@@ -634,5 +634,5 @@ export function parsePolicy(text: string, options: PolicyOptions = {}): Policy {
  * ```
  */
 export async function loadPolicy(file: string, options: Omit<PolicyOptions, 'file'> = {}): Promise<Policy> {
-  return parsePolicy(await readFile(file, 'utf8'), { ...options, file });
+  return parsePolicy(await readPolicyText(file), { ...options, file });
 }

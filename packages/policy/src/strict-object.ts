@@ -15,9 +15,13 @@ export function strictObject<const Shape extends z.ZodRawShape>(shape: Shape) {
   return z.strictObject(shape, {
     error: (issue) => {
       if (issue.code !== 'unrecognized_keys') return undefined;
-      const key = String(issue.keys[0]);
-      const guess = closest(key, known);
-      return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}; allowed keys: ${known.join(', ')}`;
+      // zod reports every unknown key of an object in one issue: one line per key, in the same order.
+      return issue.keys
+        .map((key) => {
+          const guess = closest(key, known);
+          return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}; allowed keys: ${known.join(', ')}`;
+        })
+        .join('\n');
     },
   });
 }

@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import type { AccessRequest, Authorizer, Decision, Principal } from '@mqtt-warden/core';
 import type { Explanation } from './explanation.js';
 import { type Policy, type PolicyOptions, parsePolicy } from './policy.js';
+import { readPolicyText } from './read-policy-text.js';
 
 export interface WatchPolicyOptions extends Omit<PolicyOptions, 'file'> {
   /** Quiet time after the last file event before reloading. Default 100 ms. */
@@ -111,6 +112,6 @@ export class PolicyWatcher implements Authorizer {
  * ```
  */
 export async function watchPolicy(file: string, options: WatchPolicyOptions = {}): Promise<PolicyWatcher> {
-  const text = await readFile(file, 'utf8');
+  const text = await readPolicyText(file);
   return new PolicyWatcher(file, parsePolicy(text, { ...options, file }), text, options);
 }

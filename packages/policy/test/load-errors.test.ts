@@ -62,6 +62,14 @@ describe('located load errors', () => {
     expect(issue!.message).toContain('allowed keys: name, description, effect, actions, topics');
   });
 
+  it('names each of two unknown keys of one mapping on its own line', () => {
+    const issues = issuesOf(`${valid.join('\n')}\nfoo: 1\nbar: 2\n`);
+    expect(issues.map((i) => [i.line, i.path.join('.'), i.message.split(';')[0]])).toEqual([
+      [valid.length + 1, 'foo', 'unknown key "foo"'],
+      [valid.length + 2, 'bar', 'unknown key "bar"'],
+    ]);
+  });
+
   it('reports a missing required key and a bad enum value', () => {
     const text = valid
       .join('\n')

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '@mqtt-warden/core';
+import { FileReadError } from '@mqtt-warden/core';
 import { parseYaml, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
 import {
@@ -282,7 +282,7 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the config file ${file} (${(error as NodeJS.ErrnoException).code})`);
+    throw new FileReadError(file, 'config', error);
   }
   return parseServerConfig(text, { file });
 }

@@ -51,7 +51,29 @@ describe('mqtt-warden validate', () => {
     expect((await capture(validate, [])).code).toBe(2);
     expect((await capture(validate, ['--bogus', fleet])).code).toBe(2);
     const missing = await capture(validate, ['/nonexistent/p.yaml']);
-    expect(missing).toMatchObject({ code: 2, err: '/nonexistent/p.yaml: no such file' });
+    expect(missing.code).toBe(2);
+    expect(missing.err).toBe(
+      'cannot read the policy file /nonexistent/p.yaml: it does not exist; check the path, or write a starter config, policy and users file with "mqtt-warden init DIR"',
+    );
+  });
+
+  it('says a directory is not a policy file, and that an unquoted # started a comment', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+    const asDirectory = await capture(validate, [dir]);
+    expect(asDirectory).toMatchObject({
+      code: 2,
+      err: `cannot read the policy file ${dir}: it is a directory; give the path of the file inside it`,
+    });
+    const file = join(dir, 'hash.yaml');
+    await writeFile(
+      file,
+      'version: 1\nusers: { u: [r] }\nroles:\n  r:\n    rules:\n      - effect: allow\n        actions: publish\n        topics: #/a\n',
+    );
+    const comment = await capture(validate, [file]);
+    expect(comment.code).toBe(2);
+    expect(comment.err).toBe(
+      `${file}:8:17: "roles.r.rules.0.topics" must be a string, not null; in YAML, # after a space starts a comment, so the value is empty: quote it, e.g. "#" or "devices/#"`,
+    );
   });
 });
 
@@ -200,5 +222,21 @@ describe('mqtt-warden test', () => {
     expect(r.err).toContain('s.yaml:2:8: "cases": write at least one case');
     expect(r.out).toContain('20 passed, 0 failed (1 suite, 1 could not load)');
     expect((await capture(test, [])).code).toBe(2);
+  });
+
+  it('reports a suite whose policy cannot load as an errored case in the JUnit, never 0 tests', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+    const suite = join(dir, 's.yaml');
+    await writeFile(
+      suite,
+      'policy: missing.yaml\ncases:\n  - { name: c, who: { clientId: a }, what: { publish: a }, expect: allow }\n',
+    );
+    const junit = join(dir, 'junit.xml');
+    const r = await capture(test, [suite, '--junit', junit]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`cannot read the policy file ${join(dir, 'missing.yaml')}: it does not exist`);
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toContain('tests="1" failures="0" errors="1"');
+    expect(xml).toMatch(/<error message="the suite could not load"[^>]*>cannot read the policy file /);
   });
 });

@@ -279,7 +279,9 @@ describe('TLS', () => {
 
 describe('mqtt-warden serve', () => {
   it('starts on the quickstart defaults, prints where it listens and a curl line, stops on SIGTERM', async () => {
-    expect(QUICKSTART_CONFIG).toBe(join(QUICKSTART, 'warden.yaml'));
+    expect(readFileSync(QUICKSTART_CONFIG, 'utf8')).toBe(
+      readFileSync(join(QUICKSTART, 'warden.yaml'), 'utf8'),
+    );
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);

@@ -1,21 +1,37 @@
 import type { SuiteResult } from './run-suite.js';
 
+/** A suite file that could not be loaded, and why (the error's message). */
+export interface BrokenSuite {
+  readonly file: string;
+  readonly reason: string;
+}
+
 /**
- * JUnit XML for suite results, as CI systems (GitHub Actions reporters, GitLab, Jenkins) read it.
+ * JUnit XML for suite results, as CI systems (GitHub Actions reporters, GitLab, Jenkins) read it. Each
+ * suite that could not load is one errored test case, so a report never looks green with 0 tests.
  *
  * @example
  * ```ts
  * await writeFile('policy-tests.xml', junitXml([await runSuite('fleet.test.yaml')]));
  * ```
  */
-export function junitXml(results: readonly SuiteResult[]): string {
-  const total = results.reduce((n, r) => n + r.cases.length, 0);
+export function junitXml(results: readonly SuiteResult[], broken: readonly BrokenSuite[] = []): string {
+  const total = results.reduce((n, r) => n + r.cases.length, 0) + broken.length;
   const failures = results.reduce((n, r) => n + r.failed, 0);
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="mqtt-warden policy tests" tests="${total}" failures="${failures}" errors="0">`,
+    `<testsuites name="mqtt-warden policy tests" tests="${total}" failures="${failures}" errors="${broken.length}">`,
   ];
+  for (const { file, reason } of broken) {
+    lines.push(
+      `  <testsuite name="${escapeXml(file)}" tests="1" failures="0" errors="1" time="0.000">`,
+      `    <testcase classname="${escapeXml(file)}" name="load ${escapeXml(file)}" time="0.000">`,
+      `      <error message="the suite could not load" type="SuiteLoadError">${escapeXml(reason)}</error>`,
+      '    </testcase>',
+      '  </testsuite>',
+    );
+  }
   for (const suite of results) {
     lines.push(
       `  <testsuite name="${escapeXml(suite.file)}" tests="${suite.cases.length}" failures="${suite.failed}" errors="0" time="${seconds(suite.durationMs)}">`,

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadPolicy, parseYaml, strictObject } from '@mqtt-warden/policy';
+import { loadPolicy, parseYaml, readPolicyText, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
 import { check } from './check.js';
 import { WhatSchema } from './what.js';
@@ -55,7 +54,7 @@ export interface SuiteResult {
  */
 export async function runSuite(file: string): Promise<SuiteResult> {
   const started = performance.now();
-  const { value: suite, locate } = parseYaml(await readFile(file, 'utf8'), {
+  const { value: suite, locate } = parseYaml(await readPolicyText(file, 'policy test suite'), {
     schema: SuiteSchema,
     file,
     what: 'policy test suite',

@@ -1,18 +1,24 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { loadServerConfig, type ServerConfig } from '../server-config.js';
 import { createWardenServer } from '../warden-server.js';
 
-/** examples/quickstart: a policy, a users file and the config that ties them together. */
-export const QUICKSTART_CONFIG = fileURLToPath(
-  new URL('../../../../examples/quickstart/warden.yaml', import.meta.url),
-);
+/**
+ * The embedded defaults shipped in the package (quickstart/, copied from the repository's
+ * examples/quickstart at build and pack time): a policy, a users file and the config that ties them together.
+ */
+export const QUICKSTART_DIR = fileURLToPath(new URL('../../quickstart/', import.meta.url));
+export const QUICKSTART_CONFIG = join(QUICKSTART_DIR, 'warden.yaml');
 
-const HELP = `Usage: mqtt-warden serve [--config FILE]
+const HELP = `Usage: mqtt-warden serve [--config FILE] [--port PORT] [--host HOST]
 
 Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ.
-Without --config it runs on the quickstart policy and users (examples/quickstart).
+Without --config it runs on the quickstart policy and users shipped with the package
+(demo users: write your own with "mqtt-warden init DIR").
+The listen address is, by precedence: --port/--host, the MQTT_WARDEN_PORT/MQTT_WARDEN_HOST
+environment variables, the config's listen block, 127.0.0.1:8080.
 SIGHUP reloads the policy, credential, device key and CRL files; SIGINT/SIGTERM shut down gracefully.
 The config format is described in packages/server/README.md.
 
@@ -21,12 +27,19 @@ Exit status: 0 after SIGINT/SIGTERM, 1 when the server cannot listen or close cl
 
 /** `mqtt-warden serve`: runs until SIGINT/SIGTERM. Returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
+  let values: { config?: string; port?: string; host?: string; help?: boolean };
+  let listen: { port?: number; host?: string };
   try {
     ({ values } = parseArgs({
       args,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
+    listen = listenOverrides(values, process.env);
   } catch (error) {
     console.error(`mqtt-warden serve: ${(error as Error).message}\n\n${HELP}`);
     return 2;
@@ -40,7 +53,8 @@ export async function run(args: string[]): Promise<number> {
   let url: string;
   let tokens: ServerConfig['deviceTokens'];
   try {
-    const config = await loadServerConfig(file);
+    const loaded = await loadServerConfig(file);
+    const config = { ...loaded, listen: { ...loaded.listen, ...listen } };
     tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
     server = await createWardenServer(config);
   } catch (error) {
@@ -74,6 +88,25 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/** --port/--host, else MQTT_WARDEN_PORT/MQTT_WARDEN_HOST; throws a usage error for a port that is not one. */
+export function listenOverrides(
+  flags: { port?: string; host?: string },
+  env: NodeJS.ProcessEnv,
+): { port?: number; host?: string } {
+  const overrides: { port?: number; host?: string } = {};
+  const port = flags.port ?? env.MQTT_WARDEN_PORT;
+  if (port !== undefined && port !== '') {
+    const from = flags.port !== undefined ? '--port' : 'MQTT_WARDEN_PORT';
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) {
+      throw new Error(`${from} must be a port number from 0 to 65535, not ${JSON.stringify(port)}`);
+    }
+    overrides.port = Number(port);
+  }
+  const host = flags.host ?? env.MQTT_WARDEN_HOST;
+  if (host !== undefined && host !== '') overrides.host = host;
+  return overrides;
 }
 
 function failed(error: unknown, code: number): number {

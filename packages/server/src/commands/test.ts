@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { junitXml, runSuite, type SuiteResult } from '@mqtt-warden/testing';
+import { type BrokenSuite, junitXml, runSuite, type SuiteResult } from '@mqtt-warden/testing';
 import { describeLoadError } from './validate.js';
 
 const HELP = `Usage: mqtt-warden test SUITE... [--junit FILE]
@@ -39,13 +39,14 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const results: SuiteResult[] = [];
-  let broken = 0;
+  const broken: BrokenSuite[] = [];
   for (const file of positionals) {
     try {
       results.push(await runSuite(file));
     } catch (error) {
-      broken++;
-      console.error(describeLoadError(error, file));
+      const reason = describeLoadError(error, file);
+      broken.push({ file, reason });
+      console.error(reason);
     }
   }
   for (const suite of results) {
@@ -60,10 +61,10 @@ export async function run(args: string[]): Promise<number> {
   const failed = results.reduce((n, r) => n + r.failed, 0);
   console.log(
     `${passed} passed, ${failed} failed (${results.length} ${results.length === 1 ? 'suite' : 'suites'}${
-      broken ? `, ${broken} could not load` : ''
+      broken.length ? `, ${broken.length} could not load` : ''
     })`,
   );
-  if (values.junit) await writeFile(values.junit, junitXml(results));
-  if (broken > 0) return 2;
+  if (values.junit) await writeFile(values.junit, junitXml(results, broken));
+  if (broken.length > 0) return 2;
   return failed > 0 ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { WardenError } from '@mqtt-warden/core';
 import { formatIssue, loadPolicy, PolicyError } from '@mqtt-warden/policy';
 
 const HELP = `Usage: mqtt-warden validate POLICY
@@ -38,10 +39,9 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Located issues one per line for a PolicyError; a one-line reason for anything else (missing file…). */
+/** Located issues one per line for a PolicyError; the message of other WardenErrors (they name the file). */
 export function describeLoadError(error: unknown, file: string): string {
   if (error instanceof PolicyError) return error.issues.map(formatIssue).join('\n');
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${file}: no such file`;
+  if (error instanceof WardenError) return error.message;
   return `${file}: ${(error as Error).message}`;
 }

@@ -1,0 +1,17 @@
+// Copies examples/quickstart's config, policy and users file into the server package (quickstart/), which
+// `mqtt-warden serve` runs on without --config and `mqtt-warden init` starts from. The repository's
+// examples/quickstart stays the one source: this copy is generated (gitignored) by `pnpm build` and prepack.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const from = new URL('../../../examples/quickstart/', import.meta.url);
+const to = new URL('../quickstart/', import.meta.url);
+export const QUICKSTART_FILES = ['warden.yaml', 'policy.yaml', 'users.yaml'];
+
+if (!existsSync(from)) {
+  // Packing outside the repository (from an unpacked tarball): the shipped copy is already there.
+  if (!existsSync(new URL('warden.yaml', to))) throw new Error(`missing ${fileURLToPath(from)}`);
+} else {
+  mkdirSync(to, { recursive: true });
+  for (const name of QUICKSTART_FILES) copyFileSync(new URL(name, from), new URL(name, to));
+}
