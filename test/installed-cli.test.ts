@@ -207,6 +207,28 @@ describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
     }
   });
 
+  it('hashes and verifies passwords on Node 20 and Node 22 without a compiler or install scripts', async () => {
+    const script = `import('@mqtt-warden/password').then(async ({ hashPassword, verifyPassword }) => {
+      const hash = await hashPassword('correct horse battery staple');
+      const ok = await verifyPassword('correct horse battery staple', hash);
+      const wrong = await verifyPassword('wrong horse battery staple', hash);
+      console.log(process.versions.node.split('.')[0], hash.slice(0, 31), ok, wrong);
+    })`;
+    const node20 = await run(process.execPath, ['-e', script], dir!);
+    // npx fetches a Node 22 binary once (then its cache): allow it the install budget.
+    const node22 = await run('npx', ['-y', 'node@22', '-e', script], dir!, 240_000);
+    for (const [result, major] of [
+      [node20, process.versions.node.split('.')[0]],
+      [node22, '22'],
+    ] as const) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(`${major} $argon2id$v=19$m=19456,t=2,p=1$ true false`);
+    }
+    // No package in the install has a native build step left to run (pnpm skips them by default).
+    const argon2 = JSON.parse(readFileSync(join(dir!, 'node_modules/@node-rs/argon2/package.json'), 'utf8'));
+    expect(argon2.scripts?.install ?? argon2.scripts?.postinstall).toBeUndefined();
+  }, 300_000);
+
   it('prints usage for --help and exits 2 on an unknown command', async () => {
     for (const [how, mqttWarden] of ways) {
       const help = await mqttWarden(['--help']);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@mqtt-warden/core';
-import argon2 from 'argon2';
+import { argon2Raw } from './argon2-raw.js';
 import { HASH_LIMITS } from './parse-hash.js';
 import { passwordBytes } from './password-bytes.js';
 
@@ -49,9 +49,9 @@ export async function hashPassword(
   check(o.hashLength, 'hashLength', 16, HASH_LIMITS.maxKeyLength);
   check(o.saltLength, 'saltLength', 16, HASH_LIMITS.maxKeyLength);
   const salt = randomBytes(o.saltLength);
-  const hash = await argon2.hash(passwordBytes(password), {
-    raw: true,
-    type: argon2.argon2id,
+  const hash = await argon2Raw(passwordBytes(password), {
+    type: 'argon2id',
+    version: 19,
     memoryCost: o.memoryCost,
     timeCost: o.timeCost,
     parallelism: o.parallelism,

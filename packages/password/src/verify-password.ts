@@ -1,13 +1,12 @@
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
+import { argon2Raw } from './argon2-raw.js';
 import { type ParsedHash, parseHash } from './parse-hash.js';
 import { passwordBytes } from './password-bytes.js';
 import type { StoredHash } from './stored-hash.js';
 
 const pbkdf2Async = promisify(pbkdf2);
-const ARGON2_TYPE = { argon2d: argon2.argon2d, argon2i: argon2.argon2i, argon2id: argon2.argon2id } as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -37,9 +36,8 @@ export async function verifyPassword(
 export async function verifyParsed(password: Buffer, parsed: ParsedHash): Promise<boolean> {
   switch (parsed.kind) {
     case 'argon2': {
-      const actual = await argon2.hash(password, {
-        raw: true,
-        type: ARGON2_TYPE[parsed.format],
+      const actual = await argon2Raw(password, {
+        type: parsed.format,
         version: parsed.version,
         memoryCost: parsed.memoryCost,
         timeCost: parsed.timeCost,
