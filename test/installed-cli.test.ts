@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -228,6 +229,60 @@ describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
     const argon2 = JSON.parse(readFileSync(join(dir!, 'node_modules/@node-rs/argon2/package.json'), 'utf8'));
     expect(argon2.scripts?.install ?? argon2.scripts?.postinstall).toBeUndefined();
   }, 300_000);
+
+  it('runs a policy suite through @mqtt-warden/testing from require(), node:test, jest and vitest', async () => {
+    const cases = (framework: string) => `
+const policy = loadPolicyForTest(require('node:path').join(__dirname, 'policy.yaml'));
+${framework}('alice publishes her telemetry', () => {
+  expectAllowed(policy, { username: 'alice', clientId: 'alice-1' }, { publish: 'devices/alice/temp' });
+});
+${framework}('alice may not publish for bob', () => {
+  expectDenied(policy, { username: 'alice', clientId: 'alice-1' }, { publish: 'devices/bob/temp' });
+});
+${framework}('a misspelled action key is an error, not a pass', () => {
+  let error;
+  try { expectDenied(policy, { username: 'alice' }, { publsh: 'devices/bob/temp' }); } catch (e) { error = e; }
+  if (!/unknown key "publsh"/.test(String(error))) throw new Error('typo accepted: ' + error);
+});
+`;
+    const cjs = "const { expectAllowed, expectDenied, loadPolicyForTest } = require('@mqtt-warden/testing');";
+    writeFileSync(
+      join(dir!, 'policy.node.test.cjs'),
+      `${cjs}\nconst { test } = require('node:test');\n${cases('test')}`,
+    );
+    // jest's default config: CommonJS, no transform of node_modules, testMatch *.test.js.
+    writeFileSync(join(dir!, 'policy.jest.test.js'), `${cjs}\n${cases('test')}`);
+    writeFileSync(
+      join(dir!, 'policy.vitest.test.mjs'),
+      `import { createRequire } from 'node:module';\nimport { test } from 'vitest';\nimport { expectAllowed, expectDenied, loadPolicyForTest } from '@mqtt-warden/testing';\nconst require = createRequire(import.meta.url);\nconst __dirname = import.meta.dirname;\n${cases('test')}`,
+    );
+    const installed = await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', 'jest@30', 'vitest@4'],
+      dir!,
+      240_000,
+    );
+    expect(installed.code, installed.stderr).toBe(0);
+    const nodeTest = await run(process.execPath, ['--test', 'policy.node.test.cjs'], dir!);
+    expect(nodeTest.code, nodeTest.stdout + nodeTest.stderr).toBe(0);
+    expect(nodeTest.stdout).toMatch(/# pass 3/);
+    const jest = await run(
+      join(dir!, 'node_modules/.bin/jest'),
+      ['--ci', 'policy.jest.test.js'],
+      dir!,
+      120_000,
+    );
+    expect(jest.code, jest.stdout + jest.stderr).toBe(0);
+    expect(jest.stderr).toMatch(/Tests: +3 passed, 3 total/);
+    const vitest = await run(
+      join(dir!, 'node_modules/.bin/vitest'),
+      ['run', 'policy.vitest.test.mjs', '--root', dir!],
+      dir!,
+      120_000,
+    );
+    expect(vitest.code, vitest.stdout + vitest.stderr).toBe(0);
+    expect(stripVTControlCharacters(vitest.stdout)).toMatch(/Tests +3 passed/);
+  }, 480_000);
 
   it('prints usage for --help and exits 2 on an unknown command', async () => {
     for (const [how, mqttWarden] of ways) {

@@ -23,5 +23,5 @@ export {
 } from './policy-document.js';
 export { formatIssue, PolicyError, type PolicyIssue } from './policy-error.js';
 export { readPolicyText } from './read-policy-text.js';
-export { strictObject } from './strict-object.js';
+export { closest, strictObject } from './strict-object.js';
 export { PolicyWatcher, type WatchPolicyOptions, watchPolicy } from './watch-policy.js';

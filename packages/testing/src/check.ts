@@ -1,5 +1,6 @@
 import type { Decision } from '@mqtt-warden/core';
 import { type Explanation, formatExplanation, type Policy } from '@mqtt-warden/policy';
+import { checkArguments } from './check-arguments.js';
 import { describeWhat, toRequest, type What } from './what.js';
 import { toPrincipal, type Who } from './who.js';
 
@@ -25,6 +26,7 @@ export type PolicyLike = Pick<Policy, 'admit' | 'explain'>;
  * ```
  */
 export function check(policy: PolicyLike, who: Who, what: What): CheckResult {
+  checkArguments(who, what);
   const principal = toPrincipal(who);
   const request = toRequest(what);
   if (!request) {

@@ -1,5 +1,6 @@
 export { expectAllowed, expectDenied } from './assertions.js';
 export { type CheckResult, check, type PolicyLike } from './check.js';
+export { checkArguments } from './check-arguments.js';
 export { type BrokenSuite, junitXml } from './junit-xml.js';
 export { loadPolicyForTest } from './load-policy-for-test.js';
 export { type CaseResult, runSuite, type SuiteResult, SuiteSchema } from './run-suite.js';

@@ -66,6 +66,38 @@ describe('assertion helpers', () => {
   });
 });
 
+describe('arguments checked at run time (plain JavaScript callers)', () => {
+  // Cast as a JavaScript caller would pass them: the types would refuse these.
+  const js = (value: unknown) => value as never;
+
+  it('names an unknown action key instead of passing silently', () => {
+    // Without the check, a denial of a misspelled key passed: expectDenied must not be satisfied by a typo.
+    expect(() =>
+      expectDenied(policy, device, js({ publsh: 'tenants/acme/devices/dev-2/telemetry' })),
+    ).toThrow(/^what: unknown key "publsh" \(did you mean "publish"\?\)/);
+    expect(() => check(policy, device, js({ publish: 'a', subscribe: 'b' }))).toThrow(
+      /what: write exactly one action key, not publish and subscribe/,
+    );
+    expect(() => check(policy, device, js({ qos: 1 }))).toThrow(
+      /what: write exactly one action key, not none/,
+    );
+  });
+
+  it('names an unknown action name instead of a TypeError', () => {
+    expect(() => expectAllowed(policy, device, js('conect'))).toThrow(
+      /^what: unknown action "conect" \(did you mean "connect"\?\)/,
+    );
+    expect(() => check(policy, device, js(null))).toThrow(/^what: write "connect" or one of/);
+  });
+
+  it('names a mistake in who and in the request values', () => {
+    expect(() => check(policy, js({ usename: 'dev-1' }), 'connect')).toThrow(
+      /who: unknown key "usename" \(did you mean "username"\?\)/,
+    );
+    expect(() => check(policy, device, js({ publish: 'a', qos: 3 }))).toThrow(/what: .*qos/);
+  });
+});
+
 describe('runSuite and junitXml', () => {
   it('runs the example suite', async () => {
     const result = await runSuite(join(examples, 'fleet.test.yaml'));
