@@ -153,7 +153,7 @@ const cases: [string, string[], string?][] = [
   ['hash: an unknown option', ['hash', '--rounds', '3']],
   ['hash: a cost that is not a number', ['hash', '--time-cost', '1e3']],
   ['hash: a cost out of range', ['hash', '--memory-cost', '99999999999999999999'], 'a long enough secret\n'],
-  ['serve: an unknown option', ['serve', '--port', '1']],
+  ['serve: an unknown option', ['serve', '--prot', '1']],
   ['serve: a missing config', ['serve', '--config', missing]],
   ['serve: a directory as config', ['serve', '--config', folder]],
   ['serve: a binary config', ['serve', '--config', binary]],
