@@ -71,8 +71,9 @@ describe('mqtt-warden validate', () => {
     );
     const comment = await capture(validate, [file]);
     expect(comment.code).toBe(2);
-    expect(comment.err).toBe(
-      `${file}:8:17: "roles.r.rules.0.topics" must be a string, not null; in YAML, # after a space starts a comment, so the value is empty: quote it, e.g. "#" or "devices/#"`,
+    expect(comment.err).toMatch(new RegExp(`^${file}:8:17: "roles\\.r\\.rules\\.0\\.topics"`));
+    expect(comment.err).toMatch(
+      /; in YAML, # after a space starts a comment, so the value is empty: quote it, e\.g\. "#" or "devices\/#"$/,
     );
   });
 });
