@@ -176,7 +176,9 @@ describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
       expect(out).toMatch(/config \S+node_modules\/@mqtt-warden\/server\/quickstart\/warden\.yaml/);
       const curl = /^try: (curl .*)$/m.exec(out)![1]!;
       const answer = await run('sh', ['-c', curl], dir!);
-      expect(JSON.parse(answer.stdout)).toEqual({ result: 'allow' });
+      const [authn, authz] = answer.stdout.trim().split('\n');
+      expect(JSON.parse(authn!)).toMatchObject({ result: 'allow' });
+      expect(JSON.parse(authz!)).toEqual({ result: 'allow' });
     } finally {
       child.kill('SIGTERM');
     }

@@ -71,7 +71,8 @@ export async function run(args: string[]): Promise<number> {
   if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
   if (values.config === undefined) {
     console.log(
-      `try: curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo-1","action":"publish","topic":"devices/demo-1/temp"}'`,
+      // Authorization answers for a session that authenticated through this server: log in first.
+      `try: curl -s -X POST ${url}/emqx/authn -H 'content-type: application/json' -d '{"username":"demo","password":"demo-password","clientid":"demo-1"}'; echo; curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo-1","action":"publish","topic":"devices/demo-1/temp"}'`,
     );
   }
   return new Promise<number>((resolve) => {
