@@ -72,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.config === undefined) {
     console.log(
       // Authorization answers for a session that authenticated through this server: log in first.
-      `try: curl -s -X POST ${url}/emqx/authn -H 'content-type: application/json' -d '{"username":"demo","password":"demo-password","clientid":"demo-1"}'; echo; curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo-1","action":"publish","topic":"devices/demo-1/temp"}'`,
+      `try: curl -s -X POST ${url}/emqx/authn -H 'content-type: application/json' -d '{"username":"demo","password":"demo-password","clientid":"demo"}'; echo; curl -s -X POST ${url}/emqx/authz -H 'content-type: application/json' -d '{"username":"demo","clientid":"demo","action":"publish","topic":"devices/demo/temp"}'`,
     );
   }
   return new Promise<number>((resolve) => {
