@@ -9,7 +9,7 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Decision, Principal } from '@mqtt-warden/core';
+import type { Decision } from '@mqtt-warden/core';
 import { importDynsec } from '@mqtt-warden/migrate';
 import { parseUsersFile, verifyPassword } from '@mqtt-warden/password';
 import { parsePolicy } from '@mqtt-warden/policy';
@@ -19,6 +19,7 @@ import {
   type Observed,
   observeBroker,
   PASSWORD,
+  passwordPrincipal,
   random,
   type TestClient,
 } from './mosquitto-differential.js';
@@ -213,14 +214,7 @@ async function compare(c: DynsecCase, observed: Observed, tally: Tally): Promise
     }
     tally.agreed++;
     if (!didConnect) continue;
-    const principal: Principal = {
-      id: client.username ?? client.clientId,
-      clientId: client.clientId,
-      ...(client.username !== undefined && { username: client.username }),
-      method: 'password',
-      roles: [],
-      attributes: {},
-    };
+    const principal = passwordPrincipal(client);
     const subscribed = observed.subscribed.get(client.clientId)!;
     const received = observed.received.get(client.clientId)!;
     const published = observed.published.get(client.clientId)!;

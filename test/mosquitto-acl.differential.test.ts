@@ -7,12 +7,17 @@
  * prints the seed of the case that disagreed, and MOSQUITTO_DIFF_CASES=1 MOSQUITTO_DIFF_SEED=<seed>
  * replays it alone.
  */
-import type { Principal } from '@mqtt-warden/core';
 import { importMosquittoAcl } from '@mqtt-warden/migrate';
 import { parseMosquittoPasswordFile, verifyPassword } from '@mqtt-warden/password';
 import { parsePolicy } from '@mqtt-warden/policy';
 import { describe, expect, it } from 'vitest';
-import { type DiffCase, generateCase, type Observed, observeMosquitto } from './mosquitto-differential.js';
+import {
+  type DiffCase,
+  generateCase,
+  type Observed,
+  observeMosquitto,
+  passwordPrincipal,
+} from './mosquitto-differential.js';
 
 const CASES = Number(process.env.MOSQUITTO_DIFF_CASES ?? 100);
 const SEED = Number(process.env.MOSQUITTO_DIFF_SEED ?? 15);
@@ -84,14 +89,7 @@ async function compare(c: DiffCase, observed: Observed, tally: Tally): Promise<v
     tally.agreed++;
     if (!didConnect) continue;
 
-    const principal: Principal = {
-      id: client.username ?? client.clientId,
-      clientId: client.clientId,
-      ...(client.username !== undefined && { username: client.username }),
-      method: 'password',
-      roles: [],
-      attributes: {},
-    };
+    const principal = passwordPrincipal(client);
     // Mosquitto 2.0 pasted %u/%c values in as raw text; a "/" in them adds levels there, never here.
     const slash =
       (usesU && client.username?.includes('/') === true) || (usesC && client.clientId.includes('/'));

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Principal } from '@mqtt-warden/core';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -19,6 +20,18 @@ export interface TestClient {
   readonly clientId: string;
   readonly username?: string;
   readonly password?: string;
+}
+
+/** The principal mqtt-warden's password authenticator proves for a client the broker let in (anonymous: no username). */
+export function passwordPrincipal(client: TestClient): Principal {
+  return {
+    id: client.username ?? client.clientId,
+    clientId: client.clientId,
+    ...(client.username !== undefined && { username: client.username }),
+    method: 'password',
+    roles: [],
+    attributes: {},
+  };
 }
 
 /** One generated configuration and the requests to try on it. */
