@@ -35,6 +35,17 @@ function run(args: string[], cwd: string): Promise<{ code: number; output: strin
   });
 }
 
+describe('README quickstart command', () => {
+  // `pnpm start` on a fresh clone must produce everything `serve` reads without --config: the quickstart
+  // files are copied into the server package by the build script, not by `tsc -b` alone.
+  it('runs the whole build before serving', () => {
+    const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts;
+    expect(readme).toContain('npx -y pnpm@10 start');
+    expect(scripts.build).toContain('copy-quickstart');
+    expect(scripts.start).toMatch(/^pnpm run build && node packages\/server\/dist\/bin\.js serve$/);
+  });
+});
+
 describe('README example', () => {
   it('has a policy and commands to run', () => {
     expect(existsSync(CLI), 'build first: pnpm build').toBe(true);
