@@ -9,6 +9,7 @@ import {
   type DraftRule,
   type PolicyDraft,
   renderPolicyYaml,
+  roleNamer,
 } from './policy-draft.js';
 
 /** The result of a dynsec import: the policy, and the credentials as a users file. */
@@ -117,13 +118,7 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
     bindings: [],
     roles: [],
   };
-  const roleNames = new Set<string>();
-  const roleName = (wanted: string, fallback: string) => {
-    let name = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/.test(wanted) && !roleNames.has(wanted) ? wanted : fallback;
-    for (let n = 2; roleNames.has(name); n++) name = `${fallback}-${n}`;
-    roleNames.add(name);
-    return name;
-  };
+  const roleName = roleNamer();
   const flatten = (role: DraftRole, roleLinks: readonly Link[], via: string) => {
     for (const link of sorted(roleLinks)) {
       const rules = roles.get(link.name);

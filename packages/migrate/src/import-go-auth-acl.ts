@@ -3,7 +3,13 @@ import { compileTopicTemplate, TopicError } from '@mqtt-warden/topic';
 import type { ImportOptions, ImportResult } from './import-mosquitto-acl.js';
 import { ReportBuilder } from './import-report.js';
 import { MigrationError } from './migration-error.js';
-import { type ActionWord, type DraftRole, type PolicyDraft, renderPolicyYaml } from './policy-draft.js';
+import {
+  type ActionWord,
+  type DraftRole,
+  type PolicyDraft,
+  renderPolicyYaml,
+  roleNamer,
+} from './policy-draft.js';
 
 const ACCESS: Record<string, readonly ActionWord[]> = {
   read: ['read'],
@@ -41,7 +47,7 @@ export function importGoAuthAcl(text: string, options: ImportOptions): ImportRes
     description: 'general topic and pattern lines: every client',
     rules: [],
   };
-  const roleNames = new Set(['general']);
+  const roleName = roleNamer(['general']);
   const userRoles = new Map<string, DraftRole>();
   let user: DraftRole | undefined;
 
@@ -58,11 +64,7 @@ export function importGoAuthAcl(text: string, options: ImportOptions): ImportRes
         throw new MigrationError('missing username: go-auth stops loading the file', { file, line });
       user = userRoles.get(name);
       if (!user) {
-        let role = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/.test(`user:${name}`)
-          ? `user:${name}`
-          : `user-${userRoles.size + 1}`;
-        for (let n = 2; roleNames.has(role); n++) role = `user-${userRoles.size + 1}-${n}`;
-        roleNames.add(role);
+        const role = roleName(`user:${name}`, `user-${userRoles.size + 1}`);
         user = { name: role, description: `the "user ${name}" section`, rules: [] };
         userRoles.set(name, user);
         draft.users.set(name, [role, general.name]);

@@ -9,6 +9,7 @@ import {
   type DraftRule,
   type PolicyDraft,
   renderPolicyYaml,
+  roleNamer,
 } from './policy-draft.js';
 
 export interface ImportOptions {
@@ -29,7 +30,6 @@ export interface ImportResult {
 }
 
 /** Role names: the policy's name rule; other usernames get a numbered role, the username stays in `users`. */
-const ROLE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
 
 const ACTIONS: Record<MosquittoAclRule['access'], readonly ActionWord[]> = {
   read: ['read'],
@@ -81,13 +81,7 @@ export function importMosquittoAcl(text: string, options: MosquittoAclImportOpti
     bindings: [],
     roles: [],
   };
-  const roleNames = new Set<string>();
-  const roleName = (wanted: string, fallback: string) => {
-    let name = ROLE_NAME.test(wanted) && !roleNames.has(wanted) ? wanted : fallback;
-    for (let n = 2; roleNames.has(name); n++) name = `${fallback}-${n}`;
-    roleNames.add(name);
-    return name;
-  };
+  const roleName = roleNamer();
 
   // 1. Each user's own list, then the general rules (anonymous clients): one role each, denies first.
   acl.users.forEach((user, i) => {

@@ -52,6 +52,29 @@ export const IMPORTED_CONNECT_LINES: readonly string[] = [
 ];
 
 /**
+ * Hands out unique role names: `wanted` when it is a valid role name not yet taken, else `fallback`, then
+ * `fallback-2`, `fallback-3`… Source names (usernames, client names) may hold characters roles may not.
+ *
+ * @example
+ * ```ts
+ * const roleName = roleNamer(['general']);
+ * roleName('user:alice', 'user-1'); // 'user:alice'
+ * roleName('user:bad name', 'user-2'); // 'user-2'
+ * ```
+ */
+export function roleNamer(taken: Iterable<string> = []): (wanted: string, fallback: string) => string {
+  const names = new Set(taken);
+  return (wanted, fallback) => {
+    let name = ROLE_NAME.test(wanted) && !names.has(wanted) ? wanted : fallback;
+    for (let n = 2; names.has(name); n++) name = `${fallback}-${n}`;
+    names.add(name);
+    return name;
+  };
+}
+
+const ROLE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
+
+/**
  * Renders a draft as a policy file: YAML whose scalars are all JSON-quoted (JSON is valid YAML, so no
  * username or topic can change the document's structure), with each rule's source line as a comment.
  *
