@@ -130,7 +130,8 @@ function memoryCounter(name: string, seconds: number): Counter {
         .storage.filter((r) => r.expiresAt === null || r.expiresAt > now)
         .slice(0, limit)
         .map((r) => ({
-          key: String(r.key).slice(name.length + 1),
+          // dump() gives keys without the prefix.
+          key: String(r.key),
           count: r.value,
           msLeft: r.expiresAt === null ? -1 : r.expiresAt - now,
         }));
