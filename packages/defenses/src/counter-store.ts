@@ -120,7 +120,11 @@ export async function openCounterStore(
 }
 
 function memoryCounter(name: string, seconds: number): Counter {
-  const limiter = new RateLimiterMemory({ keyPrefix: name, points: Number.MAX_SAFE_INTEGER, duration: seconds });
+  const limiter = new RateLimiterMemory({
+    keyPrefix: name,
+    points: Number.MAX_SAFE_INTEGER,
+    duration: seconds,
+  });
   return {
     ...wrap(limiter),
     async list(limit) {

@@ -8,7 +8,7 @@ import {
 import { type CounterStore, openCounterStore } from './counter-store.js';
 import type { DefenseEvent, KeyKind } from './defense-event.js';
 import { type DefensesConfig, type DefensesConfigInput, parseDefensesConfig } from './defenses-config.js';
-import { type LoginAttempt, Lockout } from './lockout.js';
+import { Lockout, type LoginAttempt } from './lockout.js';
 import { addressKey } from './lockout-key.js';
 import { RecentCredentials } from './recent-credentials.js';
 import { TokenBuckets } from './token-buckets.js';
@@ -44,7 +44,11 @@ export interface Defenses {
 }
 
 /** What a locked-out attempt is told: exactly what the password authenticator says to a wrong password. */
-const LOCKED: AuthenticationResult = { ok: false, reason: 'bad-credentials', message: 'bad username or password' };
+const LOCKED: AuthenticationResult = {
+  ok: false,
+  reason: 'bad-credentials',
+  message: 'bad username or password',
+};
 const TRY_LATER: AuthenticationResult = { ok: false, reason: 'unavailable', message: 'try again later' };
 const MAX_SUBJECT = 256;
 
@@ -88,7 +92,8 @@ export async function createDefenses(
   const lockout = store && config.lockout.enabled ? new Lockout(store, config.lockout, now) : undefined;
   const limits = on && config.rateLimits.enabled ? config.rateLimits : undefined;
   const connectsByAddress = store && limits && store.counter('conn-addr', limits.connects.perAddress.seconds);
-  const connectsByClient = store && limits && store.counter('conn-client', limits.connects.perClientId.seconds);
+  const connectsByClient =
+    store && limits && store.counter('conn-client', limits.connects.perClientId.seconds);
   const requests = limits && {
     address: new TokenBuckets(limits.requests.perAddress, { now }),
     client: new TokenBuckets(limits.requests.perClientId, { now }),
@@ -161,7 +166,10 @@ export async function createDefenses(
     } catch (error) {
       // Only a store error gets here (onStoreError: closed): refuse as "try later", never allow.
       stats.storeErrors++;
-      log?.warn({ code: errorCode(error) }, 'defenses store unavailable; connect refused (onStoreError: closed)');
+      log?.warn(
+        { code: errorCode(error) },
+        'defenses store unavailable; connect refused (onStoreError: closed)',
+      );
       return TRY_LATER;
     }
     if (!withinBudget(request, attempt)) return TRY_LATER;
@@ -184,8 +192,15 @@ export async function createDefenses(
     }
     if (!lockout || (result.reason !== 'bad-credentials' && result.reason !== 'no-authenticator')) return;
     for (const lock of await lockout.failed(attempt)) {
-      event('lockout', lock.kind, lock.subject, { address: attempt.address, until: lock.until, refused: false });
-      log?.warn({ key: lock.kind, until: new Date(lock.until).toISOString() }, 'login locked out after repeated failures');
+      event('lockout', lock.kind, lock.subject, {
+        address: attempt.address,
+        until: lock.until,
+        refused: false,
+      });
+      log?.warn(
+        { key: lock.kind, until: new Date(lock.until).toISOString() },
+        'login locked out after repeated failures',
+      );
     }
   }
 
@@ -203,13 +218,18 @@ export async function createDefenses(
             ['principal', requests.principal, principal.id],
             ['client', requests.client, principal.clientId],
           ];
-          if (remote !== undefined && remote !== '') keys.push(['address', requests.address, addressKey(remote)]);
+          if (remote !== undefined && remote !== '')
+            keys.push(['address', requests.address, addressKey(remote)]);
           const empty = keys.find(([, buckets, key]) => buckets.msUntil(key) > 0);
           if (empty) {
             const [kind, buckets, key] = empty;
             stats.refused.rateLimited++;
             event('rate-limited', kind, key, { address: remote, until: now() + buckets.msUntil(key) });
-            return { allowed: false, reason: 'default', message: 'too many authorization requests; slow down' };
+            return {
+              allowed: false,
+              reason: 'default',
+              message: 'too many authorization requests; slow down',
+            };
           }
           const decision = guard.authorize(principal, request);
           const cost = decision.allowed ? 1 : (limits?.requests.deniedCost ?? 1);

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-const seconds = z.int().positive().max(31 * 86_400);
+const seconds = z
+  .int()
+  .positive()
+  .max(31 * 86_400);
 const threshold = z.int().positive().max(1_000_000);
 /** A fixed window: at most `points` in `seconds` (rate-limiter-flexible's model, shared through the store). */
 const window = (points: number, secs: number) =>
@@ -70,9 +73,7 @@ export const DefensesConfigSchema = z
       .strictObject({
         enabled: on,
         /** Connect attempts (shared through the store). */
-        connects: z
-          .strictObject({ perAddress: window(300, 10), perClientId: window(30, 10) })
-          .prefault({}),
+        connects: z.strictObject({ perAddress: window(300, 10), perClientId: window(30, 10) }).prefault({}),
         /** Authorization requests (publish, subscribe, receive), per replica: they are answered synchronously. */
         requests: z
           .strictObject({

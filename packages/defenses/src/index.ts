@@ -1,5 +1,5 @@
 export { type Counter, type CounterStore, openCounterStore } from './counter-store.js';
-export { type Defenses, type DefenseStats, type DefensesOptions, createDefenses } from './create-defenses.js';
+export { createDefenses, type DefenseStats, type Defenses, type DefensesOptions } from './create-defenses.js';
 export type { DefenseEvent, KeyKind } from './defense-event.js';
 export {
   type DefensesConfig,
@@ -7,7 +7,7 @@ export {
   DefensesConfigSchema,
   parseDefensesConfig,
 } from './defenses-config.js';
-export { type Lock, type LockoutEntry, Lockout, type LoginAttempt } from './lockout.js';
+export { type Lock, Lockout, type LockoutEntry, type LoginAttempt } from './lockout.js';
 export { addressKey, type LockKind, lockKey, parseLockKey } from './lockout-key.js';
 export { RecentCredentials } from './recent-credentials.js';
 export { TokenBuckets } from './token-buckets.js';

@@ -26,7 +26,10 @@ export function addressKey(address: string): string {
   if (mapped) return mapped[1] as string;
   if (isIPv4(address) || !isIPv6(address)) return address;
   const groups = expandIPv6(address.split('%')[0] as string);
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 function expandIPv6(address: string): string[] {
@@ -35,7 +38,7 @@ function expandIPv6(address: string): string[] {
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   // An embedded IPv4 tail (::ffff:1.2.3.4 forms other than the mapped one) takes two groups.
   const last = right.at(-1) ?? left.at(-1);
-  if (last !== undefined && last.includes('.')) {
+  if (last?.includes('.')) {
     const octets = last.split('.').map(Number);
     const groups = [((octets[0] ?? 0) << 8) | (octets[1] ?? 0), ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)];
     const target = right.length > 0 ? right : left;

@@ -137,8 +137,10 @@ export class Lockout {
         });
       }
     }
-    if (clientId !== '') subjects.push({ kind: 'client', key: lockKey('client', clientId), subject: clientId });
-    if (address !== undefined) subjects.push({ kind: 'address', key: lockKey('address', address), subject: address });
+    if (clientId !== '')
+      subjects.push({ kind: 'client', key: lockKey('client', clientId), subject: clientId });
+    if (address !== undefined)
+      subjects.push({ kind: 'address', key: lockKey('address', address), subject: address });
     return subjects;
   }
 }

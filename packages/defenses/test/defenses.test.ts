@@ -55,7 +55,12 @@ function countingGuard(): { guard: Guard; verifications: () => number } {
   return { guard, verifications: () => count };
 }
 
-function connect(username: string, password: string, address: string, clientId = `c-${username}`): ConnectRequest {
+function connect(
+  username: string,
+  password: string,
+  address: string,
+  clientId = `c-${username}`,
+): ConnectRequest {
   return {
     clientId,
     username,
@@ -172,7 +177,9 @@ describe.each(Object.entries(stores))('lockout (%s store)', (_name, store) => {
     const limited = await g.authenticate(connect('alice', 'right-alice', '10.0.4.9', 'dev'));
     expect(limited).toMatchObject({ ok: false, reason: 'unavailable' });
     expect(verifications()).toBe(3);
-    expect(events).toContainEqual(expect.objectContaining({ kind: 'rate-limited', key: 'client', subject: 'dev' }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ kind: 'rate-limited', key: 'client', subject: 'dev' }),
+    );
   });
 });
 
@@ -208,12 +215,16 @@ describe('connect-storm control', () => {
     expect((await g.authenticate(connect('alice', 'right-alice', '10.0.6.1'))).ok).toBe(true);
     expect((await g.authenticate(connect('bob', 'wrong', '10.0.6.2'))).ok).toBe(false);
     // Budget spent: a credential never seen is told to come back later without a verification...
-    expect(await g.authenticate(connect('bob', 'right-bob', '10.0.6.2'))).toMatchObject({ reason: 'unavailable' });
+    expect(await g.authenticate(connect('bob', 'right-bob', '10.0.6.2'))).toMatchObject({
+      reason: 'unavailable',
+    });
     expect(verifications()).toBe(2);
     // ...but one verified a moment ago is still verified (a reconnect after a broker restart).
     expect((await g.authenticate(connect('alice', 'right-alice', '10.0.6.1'))).ok).toBe(true);
     // A wrong password for that user is not "recent": it needs the spent budget.
-    expect(await g.authenticate(connect('alice', 'other', '10.0.6.1'))).toMatchObject({ reason: 'unavailable' });
+    expect(await g.authenticate(connect('alice', 'other', '10.0.6.1'))).toMatchObject({
+      reason: 'unavailable',
+    });
     expect(events.filter((e) => e.kind === 'storm-shed')).toHaveLength(2);
   });
 });
@@ -232,11 +243,14 @@ describe('authorization request limits', () => {
     const g = defenses.protect(countingGuard().guard);
     const result = await g.authenticate(connect('alice', 'right-alice', '10.0.7.1'));
     if (!result.ok) throw new Error('login failed');
-    for (let i = 0; i < 4; i++) expect(g.authorize(result.principal, { action: 'publish', topic: 'no/x' }).allowed).toBe(false);
+    for (let i = 0; i < 4; i++)
+      expect(g.authorize(result.principal, { action: 'publish', topic: 'no/x' }).allowed).toBe(false);
     // 40 tokens gone after 4 refusals: even an allowed topic is refused now.
     const limited = g.authorize(result.principal, { action: 'publish', topic: 'ok/x' });
     expect(limited).toMatchObject({ allowed: false, reason: 'default' });
-    expect(events).toContainEqual(expect.objectContaining({ kind: 'rate-limited', key: 'principal', subject: 'alice' }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ kind: 'rate-limited', key: 'principal', subject: 'alice' }),
+    );
   });
 });
 
