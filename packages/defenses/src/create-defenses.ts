@@ -163,6 +163,18 @@ export async function createDefenses(
         event('lockout', lock.kind, lock.subject, { address: attempt.address, until: lock.until });
         return LOCKED;
       }
+      if (!withinBudget(request, attempt)) return TRY_LATER;
+      for (const placed of (await lockout?.charge(attempt)) ?? []) {
+        event('lockout', placed.kind, placed.subject, {
+          address: attempt.address,
+          until: placed.until,
+          refused: false,
+        });
+        log?.warn(
+          { key: placed.kind, until: new Date(placed.until).toISOString() },
+          'login locked out after repeated failures',
+        );
+      }
     } catch (error) {
       // Only a store error gets here (onStoreError: closed): refuse as "try later", never allow.
       stats.storeErrors++;
@@ -172,35 +184,24 @@ export async function createDefenses(
       );
       return TRY_LATER;
     }
-    if (!withinBudget(request, attempt)) return TRY_LATER;
     stats.verifications++;
     const result = await guard.authenticate(request);
     await settle(request, attempt, result).catch((error: unknown) => {
       stats.storeErrors++;
-      log?.warn({ code: errorCode(error) }, 'defenses store unavailable; attempt not counted');
+      log?.warn({ code: errorCode(error) }, 'defenses store unavailable; attempt not settled');
     });
     return result;
   }
 
+  /** After the verification: a success resets the counters, an answer that was no wrong credential is refunded. */
   async function settle(request: ConnectRequest, attempt: LoginAttempt, result: AuthenticationResult) {
     if (result.ok) {
       if (budget && request.username !== undefined && request.password !== undefined) {
         budget.known.add(request.username, request.password);
       }
       await lockout?.succeeded(attempt);
-      return;
-    }
-    if (!lockout || (result.reason !== 'bad-credentials' && result.reason !== 'no-authenticator')) return;
-    for (const lock of await lockout.failed(attempt)) {
-      event('lockout', lock.kind, lock.subject, {
-        address: attempt.address,
-        until: lock.until,
-        refused: false,
-      });
-      log?.warn(
-        { key: lock.kind, until: new Date(lock.until).toISOString() },
-        'login locked out after repeated failures',
-      );
+    } else if (result.reason !== 'bad-credentials' && result.reason !== 'no-authenticator') {
+      await lockout?.refund(attempt);
     }
   }
 

@@ -56,7 +56,12 @@ export const DefensesConfigSchema = z
         usernameAddress: z.strictObject({ failures: threshold.default(5) }).prefault({}),
         /** Consecutive failures for one client id. */
         clientId: z.strictObject({ failures: threshold.default(10) }).prefault({}),
-        /** Failures from one address in a day, whatever the usernames (credential stuffing). */
+        /**
+         * Failures from one address in a minute, whatever the usernames: a flood of guesses (credential
+         * stuffing) costs at most this many verifications a minute; the address stays locked for the rest of it.
+         */
+        addressPerMinute: z.strictObject({ failures: threshold.default(30) }).prefault({}),
+        /** Failures from one address in a day, whatever the usernames; locked for the rest of the day. */
         addressPerDay: z.strictObject({ failures: threshold.default(500) }).prefault({}),
         /** Lock length: `initialSeconds`, doubled at each further failure, at most `maxSeconds`. */
         backoff: z

@@ -31,21 +31,22 @@ type LockoutConfig = DefensesConfig['lockout'];
 /**
  * Brute-force lockout on consecutive failures per username, per username and address and per client
  * id, each locked with exponential back-off (`initialSeconds` doubled at every further failure, capped
- * at `maxSeconds`), plus failures per address per day. {@link Lockout.check} reads only the locks, so a
+ * at `maxSeconds`), plus failures per address per minute and per day. {@link Lockout.check} reads only the locks, so a
  * locked attempt is answered before any hash is verified. Store errors reject with `ERR_UNAVAILABLE`.
  *
  * @example
  * ```ts
  * const lockout = new Lockout(store, parseDefensesConfig().lockout);
  * if (await lockout.check(attempt)) return wrongPassword;
- * const ok = await verify();
- * ok ? await lockout.succeeded(attempt) : await lockout.failed(attempt);
+ * await lockout.charge(attempt);
+ * if (await verify()) await lockout.succeeded(attempt);
  * ```
  */
 export class Lockout {
   readonly #config: LockoutConfig;
   readonly #locks;
   readonly #failures;
+  readonly #minute;
   readonly #daily;
   readonly #now: () => number;
 
@@ -54,6 +55,7 @@ export class Lockout {
     this.#now = now;
     this.#locks = store.counter('lock', config.backoff.maxSeconds);
     this.#failures = store.counter('fail', config.failureWindowSeconds);
+    this.#minute = store.counter('minute', 60);
     this.#daily = store.counter('day', 86_400);
   }
 
@@ -67,8 +69,13 @@ export class Lockout {
     return { kind: subject.kind, subject: subject.subject, until: this.#now() + found[index]!.msLeft };
   }
 
-  /** Counts a wrong credential; resolves to the locks it placed. */
-  async failed(attempt: LoginAttempt): Promise<Lock[]> {
+  /**
+   * Counts the attempt as a failure before it is verified, so that attempts in flight count too (a
+   * flood cannot run more verifications than the thresholds while the first ones are still running);
+   * resolves to the locks it placed. Follow with {@link Lockout.succeeded} or {@link Lockout.refund}
+   * unless the credential turned out wrong.
+   */
+  async charge(attempt: LoginAttempt): Promise<Lock[]> {
     const placed: Lock[] = [];
     const thresholds: Record<Exclude<LockKind, 'address'>, number> = {
       user: this.#config.username.failures,
@@ -78,10 +85,15 @@ export class Lockout {
     await Promise.all(
       this.#subjects(attempt).map(async ({ kind, key, subject }) => {
         if (kind === 'address') {
-          const day = await this.#daily.add(key);
-          if (day.count < this.#config.addressPerDay.failures) return;
-          await this.#locks.set(key, 1, day.msLeft / 1000);
-          placed.push({ kind, subject, until: this.#now() + day.msLeft });
+          const [minute, day] = await Promise.all([this.#minute.add(key), this.#daily.add(key)]);
+          // The longer of the windows whose threshold is reached: the rest of the minute, or of the day.
+          const msLeft = Math.max(
+            minute.count >= this.#config.addressPerMinute.failures ? minute.msLeft : 0,
+            day.count >= this.#config.addressPerDay.failures ? day.msLeft : 0,
+          );
+          if (msLeft <= 0) return;
+          await this.#locks.set(key, 1, msLeft / 1000);
+          placed.push({ kind, subject, until: this.#now() + msLeft });
           return;
         }
         const { count } = await this.#failures.add(key);
@@ -96,12 +108,26 @@ export class Lockout {
     return placed;
   }
 
-  /** A proven login: the username's, the username-from-address and the client id's counts start again. */
+  /** Takes back a {@link Lockout.charge} for an attempt that was not a wrong credential (e.g. "try later"). */
+  async refund(attempt: LoginAttempt): Promise<void> {
+    await Promise.all(
+      this.#subjects(attempt).flatMap(({ kind, key }) =>
+        (kind === 'address' ? [this.#minute, this.#daily] : [this.#failures]).map((c) => c.add(key, -1)),
+      ),
+    );
+  }
+
+  /**
+   * A proven login: the username's, the username-from-address and the client id's failures start again
+   * (and a lock the attempt's own charge placed is lifted); the address gets its charge back.
+   */
   async succeeded(attempt: LoginAttempt): Promise<void> {
     await Promise.all(
-      this.#subjects(attempt)
-        .filter((s) => s.kind !== 'address')
-        .map((s) => this.#failures.delete(s.key)),
+      this.#subjects(attempt).flatMap(({ kind, key }): Promise<unknown>[] =>
+        kind === 'address'
+          ? [this.#minute.add(key, -1), this.#daily.add(key, -1)]
+          : [this.#failures.delete(key), this.#locks.delete(key)],
+      ),
     );
   }
 
@@ -119,9 +145,9 @@ export class Lockout {
    */
   async clear(key: string): Promise<boolean> {
     const kind = parseLockKey(key);
-    const counts = kind === 'address' ? this.#daily : this.#failures;
-    const [lock, count] = await Promise.all([this.#locks.delete(key), counts.delete(key)]);
-    return lock || count;
+    const counts = kind === 'address' ? [this.#minute, this.#daily] : [this.#failures];
+    const deleted = await Promise.all([this.#locks, ...counts].map((counter) => counter.delete(key)));
+    return deleted.some(Boolean);
   }
 
   #subjects(attempt: LoginAttempt): { kind: LockKind; key: string; subject: string }[] {
