@@ -71,7 +71,10 @@ async function startReplica() {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [, url, metrics] = await waitFor(child, /listening on (http:\/\/\S+)[^]*?readyz on (http:\/\/\S+)/);
+  const [, url, metrics] = await waitFor(
+    child,
+    /listening on (http:\/\/\S+)[\s\S]*?readyz on (http:\/\/\S+)/,
+  );
   replicas.push({ process: child, url: url!, metrics: metrics! });
 }
 
