@@ -1,5 +1,6 @@
 import { UnavailableError } from '@mqtt-warden/core';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -54,13 +55,17 @@ function redisOptions(timeoutMs: number) {
  */
 export async function openCounterStore(
   config: Pick<DefensesConfig, 'store' | 'onStoreError'>,
-  options: { onError?: (error: Error) => void } = {},
+  options: {
+    onError?: (error: Error) => void;
+    /** Keys each memory counter keeps at most (least recently counted forgotten first); default 100,000. */
+    memoryMaxKeys?: number;
+  } = {},
 ): Promise<CounterStore> {
   const store = config.store;
   if (store === 'memory') {
     return {
       kind: 'memory',
-      counter: (name, seconds) => memoryCounter(name, seconds),
+      counter: (name, seconds) => memoryCounter(name, seconds, options.memoryMaxKeys ?? 100_000),
       close: async () => {},
     };
   }
@@ -119,14 +124,34 @@ export async function openCounterStore(
   };
 }
 
-function memoryCounter(name: string, seconds: number): Counter {
+function memoryCounter(name: string, seconds: number, maxKeys: number): Counter {
   const limiter = new RateLimiterMemory({
     keyPrefix: name,
     points: Number.MAX_SAFE_INTEGER,
     duration: seconds,
   });
+  // rate-limiter-flexible's memory store has no size bound: this LRU of its keys gives it one.
+  const keys = new LRUCache<string, true>({
+    max: maxKeys,
+    dispose: (_value, key, reason) => {
+      if (reason === 'evict') void limiter.delete(key);
+    },
+  });
+  const counter = wrap(limiter);
   return {
-    ...wrap(limiter),
+    ...counter,
+    add(key, points) {
+      keys.set(key, true);
+      return counter.add(key, points);
+    },
+    set(key, count, secs) {
+      keys.set(key, true);
+      return counter.set(key, count, secs);
+    },
+    delete(key) {
+      keys.delete(key);
+      return counter.delete(key);
+    },
     async list(limit) {
       const now = Date.now();
       return limiter

@@ -13,6 +13,7 @@ import {
   type Defenses,
   type DefensesConfigInput,
   lockKey,
+  openCounterStore,
   parseLockKey,
 } from '@mqtt-warden/defenses';
 import { Redis } from 'ioredis';
@@ -251,6 +252,18 @@ describe('authorization request limits', () => {
     expect(events).toContainEqual(
       expect.objectContaining({ kind: 'rate-limited', key: 'principal', subject: 'alice' }),
     );
+  });
+});
+
+describe('memory store', () => {
+  it('keeps at most memoryMaxKeys keys per counter, forgetting the least recently counted', async () => {
+    const store = await openCounterStore({ store: 'memory', onStoreError: 'closed' }, { memoryMaxKeys: 10 });
+    const counter = store.counter('fail', 60);
+    for (let i = 0; i <= 10; i++) await counter.add(`user:u${i}`);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await counter.get('user:u0')).toBeUndefined();
+    expect(await counter.get('user:u10')).toMatchObject({ count: 1 });
+    expect(await counter.list(1000)).toHaveLength(10);
   });
 });
 
