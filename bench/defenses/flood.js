@@ -3,7 +3,7 @@
 // flood and the defenses off, and with the flood and the defenses on (defaults, memory store; set
 // REDIS_URL=redis://127.0.0.1:6379 to use a Redis store under a throwaway key prefix).
 // Run after a build: `pnpm run build && node bench/defenses/flood.js`
-// (SECONDS per phase, default 10; FLOOD concurrent attacker requests, default 64; LEGIT_EVERY_MS, default 50).
+// (SECONDS per phase and round, default 10; ROUNDS, default 3; FLOOD concurrent attacker requests, default 64; LEGIT_EVERY_MS, default 50).
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { hashPassword } from '../../packages/password/dist/index.js';
 import { createWardenServer, parseServerConfig } from '../../packages/server/dist/index.js';
 
 const SECONDS = Number(process.env.SECONDS ?? 10);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const FLOOD = Number(process.env.FLOOD ?? 64);
 const LEGIT_EVERY_MS = Number(process.env.LEGIT_EVERY_MS ?? 50);
 const REDIS_URL = process.env.REDIS_URL;
@@ -68,7 +69,8 @@ async function login(base, username, password, peerhost, clientid) {
   return { ms: performance.now() - start, result: body.result };
 }
 
-async function phase(name, defenses, flood) {
+/** One run of a phase: the legitimate logins' latencies and what the server counted. */
+async function phase(defenses, flood) {
   const server = await createWardenServer(config(defenses));
   const base = await server.listen();
   const until = performance.now() + SECONDS * 1000;
@@ -96,30 +98,44 @@ async function phase(name, defenses, flood) {
   const [, attempts = 0] = await Promise.all([legit(), flood ? attacker() : 0]);
   const stats = server.defenses.stats();
   await server.close();
-  latencies.sort((a, b) => a - b);
+  return { latencies, refused, attempts, stats };
+}
+
+/** Rounds of one phase merged: latency quantiles over every legitimate login of every round. */
+function summary(name, runs) {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
+  const sum = (f) => runs.reduce((total, r) => total + f(r), 0);
   return {
     phase: name,
     'legit logins': latencies.length,
-    'legit refused': refused,
+    'legit refused': sum((r) => r.refused),
     'p50 ms': at(0.5),
     'p99 ms': at(0.99),
     'max ms': latencies.at(-1).toFixed(1),
-    'attacker req/s': Math.round(attempts / SECONDS),
-    verifications: stats.verifications,
-    'refused by defenses': stats.refused.lockout + stats.refused.rateLimited + stats.refused.stormShed,
+    'attacker req/s': Math.round(sum((r) => r.attempts) / (SECONDS * runs.length)),
+    verifications: sum((r) => r.stats.verifications),
+    'refused by defenses': sum(
+      (r) => r.stats.refused.lockout + r.stats.refused.rateLimited + r.stats.refused.stormShed,
+    ),
   };
 }
 
 const on = REDIS_URL
   ? `{ store: { redis: { url: "${REDIS_URL}", keyPrefix: "bench-${randomUUID()}" } } }`
   : '{}';
-const rows = [];
-rows.push(await phase('no flood, defenses on', on, false));
-rows.push(await phase('flood, defenses off', '{ enabled: false }', true));
-rows.push(await phase('flood, defenses on', on, true));
-console.table(rows);
+const PHASES = [
+  ['no flood, defenses on', on, false],
+  ['flood, defenses off', '{ enabled: false }', true],
+  ['flood, defenses on', on, true],
+];
+// Phases alternate, round after round, so a change in the machine's load hits all of them alike.
+const runs = PHASES.map(() => []);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [index, [, defenses, flood]] of PHASES.entries()) runs[index].push(await phase(defenses, flood));
+}
+console.table(PHASES.map(([name], index) => summary(name, runs[index])));
 console.log(
-  `${SECONDS} s per phase, ${FLOOD} concurrent attacker requests, store ${REDIS_URL ? 'redis' : 'memory'}`,
+  `${ROUNDS} rounds of ${SECONDS} s per phase, ${FLOOD} concurrent attacker requests, store ${REDIS_URL ? 'redis' : 'memory'}`,
 );
 rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { type CounterStore, openCounterStore } from './counter-store.js';
 import type { DefenseEvent, KeyKind } from './defense-event.js';
 import { type DefensesConfig, type DefensesConfigInput, parseDefensesConfig } from './defenses-config.js';
 import { Lockout, type LoginAttempt } from './lockout.js';
-import { addressKey } from './lockout-key.js';
+import { addressKey, type LockKind, lockKey } from './lockout-key.js';
 import { RecentCredentials } from './recent-credentials.js';
 import { TokenBuckets } from './token-buckets.js';
 
@@ -56,8 +56,9 @@ const MAX_SUBJECT = 256;
  * Builds the defenses from a `defenses` config block and opens their store (memory, or Redis shared by
  * replicas). Wrap the guard every adapter uses with {@link Defenses.protect}; a connect then goes:
  * connect rate limits (address, client id) → lockout check (no hash work for a locked key; answered as a
- * wrong password) → this process's verification budget (recently verified credentials first) → the
- * authenticators → failures counted / counters reset on success. Authorization requests are limited per
+ * wrong password) → this process's verification budget (recently verified credentials first) →
+ * attempt charged to the failure counters → authenticators → counters reset on success, the charge
+ * refunded when the answer was no wrong credential. Authorization requests are limited per
  * address, client id and principal, and a refused one costs `deniedCost` tokens.
  *
  * @example
@@ -118,14 +119,17 @@ export async function createDefenses(
   /** Fixed-window connect limits shared through the store; the first one over its points refuses. */
   async function connectLimited(attempt: LoginAttempt): Promise<boolean> {
     if (!limits || !connectsByAddress || !connectsByClient) return false;
-    const checks: [KeyKind, string, typeof connectsByAddress, number][] = [];
+    const checks: [LockKind, string, typeof connectsByAddress, number][] = [];
     if (attempt.address !== undefined) {
       checks.push(['address', attempt.address, connectsByAddress, limits.connects.perAddress.points]);
     }
     if (attempt.clientId !== '') {
       checks.push(['client', attempt.clientId, connectsByClient, limits.connects.perClientId.points]);
     }
-    const counts = await Promise.all(checks.map(([, subject, counter]) => counter.add(subject)));
+    // Keyed as locks are: encoded, and hashed when long, so a 64 KiB client id costs a short key.
+    const counts = await Promise.all(
+      checks.map(([kind, subject, counter]) => counter.add(lockKey(kind, subject))),
+    );
     const over = counts.findIndex((c, i) => c.count > (checks[i] as (typeof checks)[number])[3]);
     if (over < 0) return false;
     const [key, subject] = checks[over]!;
