@@ -93,7 +93,7 @@ const stores = {
   },
 };
 
-async function open(store: DefensesConfigInput['store'], config: DefensesConfigInput = {}) {
+async function open(store: NonNullable<DefensesConfigInput>['store'], config: DefensesConfigInput = {}) {
   const events: DefenseEvent[] = [];
   const defenses = await createDefenses({ ...config, store }, { onEvent: (e) => events.push(e) });
   opened.push(defenses);
