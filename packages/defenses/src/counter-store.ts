@@ -9,7 +9,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { DefensesConfig } from './defenses-config.js';
 
-/** One named family of counters: at most `points` per `seconds` window a key. */
+/** One named family of counts per key, each kept for a window of `seconds` from its first count. */
 export interface Counter {
   /** Adds `points`; resolves to the count in the current window and the ms left in it. */
   add(key: string, points?: number): Promise<{ readonly count: number; readonly msLeft: number }>;
@@ -24,7 +24,6 @@ export interface Counter {
 
 /** Where the defenses keep their counters: this process's memory, or a Redis shared by replicas. */
 export interface CounterStore {
-  readonly kind: 'memory' | 'redis';
   counter(name: string, seconds: number): Counter;
   close(): Promise<void>;
 }
@@ -64,7 +63,6 @@ export async function openCounterStore(
   const store = config.store;
   if (store === 'memory') {
     return {
-      kind: 'memory',
       counter: (name, seconds) => memoryCounter(name, seconds, options.memoryMaxKeys ?? 100_000),
       close: async () => {},
     };
@@ -84,7 +82,6 @@ export async function openCounterStore(
   const prefix = store.redis.keyPrefix;
   const open = config.onStoreError === 'open';
   return {
-    kind: 'redis',
     counter(name, seconds) {
       const keyPrefix = `${prefix}:${name}`;
       const limiter = new RateLimiterRedis({
