@@ -101,3 +101,35 @@ describe('metrics', () => {
     expect(text).toMatch(/^mqtt_warden_authentication_verifications_total 2$/m);
   });
 });
+
+describe('the defenses block', () => {
+  const parse = (defenses: string) =>
+    parseServerConfig(
+      `policy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\ndefenses: ${defenses}\n`,
+      { baseDir: QUICKSTART, file: 'warden.yaml' },
+    );
+
+  it('is on by default, with the documented thresholds', () => {
+    const config = parseServerConfig(
+      'policy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n',
+      { baseDir: QUICKSTART },
+    );
+    expect(config.defenses).toMatchObject({
+      enabled: true,
+      store: 'memory',
+      onStoreError: 'closed',
+      lockout: { usernameAddress: { failures: 5 }, username: { failures: 20 } },
+    });
+  });
+
+  it('refuses a mistake with its location', () => {
+    expect(() =>
+      parse('{ lockout: { username: { failures: 0 } }, store: { redis: { url: "http://x" } } }'),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CONFIG_INVALID',
+        message: expect.stringMatching(/warden\.yaml:3:\d+: "defenses\.lockout\.username\.failures"/),
+      }),
+    );
+  });
+});
