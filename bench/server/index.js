@@ -32,7 +32,7 @@ async function main() {
     "version: 1\nbindings: [{ when: { username: 'u*' }, roles: [device] }]\nroles:\n  device:\n    rules:\n      - { effect: allow, actions: all, topics: 'devices/${clientid}/#' }\n      - { effect: deny, actions: publish, topics: 'devices/${clientid}/admin/#' }\n",
   );
   const config = (users, cache) =>
-    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: warn }\npolicy: { file: policy.yaml, watch: false }\nauthenticators: [{ type: password, file: ${users}${cache ? '' : ', cache: false'} }]\nadapters: { goAuth: { responseMode: json } }\n`;
+    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: warn }\npolicy: { file: policy.yaml, watch: false }\nauthenticators: [{ type: password, file: ${users}${cache ? '' : ', cache: false'} }]\nadapters: { goAuth: { responseMode: json } }\n# Raw throughput: the defenses (bench/defenses) would rate-limit this storm from one address.\ndefenses: { enabled: false }\n`;
   writeFileSync(join(dir, 'warden.yaml'), config('users.yaml', true));
   writeFileSync(join(dir, 'storm-cached.yaml'), config('storm.yaml', true));
   writeFileSync(join(dir, 'storm-uncached.yaml'), config('storm.yaml', false));

@@ -1,4 +1,5 @@
 import type { AccessRequest, Guard, Principal, QoS } from '@mqtt-warden/core';
+import type { Defenses } from '@mqtt-warden/defenses';
 import { matchTopic } from '@mqtt-warden/topic';
 import type { AedesOptions, Client } from 'aedes';
 import { type ConnectRequestOptions, connectRequestOf, remoteAddressOf } from './connect-request.js';
@@ -35,6 +36,14 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
    * (default 64 KiB, counted at two bytes a character); past it the client's decisions start afresh.
    */
   readonly decisionCacheBytes?: number;
+  /**
+   * Brute-force lockout, connect rate limits and storm control (see `@mqtt-warden/defenses`) in front of
+   * `authenticate`, keyed on the CONNECT username and client id and the socket's address. A locked-out
+   * CONNECT gets CONNACK 4, as a wrong password does, with no hash verification; a rate-limited or shed
+   * one CONNACK 3 (server unavailable). Publish and receive checks are answered from the per-client
+   * decisions and are not rate limited here.
+   */
+  readonly defenses?: Defenses;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
 }
@@ -95,7 +104,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * - `preConnect`: client-id allowlist and your cheap checks; a refusal closes without CONNACK.
  * - `authenticate`: the guard's authenticator chain on the CONNECT and the connection (TLS, peer
  *   certificates, TLS-PSK identity, address); CONNACK 4 bad credentials, 5 not authorized, 3 backend
- *   unavailable. The will message is authorized here too (refused will → CONNACK 5).
+ *   unavailable. With `defenses`, lockout, connect rate limits and storm control come first. The will message is authorized here too (refused will → CONNACK 5).
  * - `authorizePublish`: QoS and retain checked; a refusal closes the connection; `$SYS/` stays closed.
  *   Decisions are remembered per client until the policy changes (see `decisionCacheSize`).
  * - `authorizeSubscribe`: per entry; a refused entry gets SUBACK 0x80. `$share/` and `$queue/` filters
@@ -122,6 +131,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
   const cacheSize = options.decisionCacheSize ?? 1024;
   const cacheBytes = options.decisionCacheBytes ?? 64 * 1024;
   const allowClientId = clientIdCheck(options.clientId);
+  const authenticator = options.defenses ? options.defenses.protect(guard) : guard;
   const states = new WeakMap<Client, ClientState>();
   const live = new Set<ClientState>();
   // Wills seen in preConnect, authorized in authenticate (the hook does not receive the packet).
@@ -238,7 +248,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     authenticate(client, username, password, done) {
       const request = connectRequestOf(client, username, password, options);
-      guard.authenticate(request).then(
+      authenticator.authenticate(request).then(
         (result) => {
           const will = wills.get(client);
           wills.delete(client);

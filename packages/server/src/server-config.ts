@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FileReadError } from '@mqtt-warden/core';
+import { DefensesConfigSchema } from '@mqtt-warden/defenses';
 import { parseYaml, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
 import {
@@ -145,6 +146,8 @@ export const ServerConfigSchema = strictObject({
       ])
       .default({ attribute: 'warden_session', maxBytes: 2048 }),
   }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
+  /** Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md). */
+  defenses: DefensesConfigSchema,
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true),

@@ -1,4 +1,5 @@
 import type { Guard } from '@mqtt-warden/core';
+import type { DefenseEvent, Defenses } from '@mqtt-warden/defenses';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The Prometheus metrics `/metrics` serves. */
@@ -6,13 +7,15 @@ export interface ServerMetrics {
   readonly registry: Registry;
   decision(adapter: string, action: string, result: string): void;
   latency(adapter: string, route: string, seconds: number): void;
+  /** Counts what a defense did (lock placed, attempt or request refused). */
+  defense(event: DefenseEvent): void;
 }
 
 /**
  * Decisions by adapter, action and result; request latency per route; the guard's decision-cache
- * hit ratio; process metrics.
+ * hit ratio; what the defenses did (refusals, locks placed and active, verifications); process metrics.
  */
-export function createServerMetrics(guard: Guard): ServerMetrics {
+export function createServerMetrics(guard: Guard, defenses?: Defenses): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const decisions = new Counter({
@@ -45,9 +48,63 @@ export function createServerMetrics(guard: Guard): ServerMetrics {
       this.set(guard.stats().cacheSize);
     },
   });
+  const refusals = new Counter({
+    name: 'mqtt_warden_defense_refusals_total',
+    help: 'Connect attempts and authorization requests refused by a defense, by defense and key kind.',
+    labelNames: ['defense', 'key'] as const,
+    registers: [registry],
+  });
+  const locks = new Counter({
+    name: 'mqtt_warden_lockouts_total',
+    help: 'Locks placed after repeated failures, by key kind.',
+    labelNames: ['key'] as const,
+    registers: [registry],
+  });
+  if (defenses) registerDefenseGauges(registry, defenses);
   return {
     registry,
+    defense(event) {
+      if (event.refused) refusals.inc({ defense: event.kind, key: event.key });
+      else locks.inc({ key: event.key });
+    },
     decision: (adapter, action, result) => decisions.inc({ adapter, action, result }),
     latency: (adapter, route, seconds) => duration.observe({ adapter, route }, seconds),
   };
+}
+
+/** Metrics read from the defenses when scraped: verifications, store errors, keys locked now. */
+function registerDefenseGauges(registry: Registry, defenses: Defenses): void {
+  const seen = { verifications: 0, storeErrors: 0 };
+  new Counter({
+    name: 'mqtt_warden_authentication_verifications_total',
+    help: 'Connect attempts handed to the authenticators (those that may cost a hash verification).',
+    registers: [registry],
+    collect() {
+      const now = defenses.stats().verifications;
+      this.inc(now - seen.verifications);
+      seen.verifications = now;
+    },
+  });
+  new Counter({
+    name: 'mqtt_warden_defense_store_errors_total',
+    help: 'Connect attempts the defenses store (Redis) could not answer for.',
+    registers: [registry],
+    collect() {
+      const now = defenses.stats().storeErrors;
+      this.inc(now - seen.storeErrors);
+      seen.storeErrors = now;
+    },
+  });
+  const lockout = defenses.lockout;
+  if (!lockout) return;
+  new Gauge({
+    name: 'mqtt_warden_lockouts_active',
+    help: 'Keys locked now (counted up to 10,000; in the shared store when Redis is configured).',
+    registers: [registry],
+    async collect() {
+      // A store that cannot answer leaves the last value rather than failing the scrape.
+      const entries = await lockout.list(10_000).catch(() => undefined);
+      if (entries) this.set(entries.length);
+    },
+  });
 }

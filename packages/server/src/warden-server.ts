@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
+import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/defenses';
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
@@ -26,6 +27,8 @@ export interface WardenServer {
   readonly app: FastifyInstance;
   readonly guard: Guard;
   readonly directory: PrincipalDirectory;
+  /** Lockout, rate limits and storm control in front of the guard (`defenses` block). */
+  readonly defenses: Defenses;
   /** The separate metrics listener (`metrics.listen`), if configured. */
   readonly operations: FastifyInstance | undefined;
   /** Starts listening (and the metrics listener); resolves to the base URL of the main listener. */
@@ -39,6 +42,8 @@ export interface WardenServer {
 export interface WardenServerOptions {
   /** Where pino writes (tests capture it). Default stdout. */
   readonly logStream?: NodeJS.WritableStream;
+  /** Receives every lock placed and every attempt or request a defense refused (for an audit trail). */
+  readonly onDefenseEvent?: (event: DefenseEvent) => void;
 }
 
 /** Request fields that may hold secrets; pino replaces them with "[redacted]". */
@@ -166,6 +171,21 @@ export async function createWardenServer(
     cache: config.cache.decisions,
     logger: log,
   });
+  const defenses = await createDefenses(config.defenses, {
+    logger: log,
+    onEvent(event) {
+      // Events come with requests, after the metrics below exist.
+      metrics.defense(event);
+      options.onDefenseEvent?.(event);
+    },
+  }).catch((error: unknown) => {
+    guard.close();
+    for (const link of links) link.close();
+    policy.close();
+    throw error;
+  });
+  // Every adapter and the token endpoint authenticate through the defenses.
+  const defended = defenses.protect(guard);
   const storeLink = links.find((link) => link.store);
   const directory = new PrincipalDirectory({
     store: storeLink?.store,
@@ -180,15 +200,15 @@ export async function createWardenServer(
   });
   // Every successful login through any adapter is remembered for that session's later authorization requests.
   const rememberingGuard: Guard = {
-    ...guard,
+    ...defended,
     async authenticate(request) {
-      const result = await guard.authenticate(request);
+      const result = await defended.authenticate(request);
       if (result.ok) directory.remember(request, result.principal, result.authenticator);
       return result;
     },
   };
 
-  const metrics = createServerMetrics(guard);
+  const metrics = createServerMetrics(guard, defenses);
   const adapterOf = new Map<string, string>();
   let closing = false;
 
@@ -269,7 +289,7 @@ export async function createWardenServer(
   mounting = undefined;
   if (tokens && issuer) {
     deviceTokenRoutes(app, {
-      guard,
+      guard: defended,
       issuer,
       path: tokens.path,
       jwksPath: tokens.jwksPath,
@@ -323,6 +343,7 @@ export async function createWardenServer(
     app,
     guard,
     directory,
+    defenses,
     operations,
     async listen() {
       if (operations && operationsListen) await operations.listen(operationsListen);
@@ -340,6 +361,7 @@ export async function createWardenServer(
       for (const link of links) link.close();
       await operations?.close();
       await app.close();
+      await defenses.close();
     },
   };
 }

@@ -1,0 +1,249 @@
+import {
+  type AuthenticationResult,
+  type ConnectRequest,
+  errorCode,
+  type Guard,
+  type GuardLogger,
+} from '@mqtt-warden/core';
+import { type CounterStore, openCounterStore } from './counter-store.js';
+import type { DefenseEvent, KeyKind } from './defense-event.js';
+import { type DefensesConfig, type DefensesConfigInput, parseDefensesConfig } from './defenses-config.js';
+import { Lockout, type LoginAttempt } from './lockout.js';
+import { addressKey, type LockKind, lockKey } from './lockout-key.js';
+import { RecentCredentials } from './recent-credentials.js';
+import { TokenBuckets } from './token-buckets.js';
+
+export interface DefensesOptions {
+  /** Called for every lock placed and every attempt a defense refused. Must not throw. */
+  readonly onEvent?: (event: DefenseEvent) => void;
+  /** Where store errors are reported (never with a password). */
+  readonly logger?: GuardLogger;
+  /** Clock in ms; tests inject one (token buckets only; store windows use the store's clock). */
+  readonly now?: () => number;
+}
+
+/** Counts since start, for metrics. */
+export interface DefenseStats {
+  /** Connect attempts handed to the authenticators (the ones that may cost a hash verification). */
+  readonly verifications: number;
+  /** Connect attempts refused before that, by defense. */
+  readonly refused: { readonly lockout: number; readonly rateLimited: number; readonly stormShed: number };
+  /** Attempts answered "unavailable" because the store could not answer. */
+  readonly storeErrors: number;
+}
+
+/** Lockout, rate limits and storm control around a guard; see {@link createDefenses}. */
+export interface Defenses {
+  readonly config: DefensesConfig;
+  /** The lockout, for listing and clearing locks; undefined when it is off. */
+  readonly lockout: Lockout | undefined;
+  /** A guard that applies the defenses before and after the given one. */
+  protect(guard: Guard): Guard;
+  stats(): DefenseStats;
+  close(): Promise<void>;
+}
+
+/** What a locked-out attempt is told: exactly what the password authenticator says to a wrong password. */
+const LOCKED: AuthenticationResult = {
+  ok: false,
+  reason: 'bad-credentials',
+  message: 'bad username or password',
+};
+const TRY_LATER: AuthenticationResult = { ok: false, reason: 'unavailable', message: 'try again later' };
+const MAX_SUBJECT = 256;
+
+/**
+ * Builds the defenses from a `defenses` config block and opens their store (memory, or Redis shared by
+ * replicas). Wrap the guard every adapter uses with {@link Defenses.protect}; a connect then goes:
+ * connect rate limits (address, client id) → lockout check (no hash work for a locked key; answered as a
+ * wrong password) → this process's verification budget (recently verified credentials first) →
+ * attempt charged to the failure counters → authenticators → counters reset on success, the charge
+ * refunded when the answer was no wrong credential. Authorization requests are limited per
+ * address, client id and principal, and a refused one costs `deniedCost` tokens.
+ *
+ * @example
+ * ```ts
+ * const defenses = await createDefenses({ store: { redis: { url: 'redis://127.0.0.1:6379' } } }, {
+ *   onEvent: (e) => console.warn(e),
+ * });
+ * const guard = defenses.protect(createGuard({ authenticators, authorizer }));
+ * ```
+ */
+export async function createDefenses(
+  input: DefensesConfigInput | DefensesConfig = {},
+  options: DefensesOptions = {},
+): Promise<Defenses> {
+  const config = parseDefensesConfig(input as DefensesConfigInput);
+  const now = options.now ?? Date.now;
+  const emit = options.onEvent ?? (() => {});
+  const log = options.logger;
+  const on = config.enabled;
+  let lastStoreLog = 0;
+  const store: CounterStore | undefined =
+    on && (config.lockout.enabled || config.rateLimits.enabled)
+      ? await openCounterStore(config, {
+          onError: (error) => {
+            // One line every 10 s at most while Redis is down.
+            if (now() - lastStoreLog < 10_000) return;
+            lastStoreLog = now();
+            log?.error({ code: errorCode(error) }, 'defenses store (Redis) unreachable');
+          },
+        })
+      : undefined;
+  const lockout = store && config.lockout.enabled ? new Lockout(store, config.lockout, now) : undefined;
+  const limits = on && config.rateLimits.enabled ? config.rateLimits : undefined;
+  const connectsByAddress = store && limits && store.counter('conn-addr', limits.connects.perAddress.seconds);
+  const connectsByClient =
+    store && limits && store.counter('conn-client', limits.connects.perClientId.seconds);
+  const requests = limits && {
+    address: new TokenBuckets(limits.requests.perAddress, { now }),
+    client: new TokenBuckets(limits.requests.perClientId, { now }),
+    principal: new TokenBuckets(limits.requests.perPrincipal, { now }),
+  };
+  const storm = on && config.storm.enabled ? config.storm : undefined;
+  const budget = storm && {
+    fresh: new TokenBuckets(storm.verificationsPerSecond, { max: 1, now }),
+    recent: new TokenBuckets(storm.recentPerSecond, { max: 1, now }),
+    known: new RecentCredentials({ max: storm.recentMax, ttlMs: storm.recentSeconds * 1000 }),
+  };
+  const stats = { verifications: 0, refused: { lockout: 0, rateLimited: 0, stormShed: 0 }, storeErrors: 0 };
+
+  function event(kind: DefenseEvent['kind'], key: KeyKind, subject: string, extra: Partial<DefenseEvent>) {
+    try {
+      emit({ kind, key, subject: subject.slice(0, MAX_SUBJECT), refused: true, ...extra });
+    } catch (error) {
+      log?.error({ code: errorCode(error) }, 'defenses onEvent failed');
+    }
+  }
+
+  /** Fixed-window connect limits shared through the store; the first one over its points refuses. */
+  async function connectLimited(attempt: LoginAttempt): Promise<boolean> {
+    if (!limits || !connectsByAddress || !connectsByClient) return false;
+    const checks: [LockKind, string, typeof connectsByAddress, number][] = [];
+    if (attempt.address !== undefined) {
+      checks.push(['address', attempt.address, connectsByAddress, limits.connects.perAddress.points]);
+    }
+    if (attempt.clientId !== '') {
+      checks.push(['client', attempt.clientId, connectsByClient, limits.connects.perClientId.points]);
+    }
+    // Keyed as locks are: encoded, and hashed when long, so a 64 KiB client id costs a short key.
+    const counts = await Promise.all(
+      checks.map(([kind, subject, counter]) => counter.add(lockKey(kind, subject))),
+    );
+    const over = counts.findIndex((c, i) => c.count > (checks[i] as (typeof checks)[number])[3]);
+    if (over < 0) return false;
+    const [key, subject] = checks[over]!;
+    stats.refused.rateLimited++;
+    event('rate-limited', key, subject, { address: attempt.address, until: now() + counts[over]!.msLeft });
+    return true;
+  }
+
+  /** Whether this process may start one more verification now; recently verified credentials first. */
+  function withinBudget(request: ConnectRequest, attempt: LoginAttempt): boolean {
+    if (!budget) return true;
+    const { username, password } = request;
+    const known = username !== undefined && password !== undefined && budget.known.has(username, password);
+    if (known ? budget.recent.take('') : budget.fresh.take('')) return true;
+    stats.refused.stormShed++;
+    event('storm-shed', 'global', attempt.username ?? attempt.clientId, {
+      address: attempt.address,
+      until: now() + budget.fresh.msUntil(''),
+    });
+    return false;
+  }
+
+  async function authenticate(guard: Guard, request: ConnectRequest): Promise<AuthenticationResult> {
+    const remote = request.transport.remoteAddress;
+    const attempt: LoginAttempt = {
+      username: request.username,
+      clientId: request.clientId,
+      address: remote === undefined || remote === '' ? undefined : addressKey(remote),
+    };
+    try {
+      if (await connectLimited(attempt)) return TRY_LATER;
+      const lock = await lockout?.check(attempt);
+      if (lock) {
+        stats.refused.lockout++;
+        event('lockout', lock.kind, lock.subject, { address: attempt.address, until: lock.until });
+        return LOCKED;
+      }
+      if (!withinBudget(request, attempt)) return TRY_LATER;
+      for (const placed of (await lockout?.charge(attempt)) ?? []) {
+        event('lockout', placed.kind, placed.subject, {
+          address: attempt.address,
+          until: placed.until,
+          refused: false,
+        });
+        log?.warn(
+          { key: placed.kind, until: new Date(placed.until).toISOString() },
+          'login locked out after repeated failures',
+        );
+      }
+    } catch (error) {
+      // Only a store error gets here (onStoreError: closed): refuse as "try later", never allow.
+      stats.storeErrors++;
+      log?.warn(
+        { code: errorCode(error) },
+        'defenses store unavailable; connect refused (onStoreError: closed)',
+      );
+      return TRY_LATER;
+    }
+    stats.verifications++;
+    const result = await guard.authenticate(request);
+    await settle(request, attempt, result).catch((error: unknown) => {
+      stats.storeErrors++;
+      log?.warn({ code: errorCode(error) }, 'defenses store unavailable; attempt not settled');
+    });
+    return result;
+  }
+
+  /** After the verification: a success resets the counters, an answer that was no wrong credential is refunded. */
+  async function settle(request: ConnectRequest, attempt: LoginAttempt, result: AuthenticationResult) {
+    if (result.ok) {
+      if (budget && request.username !== undefined && request.password !== undefined) {
+        budget.known.add(request.username, request.password);
+      }
+      await lockout?.succeeded(attempt);
+    } else if (result.reason !== 'bad-credentials' && result.reason !== 'no-authenticator') {
+      await lockout?.refund(attempt);
+    }
+  }
+
+  return {
+    config,
+    lockout,
+    protect(guard) {
+      return {
+        ...guard,
+        authenticate: (request) => authenticate(guard, request),
+        authorize(principal, request) {
+          if (!requests) return guard.authorize(principal, request);
+          const remote = principal.remoteAddress;
+          const keys: [KeyKind, TokenBuckets, string][] = [
+            ['principal', requests.principal, principal.id],
+            ['client', requests.client, principal.clientId],
+          ];
+          if (remote !== undefined && remote !== '')
+            keys.push(['address', requests.address, addressKey(remote)]);
+          const empty = keys.find(([, buckets, key]) => buckets.msUntil(key) > 0);
+          if (empty) {
+            const [kind, buckets, key] = empty;
+            stats.refused.rateLimited++;
+            event('rate-limited', kind, key, { address: remote, until: now() + buckets.msUntil(key) });
+            return {
+              allowed: false,
+              reason: 'default',
+              message: 'too many authorization requests; slow down',
+            };
+          }
+          const decision = guard.authorize(principal, request);
+          const cost = decision.allowed ? 1 : (limits?.requests.deniedCost ?? 1);
+          for (const [, buckets, key] of keys) buckets.charge(key, cost);
+          return decision;
+        },
+      };
+    },
+    stats: () => ({ ...stats, refused: { ...stats.refused } }),
+    close: async () => store?.close(),
+  };
+}

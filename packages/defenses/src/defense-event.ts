@@ -1,0 +1,33 @@
+/**
+ * What a defense keyed on: `user` (username from anywhere), `user-address` (username from one
+ * address), `client` (client id), `address` (remote address; IPv6 by /64), `principal` (an
+ * authenticated identity), `global` (this process's verification budget).
+ */
+export type KeyKind = 'user' | 'user-address' | 'client' | 'address' | 'principal' | 'global';
+
+/**
+ * One thing a defense did, for metrics, logs and the audit trail. Holds no password or digest.
+ *
+ * - `lockout`: `refused: false` when a key was just locked (until `until`), `true` for an attempt
+ *   answered by an existing lock (as a wrong password, with no verification).
+ * - `rate-limited`: a connect or an authorization request over its limit was refused.
+ * - `storm-shed`: a new verification found this process's budget spent and was told to try later.
+ *
+ * @example
+ * ```ts
+ * const defenses = await createDefenses(config, {
+ *   onEvent: (e) => e.kind === 'lockout' && !e.refused && console.warn(`locked ${e.key} ${e.subject}`),
+ * });
+ * ```
+ */
+export interface DefenseEvent {
+  readonly kind: 'lockout' | 'rate-limited' | 'storm-shed';
+  readonly key: KeyKind;
+  /** The username, client id, address or principal id keyed on (at most 256 characters). */
+  readonly subject: string;
+  /** The remote address of the attempt, when known. */
+  readonly address?: string;
+  /** Until when (ms since the epoch) the key stays locked or limited, when known. */
+  readonly until?: number;
+  readonly refused: boolean;
+}
