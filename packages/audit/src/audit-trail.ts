@@ -1,0 +1,131 @@
+import type { AuditEvent } from '@mqtt-warden/core';
+import { Counter, type Registry } from 'prom-client';
+import { AlertEngine } from './alert-engine.js';
+import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
+import { type AuditRecord, auditRecordOf, type DefenseEvent } from './audit-record.js';
+import type { AuditSink } from './audit-sink.js';
+import { SinkQueue } from './sink-queue.js';
+
+export interface AuditTrailOptions {
+  readonly sinks: readonly AuditSink[];
+  /** Share of authorization allows recorded (all are counted); default 0.01. */
+  readonly sampleAllows?: number;
+  /** Alert rules; default {@link DEFAULT_ALERT_RULES}; `false` turns alerts off. */
+  readonly alerts?: AlertRules | false;
+  /** Bytes each sink's queue holds before dropping (default 8 MiB). */
+  readonly queueBytes?: number;
+  /** Registers `mqtt_warden_audit_events_total`, `…_dropped_total` and `mqtt_warden_alerts_total` here. */
+  readonly registry?: Registry;
+  /** Told when a sink's batch failed (it is retried); log the error's code, not its message. */
+  readonly onSinkError?: (sink: string, error: unknown) => void;
+  /** Tests inject these. */
+  readonly random?: () => number;
+  readonly retryMs?: number;
+}
+
+export interface AuditTrail {
+  /**
+   * Takes a guard event (pass it as `createGuard({ audit: trail.record })`) or a defense event. Never
+   * blocks and never throws: records go to bounded queues, one per sink.
+   */
+  readonly record: (event: AuditEvent | DefenseEvent) => void;
+  /** The sinks' queues, in config order. */
+  readonly queues: readonly SinkQueue[];
+  /** Resolves once every queue is empty, or after `timeoutMs`. */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Flushes (within `timeoutMs`) and closes every sink. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The audit trail: every authentication and every refusal becomes a record, authorization allows are
+ * counted and sampled, the alert rules watch the stream, and every sink gets each record through its own
+ * bounded queue, so a slow or dead sink never delays a decision.
+ *
+ * @example
+ * ```ts
+ * const trail = createAuditTrail({ sinks: [new FileSink({ path: 'audit.jsonl' })], registry });
+ * const guard = createGuard({ authenticators, authorizer, audit: trail.record });
+ * ```
+ */
+export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
+  const rate = options.sampleAllows ?? 0.01;
+  const random = options.random ?? Math.random;
+  const registers = options.registry ? [options.registry] : [];
+  const events = new Counter({
+    name: 'mqtt_warden_audit_events_total',
+    help: 'Audit events by kind and decision (authorization allows counted, recorded only when sampled).',
+    labelNames: ['kind', 'decision'] as const,
+    registers,
+  });
+  const dropped = new Counter({
+    name: 'mqtt_warden_audit_dropped_total',
+    help: 'Audit records dropped because a sink was too slow and its queue was full.',
+    labelNames: ['sink'] as const,
+    registers,
+  });
+  const alerts = new Counter({
+    name: 'mqtt_warden_alerts_total',
+    help: 'Alerts raised, by rule.',
+    labelNames: ['rule'] as const,
+    registers,
+  });
+  const allows = events.labels('authorize', 'allow');
+  const names = new Map<string, number>();
+  const queues = options.sinks.map((sink) => {
+    // Two sinks of one kind get `webhook` and `webhook#2`.
+    const seen = (names.get(sink.name) ?? 0) + 1;
+    names.set(sink.name, seen);
+    const label = seen === 1 ? sink.name : `${sink.name}#${seen}`;
+    const drops = dropped.labels(label);
+    return new SinkQueue(sink, {
+      maxBytes: options.queueBytes,
+      retryMs: options.retryMs,
+      onDrop: () => drops.inc(),
+      onError: (error) => options.onSinkError?.(label, error),
+    });
+  });
+  const rules = options.alerts === false ? undefined : (options.alerts ?? DEFAULT_ALERT_RULES);
+  const engine =
+    rules &&
+    new AlertEngine(rules, (alert, cause) => {
+      alerts.inc({ rule: alert.rule });
+      write({
+        time: cause.time,
+        kind: 'alert',
+        ...(cause.address !== undefined ? { address: cause.address } : {}),
+        ...(cause.principal !== undefined ? { principal: cause.principal } : {}),
+        alert,
+      });
+    });
+
+  function write(record: AuditRecord): void {
+    const line = JSON.stringify(record);
+    const item = { record, line, bytes: Buffer.byteLength(line) };
+    for (const queue of queues) queue.push(item);
+  }
+
+  const record = (event: AuditEvent | DefenseEvent): void => {
+    if (event.type === 'authorize' && event.allowed) {
+      // The hot path: count, and only now and then build a record.
+      allows.inc();
+      if (rate > 0 && random() < rate) write(auditRecordOf(event, rate));
+      return;
+    }
+    const built = auditRecordOf(event);
+    events.inc({ kind: built.kind, decision: built.decision ?? 'none' });
+    write(built);
+    engine?.observe(built, event.time ?? Date.now());
+  };
+
+  return {
+    record,
+    queues,
+    async flush(timeoutMs) {
+      await Promise.all(queues.map((queue) => queue.drain(timeoutMs)));
+    },
+    async close(timeoutMs) {
+      await Promise.all(queues.map((queue) => queue.close(timeoutMs)));
+    },
+  };
+}
