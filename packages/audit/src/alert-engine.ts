@@ -80,12 +80,19 @@ export class AlertEngine {
       const count = slide(window, now, 1000, storm.perSecond + 1);
       if (count > storm.perSecond && now - window.alertedAt >= STORM_COOLDOWN_MS) {
         window.alertedAt = now;
-        this.#alert('reconnectStorm', 'fleet', `more than ${storm.perSecond} connects per second`, window, record);
+        this.#alert(
+          'reconnectStorm',
+          'fleet',
+          `more than ${storm.perSecond} connects per second`,
+          window,
+          record,
+        );
       }
     }
     const address = record.address;
     if (record.decision === 'allow') {
-      if (address !== undefined && record.principal !== undefined) this.#network(record, record.principal, address, now);
+      if (address !== undefined && record.principal !== undefined)
+        this.#network(record, record.principal, address, now);
       return;
     }
     if (address === undefined || !FAILURES.has(record.reason ?? '')) return;

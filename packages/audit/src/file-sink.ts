@@ -91,4 +91,3 @@ export class FileSink implements AuditSink {
 function ignoreMissing(error: NodeJS.ErrnoException): void {
   if (error.code !== 'ENOENT') throw error;
 }
-

@@ -31,7 +31,10 @@ export function matchesTrailFilter(record: AuditRecord, filter: TrailFilter): bo
   if (filter.address !== undefined && record.address !== filter.address && source !== filter.address) {
     return false;
   }
-  if (filter.decision !== undefined && (record.decision ?? (record.alert ? 'deny' : undefined)) !== filter.decision) {
+  if (
+    filter.decision !== undefined &&
+    (record.decision ?? (record.alert ? 'deny' : undefined)) !== filter.decision
+  ) {
     return false;
   }
   return true;

@@ -35,7 +35,11 @@ const HOST = printable(hostname(), 255);
  * formatRfc5424(record, 'authpriv'); // '<85>1 2026-12-01T19:00:00.000Z host mqtt-warden 4242 authorize - \uFEFF{"time":…}'
  * ```
  */
-export function formatRfc5424(record: AuditRecord, facility: Facility, line = JSON.stringify(record)): string {
+export function formatRfc5424(
+  record: AuditRecord,
+  facility: Facility,
+  line = JSON.stringify(record),
+): string {
   const severity = record.kind === 'alert' ? 4 : record.decision === 'allow' ? 6 : 5;
   const pri = FACILITIES[facility] * 8 + severity;
   return `<${pri}>1 ${record.time} ${HOST} mqtt-warden ${process.pid} ${printable(record.kind, 32)} - ${BOM}${line}`;

@@ -43,7 +43,9 @@ export class SyslogSink implements AuditSink {
 
   async send(batch: readonly QueuedRecord[]): Promise<void> {
     const facility = this.#options.facility ?? 'authpriv';
-    const messages = batch.map((item) => Buffer.from(formatRfc5424(item.record, facility, item.line), 'utf8'));
+    const messages = batch.map((item) =>
+      Buffer.from(formatRfc5424(item.record, facility, item.line), 'utf8'),
+    );
     if (this.#protocol === 'udp') {
       for (const message of messages) await this.#datagram(message);
       return;

@@ -8,6 +8,8 @@ const COMMANDS: Record<string, string> = {
   passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
   import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
+  audit:
+    'print and follow the audit trail: mqtt-warden audit tail --config FILE [--decision deny] [--follow]',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]

@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
 import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { emqxPlugin } from '@mqtt-warden/emqx';
@@ -9,6 +10,8 @@ import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Registry } from 'prom-client';
+import { createAuditSinks } from './audit-sinks.js';
 import { buildChainLink, type ChainLink } from './authenticator-chain.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
@@ -26,6 +29,8 @@ export interface WardenServer {
   readonly app: FastifyInstance;
   readonly guard: Guard;
   readonly directory: PrincipalDirectory;
+  /** The audit trail; the defenses report lockouts and rate limits with `audit.record(event)`. */
+  readonly audit: AuditTrail;
   /** The separate metrics listener (`metrics.listen`), if configured. */
   readonly operations: FastifyInstance | undefined;
   /** Starts listening (and the metrics listener); resolves to the base URL of the main listener. */
@@ -119,6 +124,7 @@ export async function createWardenServer(
   const log = app.log;
 
   // Before anything that must be closed on failure.
+  const auditSinks = await createAuditSinks(config.audit, log);
   const tickets = await sessionTickets(config.sessions.ticket, log);
   const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
     onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
@@ -160,11 +166,21 @@ export async function createWardenServer(
     );
   }
 
+  const auditRegistry = new Registry();
+  const audit = createAuditTrail({
+    sinks: auditSinks,
+    sampleAllows: config.audit.sampleAllows,
+    queueBytes: config.audit.queueBytes,
+    alerts: config.audit.alerts,
+    registry: auditRegistry,
+    onSinkError: (sink, error) => log.warn({ sink, code: errorCode(error) }, 'audit sink failed; retrying'),
+  });
   const guard = createGuard({
     authenticators,
     authorizer: policy,
     cache: config.cache.decisions,
     logger: log,
+    audit: audit.record,
   });
   const storeLink = links.find((link) => link.store);
   const directory = new PrincipalDirectory({
@@ -178,17 +194,25 @@ export async function createWardenServer(
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
   });
-  // Every successful login through any adapter is remembered for that session's later authorization requests.
-  const rememberingGuard: Guard = {
-    ...guard,
-    async authenticate(request) {
-      const result = await guard.authenticate(request);
-      if (result.ok) directory.remember(request, result.principal, result.authenticator);
-      return result;
-    },
+  /**
+   * The guard as one adapter sees it: its audit events name the adapter, and every successful login is
+   * remembered for that session's later authorization requests.
+   */
+  const guardFor = (adapter: string): Guard => {
+    const context = { adapter };
+    return {
+      ...guard,
+      async authenticate(request) {
+        const result = await guard.authenticate(request, context);
+        if (result.ok) directory.remember(request, result.principal, result.authenticator);
+        return result;
+      },
+      authorize: (principal, request) => guard.authorize(principal, request, context),
+    };
   };
 
   const metrics = createServerMetrics(guard);
+  const registry = Registry.merge([metrics.registry, auditRegistry]);
   const adapterOf = new Map<string, string>();
   let closing = false;
 
@@ -233,7 +257,7 @@ export async function createWardenServer(
   if (adapters.emqx?.enabled !== false) {
     mounting = 'emqx';
     await app.register(emqxPlugin, {
-      guard: rememberingGuard,
+      guard: guardFor('emqx'),
       resolver: directory,
       paths: adapters.emqx?.paths,
       unknownUser: adapters.emqx?.unknownUser,
@@ -246,7 +270,7 @@ export async function createWardenServer(
   if (adapters.goAuth?.enabled !== false) {
     mounting = 'go-auth';
     await app.register(goAuthPlugin, {
-      guard: rememberingGuard,
+      guard: guardFor('go-auth'),
       resolver: directory,
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
@@ -257,7 +281,7 @@ export async function createWardenServer(
   if (adapters.rabbitmq?.enabled !== false) {
     mounting = 'rabbitmq';
     await app.register(rabbitMqPlugin, {
-      guard: rememberingGuard,
+      guard: guardFor('rabbitmq'),
       resolver: directory,
       paths: adapters.rabbitmq?.paths,
       vhosts: adapters.rabbitmq?.vhosts,
@@ -268,8 +292,9 @@ export async function createWardenServer(
   }
   mounting = undefined;
   if (tokens && issuer) {
+    const tokenContext = { adapter: 'token' };
     deviceTokenRoutes(app, {
-      guard,
+      guard: { ...guard, authenticate: (request) => guard.authenticate(request, tokenContext) },
       issuer,
       path: tokens.path,
       jwksPath: tokens.jwksPath,
@@ -283,7 +308,7 @@ export async function createWardenServer(
       : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
   const served = config.metrics && {
     path: config.metrics.path,
-    registry: metrics.registry,
+    registry,
     token: metricsToken,
   };
   operationsRoutes(app, { readiness, metrics: config.metrics?.listen ? undefined : served });
@@ -323,6 +348,7 @@ export async function createWardenServer(
     app,
     guard,
     directory,
+    audit,
     operations,
     async listen() {
       if (operations && operationsListen) await operations.listen(operationsListen);
@@ -340,6 +366,8 @@ export async function createWardenServer(
       for (const link of links) link.close();
       await operations?.close();
       await app.close();
+      // After the last answer, so its record is written too.
+      await audit.close();
     },
   };
 }
