@@ -64,7 +64,7 @@ export class PostgresSink implements AuditSink {
   }
 
   async close(): Promise<void> {
-    await this.#sql.end({ timeout: 5 });
+    await this.#sql.end({ timeout: 2 });
   }
 
   async #createTable(): Promise<void> {

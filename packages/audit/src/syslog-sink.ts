@@ -1,5 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { type Socket, connect as tcpConnect } from 'node:net';
+import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { AuditSink, QueuedRecord } from './audit-sink.js';
 import { type Facility, formatRfc5424 } from './rfc5424.js';
@@ -80,7 +80,13 @@ export class SyslogSink implements AuditSink {
     return new Promise((resolve, reject) => {
       const socket =
         this.#protocol === 'tls'
-          ? tlsConnect({ host, port: this.#port, ca, servername: host, rejectUnauthorized: true })
+          ? tlsConnect({
+              host,
+              port: this.#port,
+              ca,
+              servername: isIP(host) ? undefined : host,
+              rejectUnauthorized: true,
+            })
           : tcpConnect({ host, port: this.#port });
       const timer = setTimeout(() => socket.destroy(new Error('syslog connect timed out')), timeout);
       socket.once(this.#protocol === 'tls' ? 'secureConnect' : 'connect', () => {
