@@ -1,5 +1,5 @@
-import type { AlertDetail, AuditRecord } from './audit-record.js';
 import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
+import type { AlertDetail, AuditRecord } from './audit-record.js';
 import { BoundedMap } from './bounded-map.js';
 import { networkOf } from './network-of.js';
 

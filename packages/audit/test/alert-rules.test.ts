@@ -70,7 +70,13 @@ describe('alert rules', () => {
 
   it('failuresPerAddress: more than 20 failed logins from one address in a minute, saying what the defenses did', async () => {
     const events: (AuditEvent | DefenseEvent)[] = [
-      { type: 'rate-limited', time: T0, remoteAddress: '198.51.100.7', scope: 'address', until: T0 + 600_000 },
+      {
+        type: 'rate-limited',
+        time: T0,
+        remoteAddress: '198.51.100.7',
+        scope: 'address',
+        until: T0 + 600_000,
+      },
     ];
     for (let n = 0; n < 25; n++) events.push(login(false, 'dev1', '198.51.100.7', T0 + n * 2_000));
     const { alerts, metrics } = await alertsOf(events, { ...DEFAULT_ALERT_RULES, credentialStuffing: false });
@@ -93,10 +99,17 @@ describe('alert rules', () => {
   });
 
   it('credentialStuffing: failures for more than 10 usernames from one address', async () => {
-    const events = Array.from({ length: 12 }, (_, n) => login(false, `user${n}`, '203.0.113.9', T0 + n * 20_000));
+    const events = Array.from({ length: 12 }, (_, n) =>
+      login(false, `user${n}`, '203.0.113.9', T0 + n * 20_000),
+    );
     const { alerts } = await alertsOf(events);
     expect(alerts).toEqual([
-      expect.objectContaining({ rule: 'credentialStuffing', source: '203.0.113.9', count: 11, since: new Date(T0).toISOString() }),
+      expect.objectContaining({
+        rule: 'credentialStuffing',
+        source: '203.0.113.9',
+        count: 11,
+        since: new Date(T0).toISOString(),
+      }),
     ]);
   });
 
@@ -132,9 +145,13 @@ describe('alert rules', () => {
   });
 
   it('reconnectStorm: more than 200 connects in a second, once per minute', async () => {
-    const events = Array.from({ length: 600 }, (_, n) => login(true, `dev${n}`, `10.1.${n >> 8}.${n & 255}`, T0 + n * 3));
+    const events = Array.from({ length: 600 }, (_, n) =>
+      login(true, `dev${n}`, `10.1.${n >> 8}.${n & 255}`, T0 + n * 3),
+    );
     const { alerts } = await alertsOf(events);
-    expect(alerts).toEqual([expect.objectContaining({ rule: 'reconnectStorm', source: 'fleet', count: 201 })]);
+    expect(alerts).toEqual([
+      expect.objectContaining({ rule: 'reconnectStorm', source: 'fleet', count: 201 }),
+    ]);
   });
 
   it('lockout: every lockout the defenses report, with what was done', async () => {
@@ -171,7 +188,12 @@ describe('alert rules', () => {
     for (let n = 0; n < 15; n++) events.push(login(false, 'dev1', '198.51.100.7', T0 + n));
     for (let n = 0; n < 200; n++) events.push(login(false, 'x', `10.9.0.${n}`, T0 + 100 + n));
     for (let n = 0; n < 15; n++) events.push(login(false, 'dev1', '198.51.100.7', T0 + 400 + n));
-    const rules = { ...DEFAULT_ALERT_RULES, maxKeys: 100, reconnectStorm: false, credentialStuffing: false } as const;
+    const rules = {
+      ...DEFAULT_ALERT_RULES,
+      maxKeys: 100,
+      reconnectStorm: false,
+      credentialStuffing: false,
+    } as const;
     expect((await alertsOf(events, rules)).alerts).toEqual([]);
     // With room for every address, the same events do alert.
     expect((await alertsOf(events, { ...rules, maxKeys: 1_000 })).alerts).toHaveLength(1);

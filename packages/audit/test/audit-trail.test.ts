@@ -61,7 +61,7 @@ describe('audit trail', () => {
       password: 'hunter2-password',
       token: 'eyJ-secret-token',
       attributes: { warden_session: 'ticket-secret' },
-    } as AuditEvent;
+    } as unknown as AuditEvent;
     trail.record(leaky);
     trail.record({ type: 'lockout', username: 'dev1', key: 'k3y-secret' } as never);
     await until(() => sink.lines.length === 2);

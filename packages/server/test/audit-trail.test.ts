@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epoch, signJwt } from './tokens.js';
 
@@ -136,17 +136,19 @@ describe('audit trail of mqtt-warden serve', () => {
     // Client id bound to another principal: refused by the policy's binding.
     expect((await login('demo', 'demo-password', 'sensor-1', '192.0.2.10')).result).toBe('deny');
     expect((await login('dev-jwt', jwt('dev-jwt'), 'dev-jwt', '192.0.2.20')).result).toBe('allow');
-    expect((await login('dev-jwt', jwt('dev-jwt', 'x'.repeat(64)), 'dev-jwt', '192.0.2.20')).result).toBe('deny');
+    expect((await login('dev-jwt', jwt('dev-jwt', 'x'.repeat(64)), 'dev-jwt', '192.0.2.20')).result).toBe(
+      'deny',
+    );
     expect(await publish('demo', 'demo', 'devices/demo/admin/reboot', ticket)).toBe('deny');
     expect(await publish('demo', 'demo', 'devices/sensor-1/temp', ticket)).toBe('deny');
     expect(await publish('demo', 'demo', 'devices/demo/temp', ticket)).toBe('allow');
 
-    let records: Record<string, unknown>[] = [];
-    await expect
-      .poll(() => (records = trail()).length, { timeout: 15_000 })
-      .toBeGreaterThanOrEqual(9);
+    await expect.poll(() => trail().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(9);
+    const records: Record<string, unknown>[] = trail();
     const refusals = records.filter((r) => r.decision === 'deny');
-    expect(refusals.map((r) => [r.kind, r.adapter, r.reason, r.username, r.address ?? null, r.topic ?? null])).toEqual([
+    expect(
+      refusals.map((r) => [r.kind, r.adapter, r.reason, r.username, r.address ?? null, r.topic ?? null]),
+    ).toEqual([
       ['authenticate', 'emqx', 'bad-credentials', 'demo', '198.51.100.7', null],
       ['authenticate', 'emqx', 'bad-credentials', 'demo', '198.51.100.7', null],
       ['authenticate', 'emqx', 'not-authorized', 'demo', '192.0.2.10', null],
@@ -171,26 +173,75 @@ describe('audit trail of mqtt-warden serve', () => {
   });
 
   it('audit tail prints the trail with filters', async () => {
-    const denied = await cli(['audit', 'tail', '--config', join(dir, 'warden.yaml'), '--decision', 'deny', '--json']);
+    const denied = await cli([
+      'audit',
+      'tail',
+      '--config',
+      join(dir, 'warden.yaml'),
+      '--decision',
+      'deny',
+      '--json',
+    ]);
     expect(denied.code).toBe(0);
-    const lines = denied.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = denied.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(6);
     expect(lines.every((r) => r.decision === 'deny')).toBe(true);
 
-    const fromAddress = await cli(['audit', 'tail', '--config', join(dir, 'warden.yaml'), '--address', '198.51.100.7']);
+    const fromAddress = await cli([
+      'audit',
+      'tail',
+      '--config',
+      join(dir, 'warden.yaml'),
+      '--address',
+      '198.51.100.7',
+    ]);
     expect(fromAddress.stdout.trim().split('\n')).toHaveLength(2);
     expect(fromAddress.stdout).toContain('DENY authenticate emqx');
     expect(fromAddress.stdout).toContain('reason=bad-credentials');
 
-    const jwtUser = await cli(['audit', 'tail', '--config', join(dir, 'warden.yaml'), '--principal', 'dev-jwt', '--decision', 'allow', '--json']);
-    expect(jwtUser.stdout.trim().split('\n').map((l) => JSON.parse(l).principal)).toEqual(['dev-jwt']);
+    const jwtUser = await cli([
+      'audit',
+      'tail',
+      '--config',
+      join(dir, 'warden.yaml'),
+      '--principal',
+      'dev-jwt',
+      '--decision',
+      'allow',
+      '--json',
+    ]);
+    expect(
+      jwtUser.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).principal),
+    ).toEqual(['dev-jwt']);
 
     const usage = await cli(['audit', 'tail', '--config', join(dir, 'warden.yaml'), '--decision', 'maybe']);
     expect(usage.code).toBe(2);
   });
 
   it('audit tail --follow prints new records as they are written, until interrupted', async () => {
-    const tail = spawn(process.execPath, [CLI, 'audit', 'tail', '--config', join(dir, 'warden.yaml'), '--follow', '--decision', 'deny', '--principal', 'sensor-1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail = spawn(
+      process.execPath,
+      [
+        CLI,
+        'audit',
+        'tail',
+        '--config',
+        join(dir, 'warden.yaml'),
+        '--follow',
+        '--decision',
+        'deny',
+        '--principal',
+        'sensor-1',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     tail.stdout!.on('data', (chunk) => (out += chunk));
     // Give it time to reach the end of the file, then refuse sensor-1.
