@@ -243,6 +243,12 @@ export function parseServerConfig(
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    sessions: {
+      ticket:
+        value.sessions.ticket && value.sessions.ticket.key !== undefined
+          ? { ...value.sessions.ticket, key: value.sessions.ticket.key.withPath(at) }
+          : value.sessions.ticket,
+    },
     audit: {
       ...value.audit,
       sinks: value.audit.sinks.map((sink) => ({

@@ -244,9 +244,9 @@ describe('audit trail of mqtt-warden serve', () => {
     );
     let out = '';
     tail.stdout!.on('data', (chunk) => (out += chunk));
-    // Give it time to reach the end of the file, then refuse sensor-1.
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(out).toBe('');
+    // First the refusal already written (demo asking for client id sensor-1): the tail is at the end.
+    await expect.poll(() => out, { timeout: 15_000 }).toContain('"reason":"not-authorized"');
+    expect(out.trim().split('\n')).toHaveLength(1);
     expect((await login('sensor-1', 'wrong-password-999', 'sensor-1', '203.0.113.50')).result).toBe('deny');
     await expect.poll(() => out, { timeout: 15_000 }).toContain('"address":"203.0.113.50"');
     const exited = new Promise<number | null>((r) => tail.once('exit', r));
