@@ -19,6 +19,22 @@ export interface DefenseEvent {
   readonly count?: number;
 }
 
+/**
+ * An authorization request for a session the server does not know (no login through it, no valid
+ * ticket): refused before any policy is asked, so it has no topic decision of its own.
+ */
+export interface UnknownSessionEvent {
+  readonly type: 'unknown-session';
+  readonly time?: number;
+  readonly adapter?: string;
+  readonly username?: string;
+  readonly clientId?: string;
+  readonly remoteAddress?: string;
+}
+
+/** Everything the trail takes: the guard's events, the defenses' events, unknown sessions. */
+export type AuditInput = AuditEvent | DefenseEvent | UnknownSessionEvent;
+
 /** What an alert says: the rule, the source, what happened, since when, how many, and what was done. */
 export interface AlertDetail {
   readonly rule: string;
@@ -72,7 +88,7 @@ export const MAX_FIELD_LENGTH = 512;
  * const guard = createGuard({ authenticators, authorizer, audit: (e) => console.log(auditRecordOf(e)) });
  * ```
  */
-export function auditRecordOf(event: AuditEvent | DefenseEvent, sampleRate?: number): AuditRecord {
+export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditRecord {
   const time = new Date(event.time ?? Date.now()).toISOString();
   switch (event.type) {
     case 'authenticate':
@@ -106,6 +122,17 @@ export function auditRecordOf(event: AuditEvent | DefenseEvent, sampleRate?: num
         topic: text(event.topic),
         durationMs: round(event.durationMs),
         sampleRate,
+      });
+    case 'unknown-session':
+      return compact({
+        time,
+        kind: 'authorize',
+        adapter: text(event.adapter),
+        decision: 'deny',
+        reason: 'unknown-session',
+        username: text(event.username),
+        clientId: text(event.clientId),
+        address: text(event.remoteAddress),
       });
     default:
       return compact({

@@ -1,8 +1,7 @@
-import type { AuditEvent } from '@mqtt-warden/core';
 import { Counter, type Registry } from 'prom-client';
 import { AlertEngine } from './alert-engine.js';
 import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
-import { type AuditRecord, auditRecordOf, type DefenseEvent } from './audit-record.js';
+import { type AuditInput, type AuditRecord, auditRecordOf } from './audit-record.js';
 import type { AuditSink } from './audit-sink.js';
 import { SinkQueue } from './sink-queue.js';
 
@@ -25,10 +24,11 @@ export interface AuditTrailOptions {
 
 export interface AuditTrail {
   /**
-   * Takes a guard event (pass it as `createGuard({ audit: trail.record })`) or a defense event. Never
+   * Takes a guard event (pass it as `createGuard({ audit: trail.record })`), a defense event or an
+   * unknown session. Never
    * blocks and never throws: records go to bounded queues, one per sink.
    */
-  readonly record: (event: AuditEvent | DefenseEvent) => void;
+  readonly record: (event: AuditInput) => void;
   /** The sinks' queues, in config order. */
   readonly queues: readonly SinkQueue[];
   /** Resolves once every queue is empty, or after `timeoutMs`. */
@@ -105,7 +105,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     for (const queue of queues) queue.push(item);
   }
 
-  const record = (event: AuditEvent | DefenseEvent): void => {
+  const record = (event: AuditInput): void => {
     if (event.type === 'authorize' && event.allowed) {
       // The hot path: count, and only now and then build a record.
       allows.inc();

@@ -2,10 +2,12 @@ export { AlertEngine } from './alert-engine.js';
 export { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
 export {
   type AlertDetail,
+  type AuditInput,
   type AuditRecord,
   auditRecordOf,
   type DefenseEvent,
   MAX_FIELD_LENGTH,
+  type UnknownSessionEvent,
 } from './audit-record.js';
 export type { AuditSink, QueuedRecord } from './audit-sink.js';
 export { type AuditTrail, type AuditTrailOptions, createAuditTrail } from './audit-trail.js';

@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
-import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
+import type { Authenticator, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
@@ -211,6 +211,24 @@ export async function createWardenServer(
     };
   };
 
+  /** The session directory as one adapter sees it: a session it does not know is an audited refusal. */
+  const resolverFor = (adapter: string): PrincipalResolver => ({
+    async resolve(query) {
+      const principal = await directory.resolve(query);
+      if (principal === undefined) {
+        audit.record({
+          type: 'unknown-session',
+          adapter,
+          username: query.username,
+          clientId: query.clientId,
+          remoteAddress: query.remoteAddress,
+        });
+      }
+      return principal;
+    },
+    attributesFor: (request, principal) => directory.attributesFor(request, principal),
+  });
+
   const metrics = createServerMetrics(guard);
   const registry = Registry.merge([metrics.registry, auditRegistry]);
   const adapterOf = new Map<string, string>();
@@ -258,7 +276,7 @@ export async function createWardenServer(
     mounting = 'emqx';
     await app.register(emqxPlugin, {
       guard: guardFor('emqx'),
-      resolver: directory,
+      resolver: resolverFor('emqx'),
       paths: adapters.emqx?.paths,
       unknownUser: adapters.emqx?.unknownUser,
       onError: adapters.emqx?.onError,
@@ -271,7 +289,7 @@ export async function createWardenServer(
     mounting = 'go-auth';
     await app.register(goAuthPlugin, {
       guard: guardFor('go-auth'),
-      resolver: directory,
+      resolver: resolverFor('go-auth'),
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
       deliveryChecked: adapters.goAuth?.deliveryChecked,
@@ -282,7 +300,7 @@ export async function createWardenServer(
     mounting = 'rabbitmq';
     await app.register(rabbitMqPlugin, {
       guard: guardFor('rabbitmq'),
-      resolver: directory,
+      resolver: resolverFor('rabbitmq'),
       paths: adapters.rabbitmq?.paths,
       vhosts: adapters.rabbitmq?.vhosts,
       exchange: adapters.rabbitmq?.exchange,

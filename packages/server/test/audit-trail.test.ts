@@ -142,8 +142,10 @@ describe('audit trail of mqtt-warden serve', () => {
     expect(await publish('demo', 'demo', 'devices/demo/admin/reboot', ticket)).toBe('deny');
     expect(await publish('demo', 'demo', 'devices/sensor-1/temp', ticket)).toBe('deny');
     expect(await publish('demo', 'demo', 'devices/demo/temp', ticket)).toBe('allow');
+    // A session that never logged in here: refused before the policy, and recorded.
+    expect(await publish('ghost', 'ghost', 'devices/ghost/temp', {})).not.toBe('allow');
 
-    await expect.poll(() => trail().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(9);
+    await expect.poll(() => trail().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(10);
     const records: Record<string, unknown>[] = trail();
     const refusals = records.filter((r) => r.decision === 'deny');
     expect(
@@ -155,6 +157,7 @@ describe('audit trail of mqtt-warden serve', () => {
       ['authenticate', 'emqx', 'bad-credentials', 'dev-jwt', '192.0.2.20', null],
       ['authorize', 'emqx', 'rule', 'demo', '192.0.2.10', 'devices/demo/admin/reboot'],
       ['authorize', 'emqx', 'default', 'demo', '192.0.2.10', 'devices/sensor-1/temp'],
+      ['authorize', 'emqx', 'unknown-session', 'ghost', null, null],
     ]);
     // The written rule, as file:line:column of the policy.
     expect(refusals[4]!.rule).toMatch(new RegExp(`policy\\.yaml:${RULE_LINE}:\\d+$`));
@@ -187,7 +190,7 @@ describe('audit trail of mqtt-warden serve', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7);
     expect(lines.every((r) => r.decision === 'deny')).toBe(true);
 
     const fromAddress = await cli([
