@@ -49,7 +49,7 @@ export interface AlertDetail {
 }
 
 /**
- * One line of the audit trail. Built field by field from an allowlist, so a password, token, key or
+ * One line of the audit trail (fields left undefined are not written). Built field by field from an allowlist, so a password, token, key or
  * ticket never reaches a sink, whatever the event it came from held.
  */
 export interface AuditRecord {
@@ -92,7 +92,7 @@ export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditReco
   const time = new Date(event.time ?? Date.now()).toISOString();
   switch (event.type) {
     case 'authenticate':
-      return compact({
+      return {
         time,
         kind: 'authenticate',
         adapter: text(event.adapter),
@@ -105,9 +105,9 @@ export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditReco
         clientId: text(event.clientId),
         address: text(event.remoteAddress),
         durationMs: round(event.durationMs),
-      });
+      };
     case 'authorize':
-      return compact({
+      return {
         time,
         kind: 'authorize',
         adapter: text(event.adapter),
@@ -122,9 +122,9 @@ export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditReco
         topic: text(event.topic),
         durationMs: round(event.durationMs),
         sampleRate,
-      });
+      };
     case 'unknown-session':
-      return compact({
+      return {
         time,
         kind: 'authorize',
         adapter: text(event.adapter),
@@ -133,9 +133,9 @@ export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditReco
         username: text(event.username),
         clientId: text(event.clientId),
         address: text(event.remoteAddress),
-      });
+      };
     default:
-      return compact({
+      return {
         time,
         kind: event.type === 'lockout' ? 'lockout' : 'rate-limited',
         adapter: text(event.adapter),
@@ -148,7 +148,7 @@ export function auditRecordOf(event: AuditInput, sampleRate?: number): AuditReco
         address: text(event.remoteAddress),
         until: typeof event.until === 'number' ? new Date(event.until).toISOString() : undefined,
         count: typeof event.count === 'number' ? event.count : undefined,
-      });
+      };
   }
 }
 
@@ -170,11 +170,4 @@ function text(value: unknown): string | undefined {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
-}
-
-function compact<T extends object>(record: T): T {
-  for (const key of Object.keys(record) as (keyof T)[]) {
-    if (record[key] === undefined) delete record[key];
-  }
-  return record;
 }

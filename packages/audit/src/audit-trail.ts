@@ -1,3 +1,4 @@
+import type { AuditEvent } from '@mqtt-warden/core';
 import { Counter, type Registry } from 'prom-client';
 import { AlertEngine } from './alert-engine.js';
 import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
@@ -24,8 +25,13 @@ export interface AuditTrailOptions {
 
 export interface AuditTrail {
   /**
-   * Takes a guard event (pass it as `createGuard({ audit: trail.record })`), a defense event or an
-   * unknown session. Never
+   * The guard's hooks: `createGuard({ ...trail.guardHooks, authenticators, authorizer })`. With them
+   * the guard builds an event for the sampled authorization allows only.
+   */
+  readonly guardHooks: { readonly audit: (event: AuditEvent) => void; readonly auditAllow: () => boolean };
+  /**
+   * Takes a guard event, a defense event or an unknown session; counts authorization allows and
+   * records the sampled ones. Never
    * blocks and never throws: records go to bounded queues, one per sink.
    */
   readonly record: (event: AuditInput) => void;
@@ -45,18 +51,36 @@ export interface AuditTrail {
  * @example
  * ```ts
  * const trail = createAuditTrail({ sinks: [new FileSink({ path: 'audit.jsonl' })], registry });
- * const guard = createGuard({ authenticators, authorizer, audit: trail.record });
+ * const guard = createGuard({ ...trail.guardHooks, authenticators, authorizer });
  * ```
  */
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const rate = options.sampleAllows ?? 0.01;
   const random = options.random ?? Math.random;
   const registers = options.registry ? [options.registry] : [];
-  const events = new Counter({
+  // Counted in plain numbers and reported at scrape time: a labelled inc costs more than a cached decision.
+  const counts = new Map<string, number>();
+  const reported = new Map<string, number>();
+  let allowCount = 0;
+  const count = (kind: string, decision: string) => {
+    const key = `${kind} ${decision}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  new Counter({
     name: 'mqtt_warden_audit_events_total',
     help: 'Audit events by kind and decision (authorization allows counted, recorded only when sampled).',
     labelNames: ['kind', 'decision'] as const,
     registers,
+    collect() {
+      counts.set('authorize allow', allowCount);
+      for (const [key, total] of counts) {
+        const delta = total - (reported.get(key) ?? 0);
+        if (delta <= 0) continue;
+        const [kind, decision] = key.split(' ') as [string, string];
+        this.inc({ kind, decision }, delta);
+        reported.set(key, total);
+      }
+    },
   });
   const dropped = new Counter({
     name: 'mqtt_warden_audit_dropped_total',
@@ -70,7 +94,6 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     labelNames: ['rule'] as const,
     registers,
   });
-  const allows = events.labels('authorize', 'allow');
   const names = new Map<string, number>();
   const queues = options.sinks.map((sink) => {
     // Two sinks of one kind get `webhook` and `webhook#2`.
@@ -105,20 +128,33 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     for (const queue of queues) queue.push(item);
   }
 
-  const record = (event: AuditInput): void => {
-    if (event.type === 'authorize' && event.allowed) {
-      // The hot path: count, and only now and then build a record.
-      allows.inc();
-      if (rate > 0 && random() < rate) write(auditRecordOf(event, rate));
-      return;
-    }
+  /** Counts an authorization allow; true for the sampled ones. */
+  const auditAllow = (): boolean => {
+    allowCount++;
+    return rate > 0 && random() < rate;
+  };
+
+  function recordDecided(event: AuditInput): void {
     const built = auditRecordOf(event);
-    events.inc({ kind: built.kind, decision: built.decision ?? 'none' });
+    count(built.kind, built.decision ?? 'none');
     write(built);
     engine?.observe(built, event.time ?? Date.now());
+  }
+
+  const record = (event: AuditInput): void => {
+    if (event.type !== 'authorize' || !event.allowed) recordDecided(event);
+    else if (auditAllow()) write(auditRecordOf(event, rate));
+  };
+
+  const guardHooks = {
+    // The guard asked auditAllow before building an allow's event: it is one of the sampled ones.
+    audit: (event: AuditEvent): void =>
+      event.type === 'authorize' && event.allowed ? write(auditRecordOf(event, rate)) : recordDecided(event),
+    auditAllow,
   };
 
   return {
+    guardHooks,
     record,
     queues,
     async flush(timeoutMs) {

@@ -91,8 +91,17 @@ export interface GuardOptions {
         readonly maxBytes?: number;
         readonly maxTopicLength?: number;
       };
-  /** Receives an event for every decision. */
+  /**
+   * Receives an event for every decision, authorization allows included unless `auditAllow` says
+   * otherwise.
+   */
   readonly audit?: (event: AuditEvent) => void;
+  /**
+   * Called for each authorization allow before its event is built: return false to skip the event.
+   * Allows are most decisions; an audit trail counts them here and samples a few, so the hot path
+   * allocates nothing for the rest.
+   */
+  readonly auditAllow?: () => boolean;
   readonly logger?: GuardLogger;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
@@ -138,7 +147,7 @@ const SUPERUSER: Decision = { allowed: true, reason: 'superuser' };
  * ```
  */
 export function createGuard(options: GuardOptions): Guard {
-  const { authenticators, authorizer, audit, logger } = options;
+  const { authenticators, authorizer, audit, auditAllow, logger } = options;
   const now = options.now ?? Date.now;
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const cacheMax = cacheOptions?.max ?? 100_000;
@@ -309,7 +318,7 @@ export function createGuard(options: GuardOptions): Guard {
     start: number,
     context: AuditContext | undefined,
   ) {
-    if (!audit) return;
+    if (!audit || (decision.allowed && auditAllow && !auditAllow())) return;
     audit({
       type: 'authorize',
       time: now(),

@@ -180,7 +180,7 @@ export async function createWardenServer(
     authorizer: policy,
     cache: config.cache.decisions,
     logger: log,
-    audit: audit.record,
+    ...audit.guardHooks,
   });
   const storeLink = links.find((link) => link.store);
   const directory = new PrincipalDirectory({
