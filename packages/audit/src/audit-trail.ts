@@ -123,6 +123,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     });
 
   function write(record: AuditRecord): void {
+    if (queues.length === 0) return;
     const line = JSON.stringify(record);
     const item = { record, line, bytes: Buffer.byteLength(line) };
     for (const queue of queues) queue.push(item);

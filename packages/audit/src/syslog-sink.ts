@@ -64,9 +64,14 @@ export class SyslogSink implements AuditSink {
 
   #datagram(message: Buffer): Promise<void> {
     if (!this.#udp) {
-      this.#udp = createSocket(this.#options.host.includes(':') ? 'udp6' : 'udp4');
-      this.#udp.on('error', () => this.#udp?.close());
-      this.#udp.unref();
+      const socket = createSocket(this.#options.host.includes(':') ? 'udp6' : 'udp4');
+      // A broken socket is dropped; the retry opens another.
+      socket.on('error', () => {
+        socket.close();
+        if (this.#udp === socket) this.#udp = undefined;
+      });
+      socket.unref();
+      this.#udp = socket;
     }
     const udp = this.#udp;
     return new Promise((resolve, reject) =>

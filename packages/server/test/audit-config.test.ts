@@ -132,3 +132,20 @@ describe('a server without an audit block', () => {
     expect(metrics.body).toContain('# TYPE mqtt_warden_audit_dropped_total counter');
   });
 });
+
+describe('audit tail output for people', () => {
+  it('escapes control characters a client put in its username or topic', async () => {
+    const { describeRecord } = await import('../src/commands/audit.js');
+    const line = describeRecord({
+      time: '2026-12-01T00:00:00.000Z',
+      kind: 'authorize',
+      decision: 'deny',
+      username: 'evil\n2026-12-01T00:00:01.000Z ALLOW authorize',
+      action: 'publish',
+      topic: 'a/\u001b[2Jb',
+    });
+    expect(line).not.toMatch(/[\n\u001b]/);
+    expect(line).toContain('username=evil\\x0a2026');
+    expect(line).toContain('publish a/\\x1b[2Jb');
+  });
+});

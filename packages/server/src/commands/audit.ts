@@ -87,7 +87,7 @@ export async function run(args: string[]): Promise<number> {
         continue;
       }
       if (!matchesTrailFilter(record, filter)) continue;
-      process.stdout.write(`${values.json ? line : describe(record)}\n`);
+      process.stdout.write(`${values.json ? line : describeRecord(record)}\n`);
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -104,7 +104,17 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** One record as a line for people. */
+/**
+ * One record as a line for people. Client-chosen values (usernames, client ids, topics) are printed with
+ * control characters escaped, so none can forge a line or send escape sequences to the terminal.
+ */
+export function describeRecord(record: AuditRecord): string {
+  return describe(record).replace(
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
 function describe(record: AuditRecord): string {
   if (record.alert) {
     const { rule, source, what, since, count, taken } = record.alert;
