@@ -110,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
  */
 export function describeRecord(record: AuditRecord): string {
   return describe(record).replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape
     /[\x00-\x1f\x7f-\x9f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
