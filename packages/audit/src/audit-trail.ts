@@ -116,8 +116,9 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       write({
         time: cause.time,
         kind: 'alert',
-        ...(cause.address !== undefined ? { address: cause.address } : {}),
-        ...(cause.principal !== undefined ? { principal: cause.principal } : {}),
+        // The alert is about its source: the address or the device, not whoever tipped a fleet-wide count.
+        ...(alert.source === cause.address ? { address: cause.address } : {}),
+        ...(alert.source === cause.principal ? { principal: cause.principal } : {}),
         alert,
       });
     });
