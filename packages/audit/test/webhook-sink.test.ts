@@ -1,8 +1,9 @@
+import { createSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createGuard } from '@mqtt-warden/core';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAuditTrail, WebhookSink } from '../src/index.js';
+import { createAuditTrail, SyslogSink, WebhookSink } from '../src/index.js';
 import { refusal, until } from './records.js';
 
 const servers: Server[] = [];
@@ -86,5 +87,33 @@ describe('webhook sink', () => {
     // 20,000 refusals while the sink is stuck: well under a second on any machine (it is ~50 ms).
     expect(elapsed).toBeLessThan(5_000);
     await trail.close(50);
+  });
+
+  it('delivers alerts to the webhook and to syslog, like every record', async () => {
+    const posted: { kind: string; alert?: { rule: string; taken?: string } }[] = [];
+    const url = await collector((_request, body, response) => {
+      posted.push(...JSON.parse(body));
+      response.writeHead(200).end();
+    });
+    const udp = createSocket('udp4');
+    const datagrams: string[] = [];
+    udp.on('message', (message) => datagrams.push(message.toString('utf8')));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const trail = createAuditTrail({
+      sinks: [new WebhookSink({ url }), new SyslogSink({ host: '127.0.0.1', port: udp.address().port })],
+    });
+    trail.record({
+      type: 'lockout',
+      username: 'dev1',
+      remoteAddress: '198.51.100.7',
+      until: Date.now() + 60_000,
+    });
+    await until(() => posted.length === 2 && datagrams.length === 2);
+    await trail.close();
+    udp.close();
+    expect(posted.map((r) => r.kind)).toEqual(['lockout', 'alert']);
+    expect(posted[1]!.alert).toMatchObject({ rule: 'lockout', taken: 'locked' });
+    // An alert is a warning (4) in facility authpriv (10), MSGID "alert".
+    expect(datagrams[1]).toMatch(/^<84>1 \S+ \S+ mqtt-warden \d+ alert - /);
   });
 });
