@@ -82,11 +82,20 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       }
     },
   });
-  const dropped = new Counter({
+  const labelled: [string, SinkQueue][] = [];
+  const droppedReported = new Map<string, number>();
+  new Counter({
     name: 'mqtt_warden_audit_dropped_total',
     help: 'Audit records dropped because a sink was too slow and its queue was full.',
     labelNames: ['sink'] as const,
     registers,
+    collect() {
+      // From the queues' own counts: a flood of drops costs one increment each, not a labelled inc.
+      for (const [sink, queue] of labelled) {
+        this.inc({ sink }, queue.dropped - (droppedReported.get(sink) ?? 0));
+        droppedReported.set(sink, queue.dropped);
+      }
+    },
   });
   const alerts = new Counter({
     name: 'mqtt_warden_alerts_total',
@@ -100,13 +109,13 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     const seen = (names.get(sink.name) ?? 0) + 1;
     names.set(sink.name, seen);
     const label = seen === 1 ? sink.name : `${sink.name}#${seen}`;
-    const drops = dropped.labels(label);
-    return new SinkQueue(sink, {
+    const queue = new SinkQueue(sink, {
       maxBytes: options.queueBytes,
       retryMs: options.retryMs,
-      onDrop: () => drops.inc(),
       onError: (error) => options.onSinkError?.(label, error),
     });
+    labelled.push([label, queue]);
+    return queue;
   });
   const rules = options.alerts === false ? undefined : (options.alerts ?? DEFAULT_ALERT_RULES);
   const engine =

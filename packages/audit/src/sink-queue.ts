@@ -6,8 +6,6 @@ export interface SinkQueueOptions {
   /** First retry delay after a failed batch (default 250 ms), doubled up to `maxRetryMs` (default 30 s). */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
-  /** Called for every record dropped because the queue was full. */
-  readonly onDrop?: () => void;
   /** Called when a batch failed (it is retried). Gets the error, which may hold sink details: log its code only. */
   readonly onError?: (error: unknown) => void;
 }
@@ -19,7 +17,7 @@ export interface SinkQueueOptions {
  *
  * @example
  * ```ts
- * const queue = new SinkQueue(new StdoutSink(), { maxBytes: 1 << 20, onDrop: () => dropped++ });
+ * const queue = new SinkQueue(new StdoutSink(), { maxBytes: 1 << 20 });
  * queue.push({ record, line: JSON.stringify(record), bytes: 120 });
  * await queue.close();
  * ```
@@ -60,7 +58,6 @@ export class SinkQueue {
   push(item: QueuedRecord): void {
     if (this.#closed || this.#bytes + item.bytes > this.#maxBytes) {
       this.#dropped++;
-      this.#options.onDrop?.();
       return;
     }
     this.#items.push(item);
