@@ -15,10 +15,6 @@ export class BoundedMap<K, V> {
     this.#max = max;
   }
 
-  get size(): number {
-    return this.#map.size;
-  }
-
   /** The value, marked as recently used. */
   get(key: K): V | undefined {
     const value = this.#map.get(key);
