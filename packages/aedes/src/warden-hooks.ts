@@ -96,6 +96,8 @@ const ENTRY_BYTES = 48;
 const SYS_PREFIX = '$SYS/';
 // setTimeout fires at once for delays above 2^31 - 1 ms; longer expiries are reached in steps.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Labels this adapter's audit events. */
+const AEDES = { adapter: 'aedes' } as const;
 
 /**
  * Aedes 1.x hooks that put a {@link Guard} in front of every connect, publish, subscription and
@@ -175,7 +177,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
   }
 
   function allowed(principal: Principal, request: AccessRequest): boolean {
-    return guard.authorize(principal, request).allowed;
+    return guard.authorize(principal, request, AEDES).allowed;
   }
 
   /** A publish or receive decision, from the client's cache when the policy has not changed since. */
@@ -196,7 +198,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     }
     let ok = cache.get(topic);
     if (ok === undefined) {
-      const decision = guard.authorize(principal, { action, topic, qos, retain });
+      const decision = guard.authorize(principal, { action, topic, qos, retain }, AEDES);
       ok = decision.allowed;
       // A failure is not remembered: the next check gets a fresh decision.
       if (decision.reason !== 'error' && cacheSize > 0) {
@@ -248,7 +250,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     authenticate(client, username, password, done) {
       const request = connectRequestOf(client, username, password, options);
-      authenticator.authenticate(request).then(
+      authenticator.authenticate(request, AEDES).then(
         (result) => {
           const will = wills.get(client);
           wills.delete(client);

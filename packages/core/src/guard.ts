@@ -20,7 +20,15 @@ export type AuthenticationResult =
       readonly reason: DenyReason;
       readonly message: string;
       readonly authenticator?: string;
+      /** The connect rule that refused the principal (client-id binding, allowed methods), when one did. */
+      readonly rule?: RuleRef;
     };
+
+/** Who asked, for audit events: the adapter (broker integration) a decision was made for. */
+export interface AuditContext {
+  /** `emqx`, `go-auth`, `rabbitmq`, `aedes`, `token` or a name of your own. */
+  readonly adapter?: string;
+}
 
 /** One audit record per decision. Holds no password, token or key. */
 export type AuditEvent =
@@ -28,10 +36,13 @@ export type AuditEvent =
       readonly type: 'authenticate';
       readonly time: number;
       readonly durationMs: number;
+      readonly adapter?: string;
       readonly allowed: boolean;
       readonly reason?: DenyReason;
+      readonly rule?: RuleRef;
       readonly authenticator?: string;
       readonly clientId: string;
+      /** The CONNECT username as sent (unproven when the connect is refused). */
       readonly username?: string;
       readonly principalId?: string;
       readonly remoteAddress?: string;
@@ -40,12 +51,16 @@ export type AuditEvent =
       readonly type: 'authorize';
       readonly time: number;
       readonly durationMs: number;
+      readonly adapter?: string;
       readonly allowed: boolean;
       readonly reason: Decision['reason'];
       readonly rule?: RuleRef;
       readonly cached: boolean;
       readonly principalId: string;
       readonly clientId: string;
+      /** The proven username, else the claimed one. */
+      readonly username?: string;
+      readonly remoteAddress?: string;
       readonly action: AccessRequest['action'];
       readonly topic: string;
       readonly qos?: number;
@@ -76,8 +91,17 @@ export interface GuardOptions {
         readonly maxBytes?: number;
         readonly maxTopicLength?: number;
       };
-  /** Receives an event for every decision. */
+  /**
+   * Receives an event for every decision, authorization allows included unless `auditAllow` says
+   * otherwise.
+   */
   readonly audit?: (event: AuditEvent) => void;
+  /**
+   * Called for each authorization allow before its event is built: return false to skip the event.
+   * Allows are most decisions; an audit trail counts them here and samples a few, so the hot path
+   * allocates nothing for the rest.
+   */
+  readonly auditAllow?: () => boolean;
   readonly logger?: GuardLogger;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
@@ -90,10 +114,13 @@ export interface GuardStats {
 }
 
 export interface Guard {
-  /** Runs the authenticator chain, then the policy's connect rules. Never throws. */
-  authenticate(request: ConnectRequest): Promise<AuthenticationResult>;
+  /**
+   * Runs the authenticator chain, then the policy's connect rules. Never throws. `context` only labels
+   * the audit event.
+   */
+  authenticate(request: ConnectRequest, context?: AuditContext): Promise<AuthenticationResult>;
   /** Decides one publish/subscribe/receive. Synchronous and never throws; errors deny. */
-  authorize(principal: Principal, request: AccessRequest): Decision;
+  authorize(principal: Principal, request: AccessRequest, context?: AuditContext): Decision;
   /** Empties the decision cache (the guard does this itself when the authorizer reports a change). */
   clearCache(): void;
   stats(): GuardStats;
@@ -120,7 +147,7 @@ const SUPERUSER: Decision = { allowed: true, reason: 'superuser' };
  * ```
  */
 export function createGuard(options: GuardOptions): Guard {
-  const { authenticators, authorizer, audit, logger } = options;
+  const { authenticators, authorizer, audit, auditAllow, logger } = options;
   const now = options.now ?? Date.now;
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const cacheMax = cacheOptions?.max ?? 100_000;
@@ -185,6 +212,7 @@ export function createGuard(options: GuardOptions): Guard {
           reason: admitted.reason === 'error' ? 'error' : 'not-authorized',
           message: admitted.message ?? 'not authorized to connect',
           authenticator: authenticator.name,
+          rule: admitted.rule,
         };
       }
       return { ok: true, principal, authenticator: authenticator.name };
@@ -216,15 +244,17 @@ export function createGuard(options: GuardOptions): Guard {
   }
 
   return {
-    async authenticate(request) {
+    async authenticate(request, context) {
       const start = audit ? performance.now() : 0;
       const result = await runChain(request);
       audit?.({
         type: 'authenticate',
         time: now(),
         durationMs: performance.now() - start,
+        adapter: context?.adapter,
         allowed: result.ok,
         reason: result.ok ? undefined : result.reason,
+        rule: result.ok ? undefined : result.rule,
         authenticator: result.authenticator,
         clientId: request.clientId,
         username: request.username,
@@ -234,17 +264,17 @@ export function createGuard(options: GuardOptions): Guard {
       return result;
     },
 
-    authorize(principal, request) {
+    authorize(principal, request, context) {
       const start = audit ? performance.now() : 0;
       // Expiry is checked before the cache so that a cached allow never outlives the credentials.
       if (principal.expiresAt !== undefined && principal.expiresAt <= now()) {
-        emit(principal, request, EXPIRED, false, start);
+        emit(principal, request, EXPIRED, false, start, context);
         return EXPIRED;
       }
       const key = cache === undefined ? undefined : keys.key(principal, request);
       if (cache === undefined || key === undefined) {
         const decision = decide(principal, request);
-        emit(principal, request, decision, false, start);
+        emit(principal, request, decision, false, start, context);
         return decision;
       }
       let decision = cache.get(key);
@@ -257,7 +287,7 @@ export function createGuard(options: GuardOptions): Guard {
       } else {
         hits++;
       }
-      emit(principal, request, decision, cached, start);
+      emit(principal, request, decision, cached, start, context);
       return decision;
     },
 
@@ -286,18 +316,22 @@ export function createGuard(options: GuardOptions): Guard {
     decision: Decision,
     cached: boolean,
     start: number,
+    context: AuditContext | undefined,
   ) {
-    if (!audit) return;
+    if (!audit || (decision.allowed && auditAllow && !auditAllow())) return;
     audit({
       type: 'authorize',
       time: now(),
       durationMs: performance.now() - start,
+      adapter: context?.adapter,
       allowed: decision.allowed,
       reason: decision.reason,
       rule: decision.rule,
       cached,
       principalId: principal.id,
       clientId: principal.clientId,
+      username: principal.username ?? principal.claimedUsername,
+      remoteAddress: principal.remoteAddress,
       action: request.action,
       topic: request.topic,
       qos: request.qos,

@@ -3,6 +3,7 @@ export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenErro
 export { FileReadError } from './file-read-error.js';
 export { formatIssues, type Issue } from './format-issues.js';
 export {
+  type AuditContext,
   type AuditEvent,
   type AuthenticationResult,
   createGuard,

@@ -1,4 +1,5 @@
 import {
+  type AuditContext,
   type AuthenticationResult,
   type ConnectRequest,
   errorCode,
@@ -152,7 +153,11 @@ export async function createDefenses(
     return false;
   }
 
-  async function authenticate(guard: Guard, request: ConnectRequest): Promise<AuthenticationResult> {
+  async function authenticate(
+    guard: Guard,
+    request: ConnectRequest,
+    context: AuditContext | undefined,
+  ): Promise<AuthenticationResult> {
     const remote = request.transport.remoteAddress;
     const attempt: LoginAttempt = {
       username: request.username,
@@ -189,7 +194,7 @@ export async function createDefenses(
       return TRY_LATER;
     }
     stats.verifications++;
-    const result = await guard.authenticate(request);
+    const result = await guard.authenticate(request, context);
     await settle(request, attempt, result).catch((error: unknown) => {
       stats.storeErrors++;
       log?.warn({ code: errorCode(error) }, 'defenses store unavailable; attempt not settled');
@@ -215,9 +220,9 @@ export async function createDefenses(
     protect(guard) {
       return {
         ...guard,
-        authenticate: (request) => authenticate(guard, request),
-        authorize(principal, request) {
-          if (!requests) return guard.authorize(principal, request);
+        authenticate: (request, context) => authenticate(guard, request, context),
+        authorize(principal, request, context) {
+          if (!requests) return guard.authorize(principal, request, context);
           const remote = principal.remoteAddress;
           const keys: [KeyKind, TokenBuckets, string][] = [
             ['principal', requests.principal, principal.id],
@@ -236,7 +241,7 @@ export async function createDefenses(
               message: 'too many authorization requests; slow down',
             };
           }
-          const decision = guard.authorize(principal, request);
+          const decision = guard.authorize(principal, request, context);
           const cost = decision.allowed ? 1 : (limits?.requests.deniedCost ?? 1);
           for (const [, buckets, key] of keys) buckets.charge(key, cost);
           return decision;

@@ -10,6 +10,8 @@ const COMMANDS: Record<string, string> = {
   lockout:
     'list or clear brute-force lockouts in the shared store: mqtt-warden lockout list|clear [KEY] --config FILE',
   import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
+  audit:
+    'print and follow the audit trail: mqtt-warden audit tail --config FILE [--decision deny] [--follow]',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]

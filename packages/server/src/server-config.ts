@@ -4,6 +4,7 @@ import { FileReadError } from '@mqtt-warden/core';
 import { DefensesConfigSchema } from '@mqtt-warden/defenses';
 import { parseYaml, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
+import { AuditConfigSchema } from './audit-config.js';
 import {
   type AuthenticatorConfig,
   AuthenticatorSchema,
@@ -148,6 +149,8 @@ export const ServerConfigSchema = strictObject({
   }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
   /** Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md). */
   defenses: DefensesConfigSchema,
+  /** The audit trail and alert rules; without it, denials and alerts go to the server log. */
+  audit: AuditConfigSchema,
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true),
@@ -248,6 +251,26 @@ export function parseServerConfig(
         value.sessions.ticket && value.sessions.ticket.key !== undefined
           ? { ...value.sessions.ticket, key: value.sessions.ticket.key.withPath(at) }
           : value.sessions.ticket,
+    },
+    audit: {
+      ...value.audit,
+      sinks: value.audit.sinks.map((sink) => ({
+        ...sink,
+        file: sink.file && { ...sink.file, path: at(sink.file.path) },
+        syslog: sink.syslog && {
+          ...sink.syslog,
+          ca: sink.syslog.ca === undefined ? undefined : at(sink.syslog.ca),
+        },
+        postgres: sink.postgres && { ...sink.postgres, url: sink.postgres.url.withPath(at) },
+        webhook: sink.webhook && {
+          ...sink.webhook,
+          headers:
+            sink.webhook.headers &&
+            Object.fromEntries(
+              Object.entries(sink.webhook.headers).map(([name, v]) => [name, v.withPath(at)]),
+            ),
+        },
+      })),
     },
     authenticators: value.authenticators.map((block, index) =>
       resolveAuthenticatorPaths({ ...block, where: where(['authenticators', index]) }, at),

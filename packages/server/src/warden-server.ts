@@ -1,7 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { Authenticator, Guard, Principal } from '@mqtt-warden/core';
+import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
+import type { Authenticator, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/defenses';
 import { emqxPlugin } from '@mqtt-warden/emqx';
@@ -10,7 +11,10 @@ import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Registry } from 'prom-client';
+import { createAuditSinks } from './audit-sinks.js';
 import { buildChainLink, type ChainLink } from './authenticator-chain.js';
+import { defenseAuditEvent } from './defense-audit-event.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
@@ -29,6 +33,8 @@ export interface WardenServer {
   readonly directory: PrincipalDirectory;
   /** Lockout, rate limits and storm control in front of the guard (`defenses` block). */
   readonly defenses: Defenses;
+  /** The audit trail; the defenses report lockouts and rate limits with `audit.record(event)`. */
+  readonly audit: AuditTrail;
   /** The separate metrics listener (`metrics.listen`), if configured. */
   readonly operations: FastifyInstance | undefined;
   /** Starts listening (and the metrics listener); resolves to the base URL of the main listener. */
@@ -124,6 +130,7 @@ export async function createWardenServer(
   const log = app.log;
 
   // Before anything that must be closed on failure.
+  const auditSinks = await createAuditSinks(config.audit, log);
   const tickets = await sessionTickets(config.sessions.ticket, log);
   const policy: PolicyWatcher = await watchPolicy(config.policy.file, {
     onReload: () => log.info({ file: config.policy.file }, 'policy reloaded'),
@@ -165,17 +172,28 @@ export async function createWardenServer(
     );
   }
 
+  const auditRegistry = new Registry();
+  const audit = createAuditTrail({
+    sinks: auditSinks,
+    sampleAllows: config.audit.sampleAllows,
+    queueBytes: config.audit.queueBytes,
+    alerts: config.audit.alerts,
+    registry: auditRegistry,
+    onSinkError: (sink, error) => log.warn({ sink, code: errorCode(error) }, 'audit sink failed; retrying'),
+  });
   const guard = createGuard({
     authenticators,
     authorizer: policy,
     cache: config.cache.decisions,
     logger: log,
+    ...audit.guardHooks,
   });
   const defenses = await createDefenses(config.defenses, {
     logger: log,
     onEvent(event) {
       // Events come with requests, after the metrics below exist.
       metrics.defense(event);
+      audit.record(defenseAuditEvent(event));
       options.onDefenseEvent?.(event);
     },
   }).catch((error: unknown) => {
@@ -198,17 +216,43 @@ export async function createWardenServer(
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
   });
-  // Every successful login through any adapter is remembered for that session's later authorization requests.
-  const rememberingGuard: Guard = {
-    ...defended,
-    async authenticate(request) {
-      const result = await defended.authenticate(request);
-      if (result.ok) directory.remember(request, result.principal, result.authenticator);
-      return result;
-    },
+  /**
+   * The guard as one adapter sees it: its audit events name the adapter, lockout and rate limits come
+   * first, and every successful login is remembered for that session's later authorization requests.
+   */
+  const guardFor = (adapter: string): Guard => {
+    const context = { adapter };
+    return {
+      ...defended,
+      async authenticate(request) {
+        const result = await defended.authenticate(request, context);
+        if (result.ok) directory.remember(request, result.principal, result.authenticator);
+        return result;
+      },
+      authorize: (principal, request) => defended.authorize(principal, request, context),
+    };
   };
 
+  /** The session directory as one adapter sees it: a session it does not know is an audited refusal. */
+  const resolverFor = (adapter: string): PrincipalResolver => ({
+    async resolve(query) {
+      const principal = await directory.resolve(query);
+      if (principal === undefined) {
+        audit.record({
+          type: 'unknown-session',
+          adapter,
+          username: query.username,
+          clientId: query.clientId,
+          remoteAddress: query.remoteAddress,
+        });
+      }
+      return principal;
+    },
+    attributesFor: (request, principal) => directory.attributesFor(request, principal),
+  });
+
   const metrics = createServerMetrics(guard, defenses);
+  const registry = Registry.merge([metrics.registry, auditRegistry]);
   const adapterOf = new Map<string, string>();
   let closing = false;
 
@@ -253,8 +297,8 @@ export async function createWardenServer(
   if (adapters.emqx?.enabled !== false) {
     mounting = 'emqx';
     await app.register(emqxPlugin, {
-      guard: rememberingGuard,
-      resolver: directory,
+      guard: guardFor('emqx'),
+      resolver: resolverFor('emqx'),
       paths: adapters.emqx?.paths,
       unknownUser: adapters.emqx?.unknownUser,
       onError: adapters.emqx?.onError,
@@ -266,8 +310,8 @@ export async function createWardenServer(
   if (adapters.goAuth?.enabled !== false) {
     mounting = 'go-auth';
     await app.register(goAuthPlugin, {
-      guard: rememberingGuard,
-      resolver: directory,
+      guard: guardFor('go-auth'),
+      resolver: resolverFor('go-auth'),
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
       deliveryChecked: adapters.goAuth?.deliveryChecked,
@@ -277,8 +321,8 @@ export async function createWardenServer(
   if (adapters.rabbitmq?.enabled !== false) {
     mounting = 'rabbitmq';
     await app.register(rabbitMqPlugin, {
-      guard: rememberingGuard,
-      resolver: directory,
+      guard: guardFor('rabbitmq'),
+      resolver: resolverFor('rabbitmq'),
       paths: adapters.rabbitmq?.paths,
       vhosts: adapters.rabbitmq?.vhosts,
       exchange: adapters.rabbitmq?.exchange,
@@ -288,8 +332,9 @@ export async function createWardenServer(
   }
   mounting = undefined;
   if (tokens && issuer) {
+    const tokenContext = { adapter: 'token' };
     deviceTokenRoutes(app, {
-      guard: defended,
+      guard: { ...defended, authenticate: (request) => defended.authenticate(request, tokenContext) },
       issuer,
       path: tokens.path,
       jwksPath: tokens.jwksPath,
@@ -303,7 +348,7 @@ export async function createWardenServer(
       : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
   const served = config.metrics && {
     path: config.metrics.path,
-    registry: metrics.registry,
+    registry,
     token: metricsToken,
   };
   operationsRoutes(app, { readiness, metrics: config.metrics?.listen ? undefined : served });
@@ -344,6 +389,7 @@ export async function createWardenServer(
     guard,
     directory,
     defenses,
+    audit,
     operations,
     async listen() {
       if (operations && operationsListen) await operations.listen(operationsListen);
@@ -362,6 +408,8 @@ export async function createWardenServer(
       await operations?.close();
       await app.close();
       await defenses.close();
+      // After the last answer, so its record is written too.
+      await audit.close();
     },
   };
 }

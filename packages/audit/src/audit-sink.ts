@@ -1,0 +1,28 @@
+import type { AuditRecord } from './audit-record.js';
+
+/** A record with its JSON line, serialized once for every sink. */
+export interface QueuedRecord {
+  readonly record: AuditRecord;
+  /** `JSON.stringify(record)`, without a newline. */
+  readonly line: string;
+  /** Bytes the queue counts for it (the line's UTF-8 length). */
+  readonly bytes: number;
+}
+
+/**
+ * Where audit records go. `send` delivers one batch or throws (the queue retries the same batch with
+ * back-off); it is never called again before the previous call settled.
+ *
+ * @example
+ * ```ts
+ * const sink: AuditSink = { name: 'console', async send(batch) { for (const r of batch) console.log(r.line); }, async close() {} };
+ * ```
+ */
+export interface AuditSink {
+  /** The `sink` label of its metrics: `file`, `syslog`, `webhook`… */
+  readonly name: string;
+  /** Most records per `send` (default 100). */
+  readonly batchSize?: number;
+  send(batch: readonly QueuedRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
