@@ -78,7 +78,8 @@ describe('a server without an audit block', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk) => (logs += chunk));
     const config = parseServerConfig(
-      `${BASE}log: { level: info }\nmetrics: { bearerToken: metrics-token }\n`,
+      // The defenses would lock demo out after 5 failures; this block is about the audit of each failure.
+      `${BASE}log: { level: info }\nmetrics: { bearerToken: metrics-token }\ndefenses: { enabled: false }\n`,
       {
         baseDir: QUICKSTART,
       },
@@ -130,6 +131,46 @@ describe('a server without an audit block', () => {
     expect(metrics.body).toContain('mqtt_warden_audit_events_total{kind="authenticate",decision="deny"} 21');
     expect(metrics.body).toContain('mqtt_warden_alerts_total{rule="failuresPerAddress"} 1');
     expect(metrics.body).toContain('# TYPE mqtt_warden_audit_dropped_total counter');
+  });
+});
+
+describe('a server whose defenses lock a user out', () => {
+  it('records the lock being placed and each locked attempt, and raises one lockout alert', async () => {
+    let logs = '';
+    const stream = new PassThrough();
+    stream.on('data', (chunk) => (logs += chunk));
+    const config = parseServerConfig(`${BASE}log: { level: info }\n`, { baseDir: QUICKSTART });
+    const server = await createWardenServer(config, { logStream: stream });
+    try {
+      for (let n = 0; n < 8; n++) {
+        const reply = await server.app.inject({
+          method: 'POST',
+          url: '/emqx/authn',
+          payload: {
+            username: 'demo',
+            password: `guess-${n}-password`,
+            clientid: 'demo',
+            peerhost: '198.51.100.9',
+          },
+        });
+        expect(reply.json().result).toBe('deny');
+      }
+      await server.audit.flush();
+      const records = logs
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).audit)
+        .filter(Boolean);
+      const kinds = records.map((r) => `${r.kind}:${r.reason ?? r.alert?.rule}`);
+      // Five wrong passwords verified, the fifth places the lock, three attempts refused by it unverified.
+      expect(kinds.filter((k) => k.startsWith('authenticate:'))).toHaveLength(5);
+      expect(kinds.filter((k) => k === 'lockout:locked-out')).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'rate-limited:locked')).toHaveLength(3);
+      expect(records.filter((r) => r.kind === 'alert' && r.alert.rule === 'lockout')).toHaveLength(1);
+      expect(logs).not.toMatch(/guess-\d+-password/);
+    } finally {
+      await server.close();
+    }
   });
 });
 
