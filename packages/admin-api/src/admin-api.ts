@@ -29,7 +29,7 @@ import {
   type ValidatePolicy,
   validatePolicyText,
 } from './policy-tools.js';
-import { AuditQuerySchema, AuditRecordSchema, ErrorSchema } from './schemas.js';
+import { AuditQuerySchema, AuditRecordSchema, EmptySchema, ErrorSchema } from './schemas.js';
 import { auditView } from './views.js';
 
 export interface AdminApiOptions {
@@ -69,6 +69,17 @@ const STORE_STATUS: Record<string, number> = {
 function send(reply: FastifyReply, status: number, code: string, message: string, issues?: unknown) {
   return reply.code(status).send({ error: { code, message, ...(issues ? { issues } : {}) } });
 }
+
+/**
+ * Options the Fastify instance hosting {@link adminApi} needs: ids of up to 128 characters in paths, and
+ * the typed error body for URLs the router refuses before any route runs.
+ */
+export const ADMIN_SERVER_OPTIONS = {
+  routerOptions: { maxParamLength: 256 },
+  frameworkErrors(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+    send(reply, 400, 'ERR_INVALID_INPUT', 'the URL is malformed or has a path segment over 256 characters');
+  },
+} satisfies FastifyServerOptions;
 
 /** Fastify's own request errors, as stable codes with fixed messages (its messages may quote the body). */
 function requestError(error: FastifyError): [number, string, string] | undefined {
@@ -211,7 +222,8 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
           }
         }
         const params = parseWith(spec.params, request.params, 'path');
-        const query = parseWith(spec.query, request.query, 'query');
+        // A query parameter a route does not read is a mistake worth reporting (a typo in a filter).
+        const query = parseWith(spec.query ?? EmptySchema, request.query, 'query');
         if (isStream(request.body) && !spec.stream) {
           throw new AdminApiError(
             415,
@@ -219,7 +231,9 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
             'send JSON (Content-Type: application/json)',
           );
         }
-        const body = spec.body ? parseWith(spec.body, request.body ?? {}, 'body') : undefined;
+        const body = spec.body
+          ? parseWith(spec.body, request.body === undefined ? {} : request.body, 'body')
+          : undefined;
         const context = writeContexts(
           request,
           spec,

@@ -1,6 +1,7 @@
-export { type AdminApiOptions, adminApi, normaliseSubject } from './admin-api.js';
+export { ADMIN_SERVER_OPTIONS, type AdminApiOptions, adminApi, normaliseSubject } from './admin-api.js';
 export { AdminApiError, type AdminApiErrorCode, type AdminApiIssue } from './admin-api-error.js';
 export type { AdminCaller, AdminRoute } from './admin-route.js';
+export { type AdminServerOptions, createAdminServer } from './admin-server.js';
 export {
   ADMIN_TOKEN_PREFIX,
   createAdminToken,
