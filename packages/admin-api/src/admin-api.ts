@@ -7,6 +7,7 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
+  FastifyServerOptions,
 } from 'fastify';
 import { z } from 'zod';
 import { AdminApiError } from './admin-api-error.js';
