@@ -8,6 +8,8 @@ const COMMANDS: Record<string, string> = {
   passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
   import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
+  admin: 'admin tokens, against the store: mqtt-warden admin token create --scope read --config FILE',
+  device: 'devices through the admin API: mqtt-warden device add|disable|enable|revoke-credentials|list|import',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]

@@ -84,6 +84,39 @@ export const ServerConfigSchema = strictObject({
     }).default({ afterSeconds: 86_400, overlapSeconds: 60 }),
   }).optional(),
   /**
+   * The admin API (`/admin/v1`, see docs/admin-api.md) on a listener of its own; served only when `store`
+   * is configured too. `tls.ca` lets clients authenticate with a certificate it issued, and
+   * `mtlsSubjects` maps such a certificate's subject (e.g. `CN=ops, O=Example`) to admin scopes.
+   */
+  admin: strictObject({
+    listen: strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(9443),
+      tls: strictObject({ cert: path, key: path, ca: path.optional() }).optional(),
+    }),
+    mtlsSubjects: z
+      .record(
+        z.string().regex(/^[A-Za-z.0-9]+\s*=/, 'write a subject like "CN=ops-admin, O=Example"'),
+        z.array(z.enum(['read', 'write', 'policy'])).min(1, 'list the scopes: read, write, policy'),
+      )
+      .optional(),
+    /** Largest JSON body (a policy document) and largest streamed device import, in bytes. */
+    limits: strictObject({
+      bodyBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      importBytes: z
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+    }).default({ bodyBytes: 2 * 1024 * 1024, importBytes: 256 * 1024 * 1024 }),
+  })
+    .refine((admin) => admin.mtlsSubjects === undefined || admin.listen.tls?.ca !== undefined, {
+      error: 'mtlsSubjects needs listen.tls with a ca: the CA whose client certificates are trusted',
+    })
+    .optional(),
+  /**
    * Prometheus metrics; not served unless configured. `listen`: a separate plain-HTTP listener (which
    * also answers /healthz and /readyz); `bearerToken`: required as `Authorization: Bearer` (on the main
    * listener, or on the separate one when both are given).
@@ -234,6 +267,17 @@ export function parseServerConfig(
         }
       : value.listen,
     metrics: value.metrics && { ...value.metrics, bearerToken: value.metrics.bearerToken?.withPath(at) },
+    admin: value.admin && {
+      ...value.admin,
+      listen: {
+        ...value.admin.listen,
+        tls: value.admin.listen.tls && {
+          cert: at(value.admin.listen.tls.cert),
+          key: at(value.admin.listen.tls.key),
+          ca: value.admin.listen.tls.ca === undefined ? undefined : at(value.admin.listen.tls.ca),
+        },
+      },
+    },
     adapters: {
       ...value.adapters,
       emqx: value.adapters.emqx && withSecretPath(value.adapters.emqx, at),
