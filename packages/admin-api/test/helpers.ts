@@ -1,10 +1,10 @@
-import { type AdminScope, MemoryRegistry } from '@mqtt-warden/registry';
+import { type AdminScope, MemoryRegistry, type RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ADMIN_SERVER_OPTIONS, adminApi, createAdminToken } from '../src/index.js';
 
 export interface Harness {
   readonly app: FastifyInstance;
-  readonly store: MemoryRegistry;
+  readonly store: RegistryStore;
   /** Every route Fastify registered: `METHOD url` (HEAD excluded). */
   readonly routes: string[];
   /** Tokens by name: all, read, write, policy, revoked. */
@@ -13,8 +13,10 @@ export interface Harness {
 }
 
 /** An admin API on a MemoryRegistry with one token per scope, one with all, and a revoked one. */
-export async function harness(options: { importBytes?: number; bodyLimit?: number } = {}): Promise<Harness> {
-  const store = new MemoryRegistry();
+export async function harness(
+  options: { importBytes?: number; bodyLimit?: number } = {},
+  store: RegistryStore = new MemoryRegistry(),
+): Promise<Harness> {
   const app = Fastify({ ...ADMIN_SERVER_OPTIONS, logger: false });
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
