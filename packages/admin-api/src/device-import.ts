@@ -14,7 +14,7 @@ import { deviceInput } from './device-routes.js';
 import { ImportRowSchema } from './schemas.js';
 
 /** Rows written per `store.importDevices` call (one transaction each). */
-export const IMPORT_BATCH_ROWS = 1000;
+export const IMPORT_BATCH_ROWS = 5000;
 /** Longest accepted line; a longer one is a 413 (a device row is a few hundred bytes). */
 export const IMPORT_LINE_BYTES = 65_536;
 /** Refused rows listed in the response; `failed` counts them all. */
@@ -74,16 +74,11 @@ export async function importDevices(
   let batch: { line: number; row: DeviceImportRow }[] = [];
   let ids = new Set<string>();
   let batchNumber = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    batch = [];
-    ids = new Set();
-    batchNumber++;
+  const write = async (rows: { line: number; row: DeviceImportRow }[], number: number) => {
     try {
       const result = await store.importDevices(
         rows.map((r) => r.row),
-        context(`batch-${batchNumber}`),
+        context(`batch-${number}`),
       );
       report.created += result.created;
       report.updated += result.updated;
@@ -92,7 +87,7 @@ export async function importDevices(
       // One row spoiled the batch: write them one by one to tell which.
       for (const { line, row } of rows) {
         try {
-          const result = await store.importDevices([row], context(`batch-${batchNumber}-line-${line}`));
+          const result = await store.importDevices([row], context(`batch-${number}-line-${line}`));
           report.created += result.created;
           report.updated += result.updated;
         } catch (rowError) {
@@ -102,57 +97,80 @@ export async function importDevices(
       }
     }
   };
+  // One batch is written while the next is parsed; batches still commit in order.
+  let writing: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  const flush = async () => {
+    await writing;
+    if (failure) throw failure.error;
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    ids = new Set();
+    writing = write(rows, ++batchNumber).catch((error: unknown) => {
+      failure = { error };
+    });
+  };
 
   let header: string[] | undefined;
-  for await (const { line, text } of lines(body, maxBytes)) {
-    if (text.trim() === '') continue;
-    let value: unknown;
-    if (csv) {
-      if (!header) {
-        header = csvHeader(text);
-        continue;
-      }
-      const cells = splitCsvLine(text);
-      if (!cells || cells.length !== header.length) {
-        const why = cells
-          ? `${cells.length} fields where the header has ${header.length}`
-          : 'unbalanced quotes (a field cannot span lines)';
-        refuse(line, 'ERR_INVALID_INPUT', why);
-        continue;
-      }
-      value = csvRow(header, cells);
-    } else {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        refuse(line, 'ERR_INVALID_INPUT', 'not a JSON object');
-        continue;
-      }
-    }
-    const parsed = ImportRowSchema.safeParse(value);
-    if (!parsed.success) {
-      refuse(
-        line,
-        'ERR_INVALID_INPUT',
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`).join('; '),
-      );
-      continue;
-    }
-    let row: DeviceImportRow;
-    try {
-      row = importRow(parsed.data);
-    } catch (error) {
-      refuse(line, errorCode(error), 'passwordHash: not a hash format mqtt-warden verifies');
-      continue;
-    }
-    if (ids.has(row.device.id)) await flush();
-    ids.add(row.device.id);
-    batch.push({ line, row });
-    if (batch.length >= IMPORT_BATCH_ROWS) await flush();
+  try {
+    await readRows(body);
+  } finally {
+    await writing;
   }
-  if (csv && !header) throw new AdminApiError(400, 'ERR_INVALID_INPUT', 'the CSV has no header row');
-  await flush();
+  if (failure) throw failure.error;
   return report;
+
+  async function readRows(source: AsyncIterable<Buffer>) {
+    for await (const { line, text } of lines(source, maxBytes)) {
+      if (text.trim() === '') continue;
+      let value: unknown;
+      if (csv) {
+        if (!header) {
+          header = csvHeader(text);
+          continue;
+        }
+        const cells = splitCsvLine(text);
+        if (!cells || cells.length !== header.length) {
+          const why = cells
+            ? `${cells.length} fields where the header has ${header.length}`
+            : 'unbalanced quotes (a field cannot span lines)';
+          refuse(line, 'ERR_INVALID_INPUT', why);
+          continue;
+        }
+        value = csvRow(header, cells);
+      } else {
+        try {
+          value = JSON.parse(text);
+        } catch {
+          refuse(line, 'ERR_INVALID_INPUT', 'not a JSON object');
+          continue;
+        }
+      }
+      const parsed = ImportRowSchema.safeParse(value);
+      if (!parsed.success) {
+        refuse(
+          line,
+          'ERR_INVALID_INPUT',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`).join('; '),
+        );
+        continue;
+      }
+      let row: DeviceImportRow;
+      try {
+        row = importRow(parsed.data);
+      } catch (error) {
+        refuse(line, errorCode(error), 'passwordHash: not a hash format mqtt-warden verifies');
+        continue;
+      }
+      if (ids.has(row.device.id)) await flush();
+      ids.add(row.device.id);
+      batch.push({ line, row });
+      if (batch.length >= IMPORT_BATCH_ROWS) await flush();
+    }
+    if (csv && !header) throw new AdminApiError(400, 'ERR_INVALID_INPUT', 'the CSV has no header row');
+    await flush();
+  }
 }
 
 function importRow(row: z.output<typeof ImportRowSchema>): DeviceImportRow {
