@@ -85,7 +85,17 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
   let env: Record<string, string> = {};
 
   it('creates the first admin token directly in the store, printing only the token', async () => {
-    const created = await warden(['admin', 'token', 'create', '--scope', 'read', '--scope', 'write', '--config', 'warden.yaml']);
+    const created = await warden([
+      'admin',
+      'token',
+      'create',
+      '--scope',
+      'read',
+      '--scope',
+      'write',
+      '--config',
+      'warden.yaml',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/^mwa_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\n$/);
     token = created.stdout.trim();
@@ -95,14 +105,19 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
   });
 
   it('serves the admin listener next to the auth listener', async () => {
-    server = spawn(process.execPath, [bin, 'serve', '--config', 'warden.yaml'], { cwd: dir, env: process.env });
+    server = spawn(process.execPath, [bin, 'serve', '--config', 'warden.yaml'], {
+      cwd: dir,
+      env: process.env,
+    });
     server.stdout!.on('data', (chunk) => {
       serverOutput += chunk;
     });
     server.stderr!.on('data', (chunk) => {
       serverOutput += chunk;
     });
-    await expect.poll(() => serverOutput, { timeout: 60_000, interval: 200 }).toMatch(/admin API on (\S+)\/admin\/v1/);
+    await expect
+      .poll(() => serverOutput, { timeout: 60_000, interval: 200 })
+      .toMatch(/admin API on (\S+)\/admin\/v1/);
     adminUrl = /admin API on (\S+)\/admin\/v1/.exec(serverOutput)![1]!;
     env = { MQTT_WARDEN_ADMIN_URL: adminUrl, MQTT_WARDEN_ADMIN_TOKEN: token };
     const document = await fetch(`${adminUrl}/admin/v1/openapi.json`);
@@ -110,14 +125,35 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
   });
 
   it('adds, lists and disables devices through the API', async () => {
-    const added = await warden(['device', 'add', 'sensor-1', '--role', 'device', '--generate-password', '--json'], env);
+    const added = await warden(
+      ['device', 'add', 'sensor-1', '--role', 'device', '--generate-password', '--json'],
+      env,
+    );
     expect(added.code, added.stderr).toBe(0);
     const result = JSON.parse(added.stdout);
-    expect(result.device).toMatchObject({ id: 'sensor-1', username: 'sensor-1', clientIds: ['sensor-1'], roles: ['device'] });
+    expect(result.device).toMatchObject({
+      id: 'sensor-1',
+      username: 'sensor-1',
+      clientIds: ['sensor-1'],
+      roles: ['device'],
+    });
     expect(result.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(result.credential).not.toHaveProperty('hash');
 
-    const second = await warden(['device', 'add', 'pump-7', '--username', 'pump7', '--password', 'a long pass phrase', '--client-id', 'pump-7b'], env);
+    const second = await warden(
+      [
+        'device',
+        'add',
+        'pump-7',
+        '--username',
+        'pump7',
+        '--password',
+        'a long pass phrase',
+        '--client-id',
+        'pump-7b',
+      ],
+      env,
+    );
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toBe('added device pump-7 (username pump7, client ids pump-7b)\n');
     expect(second.stdout).not.toContain('a long pass phrase');
@@ -140,7 +176,10 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
   });
 
   it('imports a file, reporting refused rows and exiting 1', async () => {
-    writeFileSync(join(dir, 'fleet.csv'), `id,roles\n${Array.from({ length: 500 }, (_, i) => `bulk-${i},device`).join('\n')}\nbad id,device\n`);
+    writeFileSync(
+      join(dir, 'fleet.csv'),
+      `id,roles\n${Array.from({ length: 500 }, (_, i) => `bulk-${i},device`).join('\n')}\nbad id,device\n`,
+    );
     const imported = await warden(['device', 'import', 'fleet.csv'], env);
     expect(imported.code).toBe(1);
     expect(imported.stdout).toMatch(/^500 created, 0 updated, 1 refused\nfleet\.csv:502: /);
@@ -148,7 +187,10 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
   });
 
   it('refuses a wrong token, and a revoked one at once', async () => {
-    const wrong = await warden(['device', 'list'], { ...env, MQTT_WARDEN_ADMIN_TOKEN: `${token.slice(0, -1)}x` });
+    const wrong = await warden(['device', 'list'], {
+      ...env,
+      MQTT_WARDEN_ADMIN_TOKEN: `${token.slice(0, -1)}x`,
+    });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/ERR_ADMIN_UNAUTHENTICATED/);
     const listed = await warden(['admin', 'token', 'list', '--json', '--config', 'warden.yaml']);

@@ -28,7 +28,9 @@ const options = {
 
 /** `mqtt-warden admin token create|list|revoke` → 0 done, 1 refused, 2 usage or config error. */
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
+  >;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true });
   } catch (error) {

@@ -67,9 +67,15 @@ export async function run(args: string[]): Promise<number> {
     const config = { ...loaded, listen: { ...loaded.listen, ...listen } };
     tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
     if (config.admin) {
-      store = await openRegistry(config);
+      // The admin API's own connection pool; its change feed is not used here, so only say when it fails.
+      store = await openRegistry(config, {
+        log: { warn: (_error, message) => console.error(`mqtt-warden serve: admin store: ${message}`) },
+      });
       if (store) admin = await adminListener(config.admin, store, config.log.level);
-      else console.error('mqtt-warden serve: admin: needs store: (the admin API edits the store); not serving it');
+      else
+        console.error(
+          'mqtt-warden serve: admin: needs store: (the admin API edits the store); not serving it',
+        );
     }
     server = await createWardenServer(config);
   } catch (error) {
@@ -86,7 +92,8 @@ export async function run(args: string[]): Promise<number> {
     return failed(error, 1);
   }
   console.log(`mqtt-warden listening on ${url} (config ${file})`);
-  if (adminUrl) console.log(`admin API on ${adminUrl}/admin/v1 (document: ${adminUrl}/admin/v1/openapi.json)`);
+  if (adminUrl)
+    console.log(`admin API on ${adminUrl}/admin/v1 (document: ${adminUrl}/admin/v1/openapi.json)`);
   if (server.operations) console.log(`metrics, /healthz and /readyz on ${server.operations.listeningOrigin}`);
   if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
   if (values.config === undefined) {
