@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const URL = process.env.WARDEN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = process.env.WARDEN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `adm_cli_${randomBytes(4).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'warden-admin-cli-'));
 const bin = join(dir, 'mqtt-warden');
@@ -71,12 +71,14 @@ admin:
   listen: { host: 127.0.0.1, port: ${adminPort} }
 `,
   );
-  process.env.TEST_DATABASE_URL = URL;
+  process.env.TEST_DATABASE_URL = DATABASE_URL;
 });
 
 afterAll(async () => {
   if (server && server.exitCode === null) server.kill('SIGTERM');
-  execFileSync('psql', [URL, '-q', '-c', `DROP SCHEMA IF EXISTS ${schema} CASCADE`], { stdio: 'pipe' });
+  execFileSync('psql', [DATABASE_URL, '-q', '-c', `DROP SCHEMA IF EXISTS ${schema} CASCADE`], {
+    stdio: 'pipe',
+  });
   rmSync(dir, { recursive: true, force: true });
 });
 
