@@ -123,7 +123,7 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
     adminUrl = /admin API on (\S+)\/admin\/v1/.exec(serverOutput)![1]!;
     env = { MQTT_WARDEN_ADMIN_URL: adminUrl, MQTT_WARDEN_ADMIN_TOKEN: token };
     const document = await fetch(`${adminUrl}/admin/v1/openapi.json`);
-    expect((await document.json()).openapi).toBe('3.1.0');
+    expect(((await document.json()) as { openapi: string }).openapi).toBe('3.1.0');
   });
 
   it('adds, lists and disables devices through the API', async () => {
