@@ -60,6 +60,8 @@ export function normaliseSubject(subject: string): string {
 }
 
 const callers = new WeakMap<FastifyRequest, AdminCaller>();
+/** The caller of a public route (the OpenAPI document) who sent no credentials. */
+const PUBLIC_CALLER: AdminCaller = { actor: 'anonymous', scopes: new Set() };
 
 const STORE_STATUS: Record<string, number> = {
   ERR_REGISTRY_NOT_FOUND: 404,
@@ -190,13 +192,12 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
       return { actor: `token:${token.id}`, scopes: new Set(token.scopes) };
     }
     const socket = request.raw.socket as Partial<TLSSocket>;
-    if (socket.encrypted && socket.authorized && subjects.size > 0) {
-      const subject = socket.getPeerX509Certificate?.()?.subject;
-      const scopes = subject === undefined ? undefined : subjects.get(normaliseSubject(subject));
-      if (scopes) return { actor: `cert:${normaliseSubject(subject!)}`, scopes: new Set(scopes) };
-      if (subject !== undefined) return { actor: `cert:${normaliseSubject(subject)}`, scopes: new Set() };
-    }
-    return undefined;
+    // Only a certificate the listener's CA verified counts; an unmapped subject is known but has no scopes.
+    if (!socket.encrypted || !socket.authorized || subjects.size === 0) return undefined;
+    const subject = socket.getPeerX509Certificate?.()?.subject;
+    if (subject === undefined) return undefined;
+    const name = normaliseSubject(subject);
+    return { actor: `cert:${name}`, scopes: new Set(subjects.get(name) ?? []) };
   }
 
   for (const spec of routes) {
@@ -204,24 +205,27 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
       method: spec.method,
       url: fastifyPath(spec.path),
       bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024,
-      handler: async (request, reply) => {
+      // Before the body is read: an unauthenticated or unauthorised caller costs no parsing.
+      onRequest: async (request) => {
+        if (spec.scope === 'public') return;
         const caller = callers.get(request);
-        if (spec.scope !== 'public') {
-          if (!caller) {
-            throw new AdminApiError(
-              401,
-              'ERR_ADMIN_UNAUTHENTICATED',
-              'send Authorization: Bearer mwa_… (create one with "mqtt-warden admin token create") or a client certificate the admin listener maps to scopes',
-            );
-          }
-          if (!caller.scopes.has(spec.scope)) {
-            throw new AdminApiError(
-              403,
-              'ERR_ADMIN_FORBIDDEN',
-              `${spec.method} ${ADMIN_PREFIX}${spec.path} needs the "${spec.scope}" scope, which ${caller.actor} lacks`,
-            );
-          }
+        if (!caller) {
+          throw new AdminApiError(
+            401,
+            'ERR_ADMIN_UNAUTHENTICATED',
+            'send Authorization: Bearer mwa_… (create one with "mqtt-warden admin token create") or a client certificate the admin listener maps to scopes',
+          );
         }
+        if (!caller.scopes.has(spec.scope)) {
+          throw new AdminApiError(
+            403,
+            'ERR_ADMIN_FORBIDDEN',
+            `${spec.method} ${ADMIN_PREFIX}${spec.path} needs the "${spec.scope}" scope, which ${caller.actor} lacks`,
+          );
+        }
+      },
+      handler: async (request, reply) => {
+        const caller = callers.get(request) ?? PUBLIC_CALLER;
         const params = parseWith(spec.params, request.params, 'path');
         // A query parameter a route does not read is a mistake worth reporting (a typo in a filter).
         const query = parseWith(spec.query ?? EmptySchema, request.query, 'query');
@@ -235,13 +239,8 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
         const body = spec.body
           ? parseWith(spec.body, request.body === undefined ? {} : request.body, 'body')
           : undefined;
-        const context = writeContexts(
-          request,
-          spec,
-          caller ?? { actor: 'anonymous', scopes: new Set() },
-          params,
-        );
-        const result = await spec.handler({ params, query, body, request, caller: caller!, context }, reply);
+        const context = writeContexts(request, spec, caller, params);
+        const result = await spec.handler({ params, query, body, request, caller, context }, reply);
         return reply.sent ? reply : result;
       },
     });

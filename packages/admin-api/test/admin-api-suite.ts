@@ -88,6 +88,14 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
           expect(response.statusCode, authorization).toBe(401);
           expect(response.json().error.code).toBe('ERR_ADMIN_UNAUTHENTICATED');
         }
+        // Checked before the body is read: a malformed body from a stranger is still a 401.
+        const stranger = await h.app.inject({
+          method: 'POST',
+          url: '/admin/v1/devices',
+          headers: { 'content-type': 'application/json' },
+          payload: '{not json',
+        });
+        expect(stranger.statusCode).toBe(401);
       });
 
       it('answers 403 when the token lacks the scope, and lets each scope do its own', async () => {
