@@ -163,7 +163,12 @@ export function credentialRoutes(store: RegistryStore): AdminRoute[] {
         ...errors,
       },
       async handler({ params, body, context }) {
-        const created = await addCredential(store, params.id, body.credential, context('add'));
+        // PSK identities are unique, the old one included until it expires: the new key gets a new one.
+        const request =
+          body.credential.kind === 'psk' && body.credential.identity === undefined
+            ? { ...body.credential, identity: `${params.id}.${randomBytes(3).toString('hex')}` }
+            : body.credential;
+        const created = await addCredential(store, params.id, request, context('add'));
         const until = new Date(Date.now() + body.overlapSeconds * 1000);
         const expiring = [];
         for (const old of await store.listCredentials(params.id)) {

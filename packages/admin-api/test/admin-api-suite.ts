@@ -316,6 +316,16 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
           (await call('POST', '/devices/sensor-1/credentials:revoke-all')).body.revoked,
         ).toBeGreaterThanOrEqual(1);
         expect((await call('GET', '/devices/nope/credentials')).status).toBe(404);
+
+        // A PSK rotation without an identity gets a fresh one: identities are unique.
+        const psk = await call('POST', '/devices/sensor-1/credentials', { kind: 'psk', generate: true });
+        expect(psk.body.credential.identity).toBe('sensor-1');
+        const next = await call('POST', '/devices/sensor-1/credentials:rotate', {
+          credential: { kind: 'psk', generate: true },
+        });
+        expect(next.status, JSON.stringify(next.body)).toBe(200);
+        expect(next.body.credential.identity).toMatch(/^sensor-1\.[0-9a-f]{6}$/);
+        expect(next.body.expiring.map((c: { id: string }) => c.id)).toEqual([psk.body.credential.id]);
       });
     });
 
