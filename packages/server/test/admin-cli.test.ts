@@ -57,7 +57,7 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, 'warden.yaml'),
     `listen: { host: 127.0.0.1, port: 0 }
-log: { level: warn }
+log: { level: info }
 policy: { file: policy.yaml }
 authenticators:
   - type: password
@@ -85,6 +85,7 @@ afterAll(async () => {
 describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI', () => {
   let token = '';
   let env: Record<string, string> = {};
+  let generated = '';
 
   it('creates the first admin token directly in the store, printing only the token', async () => {
     const created = await warden([
@@ -160,6 +161,13 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
     expect(second.stdout).toBe('added device pump-7 (username pump7, client ids pump-7b)\n');
     expect(second.stdout).not.toContain('a long pass phrase');
 
+    generated = result.password;
+    const usage = await warden(['device', 'list'], {
+      MQTT_WARDEN_ADMIN_URL: '',
+      MQTT_WARDEN_ADMIN_TOKEN: '',
+    });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/give the admin API address: --url URL or MQTT_WARDEN_ADMIN_URL/);
     const duplicate = await warden(['device', 'add', 'sensor-1'], env);
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toMatch(/ERR_REGISTRY_EXISTS/);
@@ -209,6 +217,10 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
     const exited = new Promise<number | null>((resolve) => server!.on('exit', resolve));
     server!.kill('SIGTERM');
     expect(await exited, serverOutput).toBe(0);
+    // The server logged every request (level info) but never the token or a password.
+    expect(serverOutput).toMatch(/"url":"\/admin\/v1\/devices"/);
     expect(serverOutput).not.toContain(token.split('_')[2]!);
+    expect(serverOutput).not.toContain(generated);
+    expect(serverOutput).not.toContain('a long pass phrase');
   });
 });
