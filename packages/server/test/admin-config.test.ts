@@ -1,5 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryRegistry } from '@mqtt-warden/registry';
 import { describe, expect, it } from 'vitest';
+import { adminListener } from '../src/admin-listener.js';
 import { parseServerConfig } from '../src/server-config.js';
+import { makePki } from './pki.js';
 
 const BASE = `policy: { file: policy.yaml }
 authenticators:
@@ -36,5 +43,51 @@ describe('admin: config block', () => {
         { file: 'w.yaml' },
       ),
     ).toThrow(/w\.yaml:8:16: .*must be one of: "read", "write", "policy"/);
+  });
+});
+
+describe('adminListener', () => {
+  it('serves HTTPS with the configured files and maps a client certificate to its scopes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'admin-listener-'));
+    makePki(dir);
+    const store = new MemoryRegistry();
+    await store.createDevice({ id: 'd1' }, { actor: 'test' });
+    const admin = await adminListener(
+      {
+        listen: {
+          host: '127.0.0.1',
+          port: 0,
+          tls: { cert: join(dir, 'dev-x.pem'), key: join(dir, 'dev-x.key'), ca: join(dir, 'ca.pem') },
+        },
+        mtlsSubjects: { 'CN=dev-x': ['read'] },
+        limits: { bodyBytes: 65_536, importBytes: 1_000_000 },
+      },
+      store,
+      'silent',
+    );
+    const url = await admin.listen();
+    const get = (client: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${url}/admin/v1/devices/d1`, {
+          // The test CA's leaf serves here; the caller checks the admin API, not the server's name.
+          rejectUnauthorized: false,
+          cert: readFileSync(join(dir, `${client}.pem`)),
+          key: readFileSync(join(dir, `${client}.key`)),
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(await get('dev-x')).toBe(200);
+      expect(await get('stranger')).toBe(401);
+    } finally {
+      await admin.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
