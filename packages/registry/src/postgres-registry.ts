@@ -97,7 +97,7 @@ export async function createPostgresRegistry(options: PostgresRegistryOptions): 
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
   if (options.migrate) await migrateRegistry({ url: options.url, schema });
   const sql: Sql = postgres(options.url, {
-    ...connectionOptions(statementTimeoutMs),
+    ...connectionOptions(statementTimeoutMs, schema),
     max: options.poolSize ?? 10,
   });
   try {
@@ -132,11 +132,12 @@ export async function rotateEncryptionKey(
 ): Promise<number> {
   if (!options.encryptionKeys?.length) throw missingEncryptionKey('stored secrets');
   const box = new SecretBox(options.encryptionKeys);
+  const schema = schemaName(options.schema);
   const sql: Sql = postgres(options.url, {
-    ...connectionOptions(options.statementTimeoutMs ?? 60_000),
+    ...connectionOptions(options.statementTimeoutMs ?? 60_000, schema),
     max: 1,
   });
-  const store = new PostgresRegistry(sql, schemaName(options.schema), box, options);
+  const store = new PostgresRegistry(sql, schema, box, options);
   try {
     await store.open(false);
     return await store.rotateEncryptionKey(options);
