@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const ID = z
   .string()
   .regex(/^[A-Za-z0-9._@-]{1,128}$/, 'an id is 1 to 128 letters, digits or . _ @ -')
-  .meta({ example: 'sensor-0001' });
+  .meta({ examples: ['sensor-0001'] });
 
 /** The path pattern Fastify matches ids with (the same characters; the length is checked by {@link ID}). */
 export const ID_ROUTE_PATTERN = '^[A-Za-z0-9._@-]+';

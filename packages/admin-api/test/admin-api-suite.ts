@@ -2,6 +2,14 @@ import { verifyPassword } from '@mqtt-warden/password';
 import type { RegistryStore } from '@mqtt-warden/registry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fastifyPath } from '../src/admin-route.js';
+import {
+  AuditRecordSchema,
+  CreatedCredentialSchema,
+  CredentialViewSchema,
+  DeviceSchema,
+  ErrorSchema,
+  PolicyVersionSchema,
+} from '../src/schemas.js';
 import { bearer, type Harness, harness } from './helpers.js';
 
 const POLICY = `version: 1
@@ -140,6 +148,7 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
         });
         const audit = await call('GET', `/audit?after=${records.at(-2)!.id}`);
         expect(audit.body.records).toHaveLength(1);
+        AuditRecordSchema.parse(audit.body.records[0]);
         expect(audit.body.records[0]).toMatchObject({
           actor: `token:${h.ids.write}`,
           action: 'device.create',
@@ -151,6 +160,9 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
       it('creates, gets with an ETag, lists with filters and a cursor, updates with If-Match, deletes', async () => {
         const created = await call('POST', '/devices', { id: 'sensor-1', roles: ['device'] });
         expect(created.status).toBe(201);
+        // Answers match the documented (zod-generated) schemas.
+        DeviceSchema.parse(created.body);
+        ErrorSchema.parse((await call('POST', '/devices', {})).body);
         expect(created.body).toMatchObject({
           id: 'sensor-1',
           username: 'sensor-1',
@@ -223,6 +235,7 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
           generate: true,
         });
         expect(added.status).toBe(201);
+        CreatedCredentialSchema.parse(added.body);
         const secret: string = added.body.secret;
         expect(secret.length).toBeGreaterThanOrEqual(32);
         const [stored] = await h.store.listCredentials('sensor-1');
@@ -238,6 +251,7 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
           headers: bearer(h.tokens.read),
         });
         expect(listed.json().credentials).toHaveLength(2);
+        for (const credential of listed.json().credentials) CredentialViewSchema.strict().parse(credential);
         expect(listed.body).not.toContain(hash);
         expect(listed.body).not.toContain(psk.body.secret);
         expect(listed.body).not.toContain(secret);
@@ -345,6 +359,7 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
         });
         const v1 = await call('POST', '/policies', { text: POLICY, format: 'yaml', comment: 'first' });
         expect(v1.status).toBe(201);
+        PolicyVersionSchema.parse(v1.body);
         expect(v1.body).toMatchObject({ version: 1, active: false, createdBy: `token:${h.ids.all}` });
         const v2 = await call('POST', '/policies', {
           text: POLICY.replace('receive]', 'receive]\n        qos: 1'),
