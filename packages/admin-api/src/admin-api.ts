@@ -14,6 +14,7 @@ import { AdminApiError } from './admin-api-error.js';
 import {
   type AdminCaller,
   type AdminRoute,
+  COMMON_ERRORS,
   fastifyPath,
   parseWith,
   route,
@@ -30,7 +31,7 @@ import {
   type ValidatePolicy,
   validatePolicyText,
 } from './policy-tools.js';
-import { AuditQuerySchema, AuditRecordSchema, EmptySchema, ErrorSchema } from './schemas.js';
+import { AuditQuerySchema, AuditRecordSchema, EmptySchema } from './schemas.js';
 import { auditView } from './views.js';
 
 export interface AdminApiOptions {
@@ -149,8 +150,7 @@ function registerAdminRoutes(app: FastifyInstance, options: AdminApiOptions): vo
       query: AuditQuerySchema,
       responses: {
         200: { description: 'records', schema: z.object({ records: z.array(AuditRecordSchema) }) },
-        401: { description: 'no valid admin token or client certificate', schema: ErrorSchema },
-        403: { description: 'the token lacks the scope', schema: ErrorSchema },
+        ...COMMON_ERRORS,
       },
       async handler({ query }) {
         return { records: (await store.listAuditRecords(query)).map(auditView) };

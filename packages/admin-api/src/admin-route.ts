@@ -3,7 +3,7 @@ import type { AdminScope, WriteContext } from '@mqtt-warden/registry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AdminApiError, type AdminApiIssue } from './admin-api-error.js';
-import { ID_ROUTE_PATTERN } from './schemas.js';
+import { ErrorSchema, ID_ROUTE_PATTERN } from './schemas.js';
 
 /** Who called: an admin token or a client certificate, with the scopes it grants. */
 export interface AdminCaller {
@@ -45,6 +45,19 @@ export interface AdminRoute<P = unknown, Q = unknown, B = unknown> {
   readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType }>>;
   handler(input: RouteInput<P, Q, B>, reply: FastifyReply): Promise<unknown>;
 }
+
+/** The error answers every authenticated route may give. */
+export const COMMON_ERRORS = {
+  400: { description: 'malformed request: path, query, headers or body', schema: ErrorSchema },
+  401: { description: 'no valid admin token or client certificate', schema: ErrorSchema },
+  403: { description: 'the token or certificate lacks the scope', schema: ErrorSchema },
+};
+
+/** The header that makes a write safe to retry. */
+export const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  description: 'a retried request with the same key returns the first result instead of writing again',
+};
 
 /** Declares a route with its handler's input types inferred from the schemas. */
 export function route<P = Record<string, never>, Q = Record<string, never>, B = Record<string, never>>(

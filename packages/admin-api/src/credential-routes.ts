@@ -3,7 +3,7 @@ import { checkPasswordRules, hashPassword } from '@mqtt-warden/password';
 import type { Credential, CredentialInput, RegistryStore, WriteContext } from '@mqtt-warden/registry';
 import { z } from 'zod';
 import { AdminApiError } from './admin-api-error.js';
-import { type AdminRoute, route } from './admin-route.js';
+import { type AdminRoute, COMMON_ERRORS, IDEMPOTENCY_HEADER, route } from './admin-route.js';
 import {
   CreatedCredentialSchema,
   CredentialParamsSchema,
@@ -20,17 +20,9 @@ type CredentialRequest = z.output<typeof CredentialRequestSchema>;
 type DeviceParams = z.output<typeof DeviceParamsSchema>;
 
 const errors = {
-  400: { description: 'malformed request', schema: ErrorSchema },
-  401: { description: 'no valid admin token or client certificate', schema: ErrorSchema },
-  403: { description: 'the token lacks the scope', schema: ErrorSchema },
+  ...COMMON_ERRORS,
   404: { description: 'no such device or credential', schema: ErrorSchema },
 };
-const IDEMPOTENCY = [
-  {
-    name: 'Idempotency-Key',
-    description: 'a retried request with the same key returns the first result instead of writing again',
-  },
-];
 
 /** What the store gets, and the generated secret to show once (password, or base64 key). */
 interface Prepared {
@@ -136,7 +128,7 @@ export function credentialRoutes(store: RegistryStore): AdminRoute[] {
       summary: 'Add a credential; with generate: true the response carries the secret, once',
       params: DeviceParamsSchema,
       body: CredentialRequestSchema,
-      headers: IDEMPOTENCY,
+      headers: [IDEMPOTENCY_HEADER],
       responses: {
         201: { description: 'the credential (and the generated secret)', schema: CreatedCredentialSchema },
         ...errors,
@@ -154,7 +146,7 @@ export function credentialRoutes(store: RegistryStore): AdminRoute[] {
       summary: 'Add a credential; the device’s other credentials of its kind expire after overlapSeconds',
       params: DeviceParamsSchema,
       body: RotateRequestSchema,
-      headers: IDEMPOTENCY,
+      headers: [IDEMPOTENCY_HEADER],
       responses: {
         200: {
           description: 'the new credential and the ones now expiring',
@@ -186,7 +178,7 @@ export function credentialRoutes(store: RegistryStore): AdminRoute[] {
       summary: 'Revoke one credential now',
       params: CredentialParamsSchema,
       body: EmptySchema,
-      headers: IDEMPOTENCY,
+      headers: [IDEMPOTENCY_HEADER],
       responses: { 200: { description: 'the revoked credential', schema: CredentialViewSchema }, ...errors },
       async handler({ params, context }) {
         return credentialView(await store.revokeCredential(params.id, params.cid, context()));
@@ -199,7 +191,7 @@ export function credentialRoutes(store: RegistryStore): AdminRoute[] {
       summary: 'Revoke every credential of a device now',
       params: DeviceParamsSchema,
       body: EmptySchema,
-      headers: IDEMPOTENCY,
+      headers: [IDEMPOTENCY_HEADER],
       responses: {
         200: { description: 'how many were revoked', schema: z.object({ revoked: z.int() }) },
         ...errors,

@@ -2,7 +2,7 @@ import type { DeviceInput, DevicePatch, RegistryStore } from '@mqtt-warden/regis
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AdminApiError } from './admin-api-error.js';
-import { type AdminRoute, route } from './admin-route.js';
+import { type AdminRoute, COMMON_ERRORS, IDEMPOTENCY_HEADER, route } from './admin-route.js';
 import { importDevices } from './device-import.js';
 import {
   DeviceInputSchema,
@@ -18,15 +18,6 @@ import { deviceView } from './views.js';
 const IF_MATCH = {
   name: 'If-Match',
   description: 'the device version (its ETag): 409 when it changed since',
-};
-const IDEMPOTENCY = {
-  name: 'Idempotency-Key',
-  description: 'a retried request with the same key returns the first result instead of writing again',
-};
-const errors = {
-  400: { description: 'malformed request', schema: ErrorSchema },
-  401: { description: 'no valid admin token or client certificate', schema: ErrorSchema },
-  403: { description: 'the token lacks the scope', schema: ErrorSchema },
 };
 const notFound = { 404: { description: 'no such device', schema: ErrorSchema } };
 const conflict = { 409: { description: 'version mismatch or duplicate', schema: ErrorSchema } };
@@ -72,8 +63,8 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
       summary: enabled ? 'Enable a device' : 'Disable a device: none of its credentials authenticates',
       params: DeviceParamsSchema,
       body: EmptySchema,
-      headers: [IF_MATCH, IDEMPOTENCY],
-      responses: { 200: one, ...errors, ...notFound, ...conflict },
+      headers: [IF_MATCH, IDEMPOTENCY_HEADER],
+      responses: { 200: one, ...COMMON_ERRORS, ...notFound, ...conflict },
       async handler({ params, request, context }, reply) {
         const device = await store.updateDevice(params.id, { enabled }, context(), expectedVersion(request));
         reply.header('etag', `"${device.version}"`);
@@ -87,8 +78,8 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
       scope: 'write',
       summary: 'Register a device (client id bound to its id unless clientIds says otherwise)',
       body: DeviceInputSchema,
-      headers: [IDEMPOTENCY],
-      responses: { 201: { description: 'created', schema: DeviceSchema }, ...errors, ...conflict },
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { 201: { description: 'created', schema: DeviceSchema }, ...COMMON_ERRORS, ...conflict },
       async handler({ body, context }, reply) {
         const device = await store.createDevice(deviceInput(body), context());
         reply.code(201).header('etag', `"${device.version}"`);
@@ -106,7 +97,7 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
         description:
           'JSON lines: one device per line (as POST /devices, plus credentials with stored values). CSV: a header row naming columns among id, username, clientIds, roles, groups, enabled, notBefore, expiresAt, passwordHash (lists separated by ";").',
       },
-      headers: [IDEMPOTENCY],
+      headers: [IDEMPOTENCY_HEADER],
       responses: {
         200: {
           description: 'rows written and rows refused (line and reason)',
@@ -117,7 +108,7 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
             errors: z.array(z.object({ line: z.int(), code: z.string(), message: z.string() })),
           }),
         },
-        ...errors,
+        ...COMMON_ERRORS,
         413: { description: 'the body or a line is too large', schema: ErrorSchema },
         415: { description: 'not JSON lines or CSV', schema: ErrorSchema },
       },
@@ -129,7 +120,7 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
       scope: 'read',
       summary: 'Get a device (ETag: its version)',
       params: DeviceParamsSchema,
-      responses: { 200: one, ...errors, ...notFound },
+      responses: { 200: one, ...COMMON_ERRORS, ...notFound },
       async handler({ params }, reply) {
         const device = await store.getDevice(params.id);
         if (!device) throw new AdminApiError(404, 'ERR_ADMIN_NOT_FOUND', `no device "${params.id}"`);
@@ -148,7 +139,7 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
           description: 'one page',
           schema: z.object({ devices: z.array(DeviceSchema), next: z.string().optional() }),
         },
-        ...errors,
+        ...COMMON_ERRORS,
       },
       async handler({ query }) {
         const page = await store.listDevices({
@@ -165,8 +156,8 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
       summary: 'Change a device (If-Match: its version, else a concurrent change is overwritten)',
       params: DeviceParamsSchema,
       body: DevicePatchSchema,
-      headers: [IF_MATCH, IDEMPOTENCY],
-      responses: { 200: one, ...errors, ...notFound, ...conflict },
+      headers: [IF_MATCH, IDEMPOTENCY_HEADER],
+      responses: { 200: one, ...COMMON_ERRORS, ...notFound, ...conflict },
       async handler({ params, body, request, context }, reply) {
         const device = await store.updateDevice(
           params.id,
@@ -186,8 +177,8 @@ export function deviceRoutes(store: RegistryStore, limits: { importBytes: number
       scope: 'write',
       summary: 'Delete a device, its credentials and its sessions',
       params: DeviceParamsSchema,
-      headers: [IF_MATCH, IDEMPOTENCY],
-      responses: { 204: { description: 'deleted' }, ...errors, ...notFound, ...conflict },
+      headers: [IF_MATCH, IDEMPOTENCY_HEADER],
+      responses: { 204: { description: 'deleted' }, ...COMMON_ERRORS, ...notFound, ...conflict },
       async handler({ params, request, context }, reply) {
         const deleted = await store.deleteDevice(params.id, context(), expectedVersion(request));
         if (!deleted) throw new AdminApiError(404, 'ERR_ADMIN_NOT_FOUND', `no device "${params.id}"`);

@@ -3,7 +3,7 @@ import { formatExplanation } from '@mqtt-warden/policy';
 import type { PolicyVersion, RegistryStore } from '@mqtt-warden/registry';
 import { z } from 'zod';
 import { AdminApiError } from './admin-api-error.js';
-import { type AdminRoute, route } from './admin-route.js';
+import { type AdminRoute, COMMON_ERRORS, IDEMPOTENCY_HEADER, route } from './admin-route.js';
 import { lineDiff } from './line-diff.js';
 import type { SimulatePolicy, ValidatePolicy } from './policy-tools.js';
 import {
@@ -20,23 +20,12 @@ import { policyView } from './views.js';
 
 type VersionParams = z.output<typeof VersionParamsSchema>;
 
-const errors = {
-  400: { description: 'malformed request', schema: ErrorSchema },
-  401: { description: 'no valid admin token or client certificate', schema: ErrorSchema },
-  403: { description: 'the token lacks the scope', schema: ErrorSchema },
-};
 const notFound = { 404: { description: 'no such version', schema: ErrorSchema } };
 const conflict = { 409: { description: 'another version became active meanwhile', schema: ErrorSchema } };
 const invalidPolicy = {
   422: { description: 'the policy does not load: located issues', schema: ErrorSchema },
 };
 const one = { description: 'the version', schema: PolicyVersionSchema };
-const IDEMPOTENCY = [
-  {
-    name: 'Idempotency-Key',
-    description: 'a retried request with the same key returns the first result instead of writing again',
-  },
-];
 
 async function version(store: RegistryStore, number: number): Promise<PolicyVersion> {
   const found = await store.getPolicyVersion(number);
@@ -98,8 +87,12 @@ export function policyRoutes(
       scope: 'policy',
       summary: 'Upload a policy version (validated; not active until activated)',
       body: PolicyUploadSchema,
-      headers: IDEMPOTENCY,
-      responses: { 201: { description: 'stored', schema: PolicyVersionSchema }, ...errors, ...invalidPolicy },
+      headers: [IDEMPOTENCY_HEADER],
+      responses: {
+        201: { description: 'stored', schema: PolicyVersionSchema },
+        ...COMMON_ERRORS,
+        ...invalidPolicy,
+      },
       async handler({ body, context }, reply) {
         await checked(validate, body.text, body.format);
         reply.code(201);
@@ -114,7 +107,7 @@ export function policyRoutes(
       body: PolicyUploadSchema,
       responses: {
         200: { description: 'it loads', schema: z.object({ valid: z.literal(true) }) },
-        ...errors,
+        ...COMMON_ERRORS,
         ...invalidPolicy,
       },
       async handler({ body }) {
@@ -129,7 +122,7 @@ export function policyRoutes(
       summary: 'List policy versions (without their text)',
       responses: {
         200: { description: 'the versions', schema: z.object({ policies: z.array(PolicyVersionSchema) }) },
-        ...errors,
+        ...COMMON_ERRORS,
       },
       async handler() {
         return { policies: (await store.listPolicyVersions()).map((p) => policyView(p, false)) };
@@ -141,7 +134,7 @@ export function policyRoutes(
       scope: 'read',
       summary: 'Get a policy version with its text',
       params: VersionParamsSchema,
-      responses: { 200: one, ...errors, ...notFound },
+      responses: { 200: one, ...COMMON_ERRORS, ...notFound },
       async handler({ params }) {
         return policyView(await version(store, params.v), true);
       },
@@ -158,7 +151,7 @@ export function policyRoutes(
           description: 'lines prefixed "  " (kept), "- " (only in against), "+ " (only in v)',
           schema: z.object({ from: z.int(), to: z.int(), lines: z.array(z.string()) }),
         },
-        ...errors,
+        ...COMMON_ERRORS,
         ...notFound,
       },
       async handler({ params, query }) {
@@ -175,8 +168,8 @@ export function policyRoutes(
       summary: 'Make version v the one every replica enforces (expectedActive guards a race)',
       params: VersionParamsSchema,
       body: ActivateSchema,
-      headers: IDEMPOTENCY,
-      responses: { 200: one, ...errors, ...notFound, ...conflict },
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { 200: one, ...COMMON_ERRORS, ...notFound, ...conflict },
       async handler({ params, body, context }) {
         await version(store, params.v);
         const active = await store.activatePolicyVersion(params.v, context(), body.expectedActive);
@@ -189,8 +182,8 @@ export function policyRoutes(
       scope: 'policy',
       summary: 'Activate the version that was active before the current one',
       body: RollbackSchema,
-      headers: IDEMPOTENCY,
-      responses: { 200: one, ...errors, ...conflict },
+      headers: [IDEMPOTENCY_HEADER],
+      responses: { 200: one, ...COMMON_ERRORS, ...conflict },
       async handler({ body, context }) {
         const active = await activeVersion(store);
         const previous = await previousActive(store, active.version);
@@ -234,7 +227,7 @@ export function policyRoutes(
             text: z.string(),
           }),
         },
-        ...errors,
+        ...COMMON_ERRORS,
         404: { description: 'no such device or version', schema: ErrorSchema },
         409: { description: 'no active version', schema: ErrorSchema },
       },
