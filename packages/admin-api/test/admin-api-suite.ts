@@ -199,6 +199,16 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
         expect(stale.status).toBe(409);
         expect(stale.body.error.code).toBe('ERR_REGISTRY_CONFLICT');
         expect((await h.store.getDevice('sensor-1'))?.roles).toEqual(['device', 'meter']);
+        // Dates: an ISO time sets one, a patch without it keeps it, null clears it.
+        const expiring = await call('PATCH', '/devices/sensor-1', { expiresAt: '2030-01-02T03:04:05Z' });
+        expect(expiring.body.expiresAt).toBe('2030-01-02T03:04:05.000Z');
+        expect((await call('PATCH', '/devices/sensor-1', { groups: ['g'] })).body.expiresAt).toBe(
+          '2030-01-02T03:04:05.000Z',
+        );
+        expect(
+          (await call('PATCH', '/devices/sensor-1', { expiresAt: null })).body.expiresAt,
+        ).toBeUndefined();
+        expect((await call('PATCH', '/devices/sensor-1', { expiresAt: 'tomorrow' })).status).toBe(400);
 
         expect((await call('POST', '/devices/sensor-1:disable')).body.enabled).toBe(false);
         expect((await call('POST', '/devices/sensor-1:enable', {})).body.enabled).toBe(true);
