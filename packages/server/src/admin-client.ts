@@ -37,9 +37,8 @@ export class AdminClient {
     options: { contentType?: string; idempotencyKey?: string } = {},
   ): Promise<T> {
     const streamed = body instanceof ReadableStream;
-    let response: Response;
-    try {
-      response = await fetch(`${this.#base}${path}`, {
+    const send = () =>
+      fetch(`${this.#base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.#token}`,
@@ -49,6 +48,15 @@ export class AdminClient {
         body: body === undefined ? undefined : streamed ? body : JSON.stringify(body),
         ...(streamed ? { duplex: 'half' } : {}),
       } as RequestInit);
+    let response: Response;
+    try {
+      response = await send().catch(async (error: unknown) => {
+        // The answer may be lost after the write committed: only a request with an idempotency key is
+        // sent again, and the server then replays the first result instead of writing twice.
+        if (!options.idempotencyKey || streamed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return send();
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new AdminClientError(

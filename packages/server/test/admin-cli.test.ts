@@ -168,6 +168,9 @@ describe('mqtt-warden serve with the admin API on PostgreSQL, driven by the CLI'
     });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/give the admin API address: --url URL or MQTT_WARDEN_ADMIN_URL/);
+    const weak = await warden(['device', 'add', 'weak-1', '--password', 'short'], env);
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/at least 12 characters.*\(ERR_INVALID_INPUT\)/);
     const duplicate = await warden(['device', 'add', 'sensor-1'], env);
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toMatch(/ERR_REGISTRY_EXISTS/);

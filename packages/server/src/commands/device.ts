@@ -126,7 +126,7 @@ async function add(client: AdminClient, id: string, values: Values): Promise<num
   if (values.password !== undefined && values['generate-password']) {
     throw new UsageError('give either --password or --generate-password');
   }
-  // One key for the whole command: re-running it after a network error does not register twice.
+  // A request whose answer was lost is sent again with this key (AdminClient), so nothing is written twice.
   const idempotencyKey = randomUUID();
   const device = await client.call<DeviceJson>(
     'POST',
@@ -153,9 +153,10 @@ async function add(client: AdminClient, id: string, values: Values): Promise<num
         { idempotencyKey },
       );
     } catch (error) {
-      if (error instanceof AdminClientError) {
-        console.error(`mqtt-warden device: device ${id} was added, but its password was not set:`);
-      }
+      // A refused password (too short, common) leaves nothing behind: the device goes too.
+      await client.call('DELETE', `/devices/${path(id)}`).catch(() => {
+        console.error(`mqtt-warden device: device ${id} was added without a password; delete or fix it`);
+      });
       throw error;
     }
   }
@@ -223,7 +224,6 @@ async function importFile(client: AdminClient, file: string, values: Values): Pr
     errors: { line: number; code: string; message: string }[];
   }>('POST', '/devices:import', body, {
     contentType: /\.csv$/i.test(file) ? 'text/csv' : 'application/x-ndjson',
-    idempotencyKey: randomUUID(),
   });
   process.stderr.write('\n');
   if (values.json) console.log(JSON.stringify(report, null, 2));
