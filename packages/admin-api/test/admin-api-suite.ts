@@ -219,6 +219,19 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
         expect((await call('DELETE', '/devices/sensor-1')).status).toBe(404);
       });
 
+      it('lets one of several concurrent updates of the same version win; the others get 409', async () => {
+        await call('POST', '/devices', { id: 'contended' });
+        const answers = await Promise.all(
+          ['a', 'b', 'c', 'd', 'e'].map((role) =>
+            call('PATCH', '/devices/contended', { roles: [role] }, { 'if-match': '"1"' }),
+          ),
+        );
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses).toEqual([200, 409, 409, 409, 409]);
+        const winner = answers.find((a) => a.status === 200)!.body;
+        expect(await h.store.getDevice('contended')).toMatchObject({ version: 2, roles: winner.roles });
+      });
+
       it('replays a retried write with the same Idempotency-Key instead of writing twice', async () => {
         const headers = { 'idempotency-key': 'create-sensor-9' };
         const first = await call('POST', '/devices', { id: 'sensor-9' }, headers);
@@ -229,6 +242,12 @@ export function adminApiSuite(name: string, makeStore: () => Promise<RegistrySto
         expect((await h.store.listAuditRecords()).filter((r) => r.action === 'device.create')).toHaveLength(
           1,
         );
+        // A retry racing the first attempt is replayed too.
+        const racing = await Promise.all(
+          [1, 2, 3].map(() => call('POST', '/devices', { id: 'sensor-10' }, { 'idempotency-key': 'race' })),
+        );
+        expect(racing.map((r) => r.status)).toEqual([201, 201, 201]);
+        expect(new Set(racing.map((r) => JSON.stringify(r.body))).size).toBe(1);
         // Without the key the same request is a duplicate.
         expect((await call('POST', '/devices', { id: 'sensor-9' })).status).toBe(409);
       });
