@@ -12,6 +12,11 @@ const COMMANDS: Record<string, string> = {
   import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
   audit:
     'print and follow the audit trail: mqtt-warden audit tail --config FILE [--decision deny] [--follow]',
+  admin: 'admin tokens, against the store: mqtt-warden admin token create --scope read --config FILE',
+  device:
+    'devices through the admin API: mqtt-warden device add|disable|enable|revoke-credentials|list|import',
+  migrate: 'apply the registry schema migrations in PostgreSQL: mqtt-warden migrate --config FILE',
+  store: 'registry maintenance: mqtt-warden store rotate-key --config FILE',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]

@@ -86,6 +86,39 @@ export const ServerConfigSchema = strictObject({
     }).default({ afterSeconds: 86_400, overlapSeconds: 60 }),
   }).optional(),
   /**
+   * The admin API (`/admin/v1`, see docs/admin-api.md) on a listener of its own; served only when `store`
+   * is configured too. `tls.ca` lets clients authenticate with a certificate it issued, and
+   * `mtlsSubjects` maps such a certificate's subject (e.g. `CN=ops, O=Example`) to admin scopes.
+   */
+  admin: strictObject({
+    listen: strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(9443),
+      tls: strictObject({ cert: path, key: path, ca: path.optional() }).optional(),
+    }),
+    mtlsSubjects: z
+      .record(
+        z.string().regex(/^[A-Za-z.0-9]+\s*=/, 'write a subject like "CN=ops-admin, O=Example"'),
+        z.array(z.enum(['read', 'write', 'policy'])).min(1, 'list the scopes: read, write, policy'),
+      )
+      .optional(),
+    /** Largest JSON body (a policy document) and largest streamed device import, in bytes. */
+    limits: strictObject({
+      bodyBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 * 1024),
+      importBytes: z
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+    }).default({ bodyBytes: 2 * 1024 * 1024, importBytes: 256 * 1024 * 1024 }),
+  })
+    .refine((admin) => admin.mtlsSubjects === undefined || admin.listen.tls?.ca !== undefined, {
+      error: 'mtlsSubjects needs listen.tls with a ca: the CA whose client certificates are trusted',
+    })
+    .optional(),
+  /**
    * Prometheus metrics; not served unless configured. `listen`: a separate plain-HTTP listener (which
    * also answers /healthz and /readyz); `bearerToken`: required as `Authorization: Bearer` (on the main
    * listener, or on the separate one when both are given).
@@ -151,6 +184,29 @@ export const ServerConfigSchema = strictObject({
   defenses: DefensesConfigSchema,
   /** The audit trail and alert rules; without it, denials and alerts go to the server log. */
   audit: AuditConfigSchema,
+  /**
+   * The device registry (PostgreSQL). `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys
+   * and private signing keys; after a rotation the old keys go in `previousEncryptionKeys` until
+   * `mqtt-warden store rotate-key` re-encrypted everything. See docs/registry.md.
+   */
+  store: strictObject({
+    postgres: strictObject({
+      url: secretSchema,
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,47}$/, 'a schema is lower-case letters, digits and "_" (at most 48)')
+        .optional(),
+      poolSize: z.int().min(1).max(100).optional(),
+      statementTimeoutMs: z.int().min(100).max(600_000).optional(),
+      migrateOnStart: z.boolean().default(false),
+    }),
+    encryptionKey: secretSchema.optional(),
+    previousEncryptionKeys: z.array(secretSchema).optional(),
+  })
+    .refine((store) => store.encryptionKey !== undefined || store.previousEncryptionKeys === undefined, {
+      error: 'previousEncryptionKeys only decrypt: set encryptionKey too (the key that encrypts)',
+    })
+    .optional(),
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true),
@@ -240,12 +296,28 @@ export function parseServerConfig(
         }
       : value.listen,
     metrics: value.metrics && { ...value.metrics, bearerToken: value.metrics.bearerToken?.withPath(at) },
+    admin: value.admin && {
+      ...value.admin,
+      listen: {
+        ...value.admin.listen,
+        tls: value.admin.listen.tls && {
+          cert: at(value.admin.listen.tls.cert),
+          key: at(value.admin.listen.tls.key),
+          ca: value.admin.listen.tls.ca === undefined ? undefined : at(value.admin.listen.tls.ca),
+        },
+      },
+    },
     adapters: {
       ...value.adapters,
       emqx: value.adapters.emqx && withSecretPath(value.adapters.emqx, at),
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    store: value.store && {
+      postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },
+      encryptionKey: value.store.encryptionKey?.withPath(at),
+      previousEncryptionKeys: value.store.previousEncryptionKeys?.map((key) => key.withPath(at)),
+    },
     sessions: {
       ticket:
         value.sessions.ticket && value.sessions.ticket.key !== undefined

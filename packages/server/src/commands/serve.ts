@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
+import type { RegistryStore } from '@mqtt-warden/registry';
+import { type AdminListener, adminListener } from '../admin-listener.js';
+import { openRegistry } from '../open-registry.js';
 import { loadServerConfig, type ServerConfig } from '../server-config.js';
 import { createWardenServer } from '../warden-server.js';
 
@@ -14,7 +17,8 @@ export const QUICKSTART_CONFIG = join(QUICKSTART_DIR, 'warden.yaml');
 
 const HELP = `Usage: mqtt-warden serve [--config FILE] [--port PORT] [--host HOST]
 
-Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ.
+Starts the HTTP auth server for EMQX, mosquitto-go-auth and RabbitMQ, and the admin API on its own
+listener when the config has admin: and store: (docs/admin-api.md).
 Without --config it runs on the quickstart policy and users shipped with the package
 (demo users: write your own with "mqtt-warden init DIR").
 The listen address is, by precedence: --port/--host, the MQTT_WARDEN_PORT/MQTT_WARDEN_HOST
@@ -52,21 +56,44 @@ export async function run(args: string[]): Promise<number> {
   let server: Awaited<ReturnType<typeof createWardenServer>>;
   let url: string;
   let tokens: ServerConfig['deviceTokens'];
+  let store: RegistryStore | undefined;
+  let admin: AdminListener | undefined;
+  const closeAdmin = async () => {
+    await admin?.close();
+    await store?.close();
+  };
   try {
     const loaded = await loadServerConfig(file);
     const config = { ...loaded, listen: { ...loaded.listen, ...listen } };
     tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
+    if (config.admin) {
+      // The admin API's own connection pool; its change feed is not used here, so only say when it fails.
+      store = await openRegistry(config, {
+        log: { warn: (_error, message) => console.error(`mqtt-warden serve: admin store: ${message}`) },
+      });
+      if (store) admin = await adminListener(config.admin, store, config.log.level);
+      else
+        console.error(
+          'mqtt-warden serve: admin: needs store: (the admin API edits the store); not serving it',
+        );
+    }
     server = await createWardenServer(config);
   } catch (error) {
+    await closeAdmin().catch(() => {});
     return failed(error, 2);
   }
+  let adminUrl: string | undefined;
   try {
     url = await server.listen();
+    adminUrl = await admin?.listen();
   } catch (error) {
     await server.close().catch(() => {});
+    await closeAdmin().catch(() => {});
     return failed(error, 1);
   }
   console.log(`mqtt-warden listening on ${url} (config ${file})`);
+  if (adminUrl)
+    console.log(`admin API on ${adminUrl}/admin/v1 (document: ${adminUrl}/admin/v1/openapi.json)`);
   if (server.operations) console.log(`metrics, /healthz and /readyz on ${server.operations.listeningOrigin}`);
   if (tokens) console.log(`device tokens: POST ${url}${tokens.path}, keys at ${url}${tokens.jwksPath}`);
   if (values.config === undefined) {
@@ -80,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
     const stop = (signal: string) => {
       server.app.log.info({ signal }, 'shutting down');
       process.off('SIGHUP', reload);
-      server.close().then(
+      Promise.all([server.close(), closeAdmin()]).then(
         () => resolve(0),
         () => resolve(1),
       );
