@@ -44,9 +44,12 @@ export class ReportBuilder {
  * console.log(formatImportReport(report));
  * ```
  */
-export function formatImportReport(report: ImportReport, options: { verbose?: boolean } = {}): string {
+export function formatImportReport(
+  report: ImportReport,
+  options: { verbose?: boolean; noun?: 'rules' | 'users' } = {},
+): string {
   const lines = [
-    `imported: ${report.imported.length} rules; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
+    `imported: ${report.imported.length} ${options.noun ?? 'rules'}; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
   ];
   const section = (title: string, entries: readonly ReportEntry[]) => {
     if (entries.length === 0) return;

@@ -1,6 +1,12 @@
 export { type ErlangForm, type ErlangTerm, parseErlangTerms, type TermPosition } from './erlang-terms.js';
 export { type DynsecImportResult, importDynsec } from './import-dynsec.js';
 export { type EmqxAclImportOptions, importEmqxAcl } from './import-emqx-acl.js';
+export {
+  type EmqxHashSettings,
+  type EmqxUsersImportOptions,
+  importEmqxUsers,
+  type UsersImportResult,
+} from './import-emqx-users.js';
 export { importGoAuthAcl } from './import-go-auth-acl.js';
 export {
   type ImportOptions,

@@ -7,7 +7,8 @@ const COMMANDS: Record<string, string> = {
   test: 'run policy test suites: mqtt-warden test SUITE... [--junit FILE]',
   passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
-  import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
+  import:
+    'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl|emqx-acl|emqx-users FILE --out FILE',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]
