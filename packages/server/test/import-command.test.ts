@@ -86,3 +86,69 @@ describe('mqtt-warden import mosquitto-acl', () => {
     expect(r.out).toContain('"alice"');
   });
 });
+
+describe('mqtt-warden import emqx-acl and emqx-users', () => {
+  it('writes a policy that check reproduces in EMQX order, no_match explicit, and exits 0', async () => {
+    const f = await files(
+      [
+        '%% acl.conf',
+        '{allow, {ipaddr, "10.0.0.0/8"}, publish, ["ops/#"]}.',
+        '{deny, {user, "bob"}, all, ["a/#"]}.',
+        '{allow, all, all, ["a/#"]}.',
+      ].join('\n'),
+    );
+    const r = await capture(['import', 'emqx-acl', f.acl, '--out', f.out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^imported: 3 rules; changed meaning: 0; refused: 0/);
+    expect(r.out).toContain('no_match = allow');
+    expect(await readFile(f.out, 'utf8')).toContain(`# ${f.acl}:3: {deny, {user, "bob"}, all, ["a/#"]}.`);
+    const check = (...args: string[]) => capture(['check', '--policy', f.out, ...args]);
+    expect((await check('--username', 'bob', '--publish', 'a/x')).code).toBe(1);
+    expect((await check('--username', 'eve', '--publish', 'a/x')).code).toBe(0);
+    expect((await check('--username', 'eve', '--publish', 'b')).code).toBe(0); // no_match = allow
+    expect((await check('--username', 'bob', '--publish', 'ops/x', '--from', '10.1.1.1')).code).toBe(0);
+
+    const closed = await capture(['import', 'emqx-acl', f.acl, '--out', f.out, '--no-match', 'deny']);
+    expect(closed.code).toBe(0);
+    expect((await check('--username', 'eve', '--publish', 'b')).code).toBe(1);
+  });
+
+  it('exits 1 for a refused rule unless --lossy, 1 with file:line:col for a file EMQX refuses, 2 for usage', async () => {
+    const f = await files('{allow, {client_attr, "a", "b"}, all, ["x"]}.\n{allow, all, all, ["y"]}.\n');
+    expect((await capture(['import', 'emqx-acl', f.acl, '--out', f.out])).code).toBe(1);
+    expect(existsSync(f.out)).toBe(false);
+    expect((await capture(['import', 'emqx-acl', f.acl, '--out', f.out, '--lossy'])).code).toBe(0);
+    const bad = await files('{allow, all, pubsub, ["x"]}.');
+    const r = await capture(['import', 'emqx-acl', bad.acl, '--out', bad.out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${bad.acl}:1:14: the action must be publish`);
+    expect((await capture(['import', 'emqx-acl', f.acl, '--out', f.out, '--no-match', 'maybe'])).code).toBe(
+      2,
+    );
+    expect(
+      (await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out, '--no-match', 'deny'])).code,
+    ).toBe(2);
+  });
+
+  it('emqx-users writes a users file readable by the owner only, with the given hash settings', async () => {
+    const { createHash } = await import('node:crypto');
+    const { stat } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'import-'));
+    const hash = createHash('sha512').update('pw-1salt').digest('hex');
+    await writeFile(
+      join(dir, 'users.csv'),
+      `user_id,password_hash,salt,is_superuser\nu1,${hash},salt,false\n`,
+    );
+    const out = join(dir, 'users.yaml');
+    const args = ['import', 'emqx-users', join(dir, 'users.csv'), '--out', out];
+    const r = await capture([...args, '--hash-algorithm', 'sha512', '--salt-position', 'suffix']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^imported: 1 users/);
+    expect(await readFile(out, 'utf8')).toContain('"algorithm":"sha512"');
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect((await capture([...args, '--hash-algorithm', 'pbkdf2'])).code).toBe(2); // needs its parameters
+    expect((await capture([...args, '--hash-algorithm', 'bcrypt', '--salt-position', 'prefix'])).code).toBe(
+      2,
+    );
+  });
+});
