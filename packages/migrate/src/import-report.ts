@@ -46,10 +46,11 @@ export class ReportBuilder {
  */
 export function formatImportReport(
   report: ImportReport,
-  options: { verbose?: boolean; noun?: 'rules' | 'users' } = {},
+  options: { verbose?: boolean; noun?: 'rules' | 'users'; verb?: 'imported' | 'exported' } = {},
 ): string {
+  const verb = options.verb ?? 'imported';
   const lines = [
-    `imported: ${report.imported.length} ${options.noun ?? 'rules'}; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
+    `${verb}: ${report.imported.length} ${options.noun ?? 'rules'}; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
   ];
   const section = (title: string, entries: readonly ReportEntry[]) => {
     if (entries.length === 0) return;
@@ -60,7 +61,7 @@ export function formatImportReport(
       lines.push(`  ${where}: ${quote(e.text)}`, `    ${e.message}`);
     }
   };
-  if (options.verbose) section('imported', report.imported);
+  if (options.verbose) section(verb, report.imported);
   section('changed meaning', report.changed);
   section('refused', report.refused);
   if (report.notes.length > 0) {

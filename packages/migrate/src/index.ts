@@ -1,4 +1,6 @@
 export { type ErlangForm, type ErlangTerm, parseErlangTerms, type TermPosition } from './erlang-terms.js';
+export { exportEmqxAcl } from './export-emqx-acl.js';
+export { exportMosquittoAcl } from './export-mosquitto-acl.js';
 export { type DynsecImportResult, importDynsec } from './import-dynsec.js';
 export { type EmqxAclImportOptions, importEmqxAcl } from './import-emqx-acl.js';
 export {
@@ -30,3 +32,4 @@ export {
   type PolicyDraft,
   renderPolicyYaml,
 } from './policy-draft.js';
+export type { ExportOptions, ExportResult } from './policy-source.js';
