@@ -92,17 +92,34 @@ export function exportEmqxAcl(policyText: string, options: ExportOptions): Expor
       const from = `{ipaddrs, [${rule.from.map(erlString).join(', ')}]}`;
       who = who === 'all' ? from : `{'and', [${who}, ${from}]}`;
     }
-    const verb = publish && subscribe ? 'all' : publish ? 'publish' : 'subscribe';
-    const opts = [
-      rule.qos && `{qos, [${[...new Set(rule.qos)].join(', ')}]}`,
-      rule.retain !== undefined && `{retain, ${rule.retain}}`,
-    ].filter(Boolean);
-    const action = opts.length > 0 ? `{${verb}, [${opts.join(', ')}]}` : verb;
+    // The policy reads a subscription as a non-retained request and checks receive denies against it
+    // without retain; EMQX ignores retain on subscribe rules. So with retain, the subscribe part is its
+    // own rule, written when it applies to every subscription, left out when it applies to none.
+    const subscribeAlways =
+      (rule.effect === 'deny' && actions.has('receive')) ||
+      (actions.has('subscribe') && rule.retain !== true);
+    const qos = rule.qos && `{qos, [${[...new Set(rule.qos)].join(', ')}]}`;
+    const parts: [string, (string | undefined)[]][] =
+      rule.retain === undefined
+        ? [[publish && subscribe ? 'all' : publish ? 'publish' : 'subscribe', [qos]]]
+        : [
+            ...(publish
+              ? [['publish', [qos, `{retain, ${rule.retain}}`]] as [string, (string | undefined)[]]]
+              : []),
+            ...(subscribeAlways ? [['subscribe', [qos]] as [string, (string | undefined)[]]] : []),
+          ];
     out.push(
       `%% ${source.where.file}:${source.where.line ?? '?'}: ${source.where.text.replace(/[\r\n]/g, ' ')}`,
-      `{${rule.effect}, ${who}, ${action}, [${topics.join(', ')}]}.`,
     );
-    report.imported.push({ ...source.where, message: `${rule.effect} ${verb}` });
+    for (const [verb, options] of parts) {
+      const opts = options.filter(Boolean);
+      const action = opts.length > 0 ? `{${verb}, [${opts.join(', ')}]}` : verb;
+      out.push(`{${rule.effect}, ${who}, ${action}, [${topics.join(', ')}]}.`);
+    }
+    report.imported.push({
+      ...source.where,
+      message: parts.map(([verb]) => `${rule.effect} ${verb}`).join(', ') || 'matches nothing',
+    });
   }
   out.push("%% The policy's default: what no rule allows is denied.", '{deny, all}.');
   report.notes.push(...NOTES);
