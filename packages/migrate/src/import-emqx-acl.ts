@@ -77,6 +77,7 @@ export function importEmqxAcl(text: string, options: EmqxAclImportOptions): Impo
   const roleName = roleNamer();
   let allowsDollarAfterDenyAll = false;
   let denyAllLine: number | undefined;
+  let catchAllLine: number | undefined;
 
   for (const form of forms) {
     const { term } = form;
@@ -103,11 +104,15 @@ export function importEmqxAcl(text: string, options: EmqxAclImportOptions): Impo
       report.refused.push({ ...entry, message: refusal });
       continue;
     }
-    if (topics.some((t) => !t.startsWith('eq ') && t.includes('${'))) {
+    const templated = topics.filter((t) => !t.startsWith('eq ') && t.includes('${'));
+    if (templated.length > 0) {
+      const pasted = templated.some((t) => t.includes('${username}'))
+        ? 'EMQX pasted the value in, "undefined" for a client without username'
+        : 'EMQX pasted the value in';
       changes.push(
         rule.effect === 'allow'
-          ? 'a placeholder whose value is missing, empty or holds "+", "#" or "/" makes this allow match nothing (EMQX pasted the value in, "undefined" for a client without username)'
-          : 'a placeholder whose value is missing, empty or holds "+", "#" or "/" makes this deny match every topic (EMQX pasted the value in, "undefined" for a client without username)',
+          ? `a placeholder whose value is missing, empty or holds "+", "#" or "/" makes this allow match nothing (${pasted})`
+          : `a placeholder whose value is missing, empty or holds "+", "#" or "/" makes this deny match every topic (${pasted})`,
       );
     }
     const rules = parseAclClaim([
@@ -124,6 +129,7 @@ export function importEmqxAcl(text: string, options: EmqxAclImportOptions): Impo
       continue;
     }
     if (rule.catchAll) {
+      catchAllLine ??= term.line;
       if (rule.effect === 'deny') denyAllLine ??= term.line;
     } else if (
       denyAllLine !== undefined &&
@@ -162,30 +168,33 @@ export function importEmqxAcl(text: string, options: EmqxAclImportOptions): Impo
     for (const message of changes) report.changed.push({ ...entry, message });
   }
 
-  const last = roleName('no-match', 'no-match');
-  draft.roles.push({
-    name: last,
-    description: `EMQX authorization.no_match = ${noMatch}: what no rule matched`,
-    rules:
-      noMatch === 'allow'
-        ? [
-            {
-              effect: 'allow',
-              actions: ['all'],
-              topics: ['#'],
-              comment: 'authorization.no_match = allow (EMQX default): every topic except "$..." ones',
-            },
-          ]
-        : [],
-  });
-  draft.bindings.push({ when: {}, roles: [last] });
-  report.notes.push(
-    noMatch === 'allow'
-      ? 'authorization.no_match = allow (EMQX default, --no-match deny to change): what no rule matches is ALLOWED, written as the last role "no-match". ' +
-          'Topics starting with "$" stay denied there (a policy "#" never matches them).'
-      : 'authorization.no_match = deny: what no rule matches is denied (the policy default).',
-    ...NOTES,
-  );
+  if (catchAllLine !== undefined) {
+    report.notes.push(
+      `authorization.no_match never applies: line ${catchAllLine} matches every request first (the policy denies what no rule allows)`,
+    );
+  } else if (noMatch === 'allow') {
+    const name = roleName('no-match', 'no-match');
+    draft.roles.push({
+      name,
+      description: 'EMQX authorization.no_match = allow: what no rule matched',
+      rules: [
+        {
+          effect: 'allow',
+          actions: ['all'],
+          topics: ['#'],
+          comment: 'authorization.no_match = allow (EMQX default): every topic except "$..." ones',
+        },
+      ],
+    });
+    draft.bindings.push({ when: {}, roles: [name] });
+    report.notes.push(
+      'authorization.no_match = allow (EMQX default, --no-match deny to change): what no rule matches is ALLOWED, written as the last role "no-match". ' +
+        'Topics starting with "$" stay denied there (a policy "#" never matches them).',
+    );
+  } else {
+    report.notes.push('authorization.no_match = deny: what no rule matches is denied (the policy default).');
+  }
+  report.notes.push(...NOTES);
   if (denyAllLine !== undefined && allowsDollarAfterDenyAll) {
     report.notes.push(
       `line ${denyAllLine} denies every topic, which in EMQX 5.8.9 includes "$..." topics; the policy's "#" does not, so a later allow of a "$..." topic grants it (EMQX never reached it)`,
@@ -282,7 +291,13 @@ function readRule(form: ErlangForm, file: string): EmqxRule {
     ...(qos && qos.length < 3 && { qos }),
     ...(retain !== undefined && { retain }),
     topics: topicList,
-    catchAll: everyone && topicList.some((t) => t === '#' || typeof t !== 'string'),
+    catchAll:
+      everyone &&
+      verb.kind === 'atom' &&
+      verb.value === 'all' &&
+      qos === undefined &&
+      retain === undefined &&
+      topicList.some((t) => t === '#' || typeof t !== 'string'),
   };
 }
 
