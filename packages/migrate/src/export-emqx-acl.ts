@@ -158,7 +158,7 @@ function grantWho(grant: RoleGrant): string | { refused: string } {
 }
 
 function escapeRegex(text: string): string {
-  return text.replace(/[\\^$.|?*+()[\]{}/-]/g, '\\$&');
+  return text.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }
 
 /** An Erlang string literal: `"` and `\` escaped, control and non-ASCII characters as `\x{H}`. */

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, string> = {
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
   import:
     'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl|emqx-acl|emqx-users FILE --out FILE',
+  export: 'write a policy as another ACL format: mqtt-warden export mosquitto-acl|emqx-acl POLICY --out FILE',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]
