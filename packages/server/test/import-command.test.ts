@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run as checkCommand } from '../src/commands/check.js';
+import { run as exportCommand } from '../src/commands/export.js';
 import { run as importCommand } from '../src/commands/import.js';
 
-/** `mqtt-warden import …` or `check …`, in-process. */
+/** `mqtt-warden import …`, `export …` or `check …`, in-process. */
 function main([name, ...args]: string[]): Promise<number> {
+  if (name === 'export') return exportCommand(args);
   return name === 'import' ? importCommand(args) : checkCommand(args);
 }
 
@@ -150,5 +152,45 @@ describe('mqtt-warden import emqx-acl and emqx-users', () => {
     expect((await capture([...args, '--hash-algorithm', 'bcrypt', '--salt-position', 'prefix'])).code).toBe(
       2,
     );
+  });
+});
+
+describe('mqtt-warden export', () => {
+  it('writes an acl_file and an acl.conf that import back to the same decisions', async () => {
+    const f = await files(
+      'topic read public/#\nuser alice\ntopic readwrite alice/#\npattern write devices/%c/#\n',
+    );
+    expect((await capture(['import', 'mosquitto-acl', f.acl, '--out', f.out])).code).toBe(0);
+    const mosquitto = join(f.dir, 'exported.acl');
+    const r = await capture(['export', 'mosquitto-acl', f.out, '--out', mosquitto]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^exported: 3 rules; changed meaning: 0; refused: 0/);
+    const text = await readFile(mosquitto, 'utf8');
+    expect(text).toContain('user alice\n');
+    expect(text).toContain('topic readwrite alice/#');
+    expect(text).toContain('pattern write devices/%c/#');
+
+    // Anonymous clients have no EMQX "who": listed, exit 1, nothing written; --lossy writes the rest.
+    const emqx = join(f.dir, 'exported.conf');
+    const refused = await capture(['export', 'emqx-acl', f.out, '--out', emqx]);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('acl.conf cannot match clients without a username');
+    expect(existsSync(emqx)).toBe(false);
+    expect((await capture(['export', 'emqx-acl', f.out, '--out', emqx, '--lossy'])).code).toBe(0);
+    const back = join(f.dir, 'back.yaml');
+    expect((await capture(['import', 'emqx-acl', emqx, '--out', back])).code).toBe(0);
+    const check = (...args: string[]) => capture(['check', '--policy', back, ...args]);
+    expect((await check('--username', 'alice', '--publish', 'alice/x')).code).toBe(0);
+    expect((await check('--username', 'bob', '--publish', 'alice/x')).code).toBe(1);
+    expect((await check('--username', 'bob', '--client-id', 'd1', '--publish', 'devices/d1/t')).code).toBe(0);
+  });
+
+  it('exits 1 for an invalid policy, 2 for usage errors and unreadable files', async () => {
+    const f = await files('');
+    await writeFile(f.out, 'version: 2\n');
+    expect((await capture(['export', 'emqx-acl', f.out, '--out', f.acl])).code).toBe(1);
+    expect((await capture(['export', 'nosuch', f.out, '--out', f.acl])).code).toBe(2);
+    expect((await capture(['export', 'emqx-acl', f.out])).code).toBe(2);
+    expect((await capture(['export', 'emqx-acl', join(f.dir, 'none'), '--out', f.acl])).code).toBe(2);
   });
 });
