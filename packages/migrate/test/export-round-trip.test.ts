@@ -14,11 +14,11 @@ const TOPICS = ['a/b', 'a/c', 'a/b/c', 'b', 'alice/x', 'carol/x', 'c1/x', 'c2/x'
 
 interface GeneratedRule {
   effect: 'allow' | 'deny';
-  actions: string[];
-  topics: (string | { eq: string })[];
-  qos?: number[];
+  actions: readonly string[];
+  topics: readonly (string | { eq: string })[];
+  qos?: readonly number[];
   retain?: boolean;
-  from?: string[];
+  from?: readonly string[];
 }
 
 function policyYaml(doc: {
@@ -96,7 +96,7 @@ const emqxPolicy = fc
     const bindings: { when: object; roles: string[] }[] = [];
     roles.forEach((_, i) => {
       const grant = grants[i]!;
-      if (typeof grant === 'string') (users[grant] ??= []).push(`r${i}`);
+      if (typeof grant === 'string') users[grant] = [...(users[grant] ?? []), `r${i}`];
       else bindings.push({ when: grant, roles: [`r${i}`] });
     });
     return policyYaml({
@@ -189,7 +189,8 @@ const mosquittoPolicy = fc
       const users: Record<string, string[]> = {};
       const bindings: { when: object; roles: string[] }[] = [];
       kinds.forEach((kind, i) => {
-        if (kind.startsWith('user:')) (users[kind.slice(5)] ??= []).push(`r${i}`);
+        const user = kind.slice(5);
+        if (kind.startsWith('user:')) users[user] = [...(users[user] ?? []), `r${i}`];
         else bindings.push({ when: kind === 'general' ? { anonymous: true } : {}, roles: [`r${i}`] });
       });
       return policyYaml({
