@@ -28,6 +28,8 @@ type Token = TermPosition & { readonly start: number } & (
     | { readonly type: 'end' }
   );
 
+const MAX_DEPTH = 64;
+
 /** Erlang's reserved words: bare, they are operators, not atoms (quote them: `'and'`). */
 const RESERVED = new Set(
   'after and andalso band begin bnot bor bsl bsr bxor case catch cond div end fun if let not of or orelse receive rem try when xor'.split(
@@ -72,6 +74,7 @@ export function parseErlangTerms(text: string, file: string): ErlangForm[] {
   const describe = (token: Token) =>
     token.type === 'end' ? 'the end of the file' : `"${String(token.value)}"`;
 
+  let depth = 0;
   const term = (): ErlangTerm => {
     const token = tokens[i++]!;
     const at = { line: token.line, column: token.column };
@@ -84,6 +87,8 @@ export function parseErlangTerms(text: string, file: string): ErlangForm[] {
       return { kind: 'string', value, ...at };
     }
     if (token.type === 'punct' && (token.value === '{' || token.value === '[')) {
+      // A config term is shallow; a deeper one is refused before it can exhaust the stack.
+      if (++depth > MAX_DEPTH) fail(token, `terms nested deeper than ${MAX_DEPTH} levels`);
       const close = token.value === '{' ? '}' : ']';
       const items: ErlangTerm[] = [];
       if (isPunct(tokens[i]!, close)) i++;
@@ -95,6 +100,7 @@ export function parseErlangTerms(text: string, file: string): ErlangForm[] {
           if (!isPunct(next, ',')) fail(next, `expected "," or "${close}" but found ${describe(next)}`);
         }
       }
+      depth--;
       return { kind: token.value === '{' ? 'tuple' : 'list', items, ...at };
     }
     return fail(token, `expected a term (atom, string, integer, tuple or list) but found ${describe(token)}`);

@@ -34,6 +34,8 @@ class Inexpressible extends Error {}
 
 type EmqxAction = 'publish' | 'subscribe' | 'all';
 
+const MAX_ALTERNATIVES = 64;
+
 const NOTES = [
   'EMQX checks acl.conf rules top to bottom and the first match decides: written as combining: first-applicable, ' +
     'one role per rule (or per alternative of an \'or\'), in file order, each bound to the clients its "who" names.',
@@ -361,6 +363,12 @@ function whoConjuncts(who: ErlangTerm, file: string): Conjunct[] {
       for (const part of items(args[0])) {
         const alternatives = whoConjuncts(part, file);
         result = result.flatMap((a) => alternatives.map((b) => merge(a, b)));
+        // An 'and' of 'or's multiplies out: cap the number of roles it becomes.
+        if (result.length > MAX_ALTERNATIVES) {
+          throw new Inexpressible(
+            `this who has more than ${MAX_ALTERNATIVES} alternatives once multiplied out; split the rule`,
+          );
+        }
       }
       return result;
     }
@@ -387,6 +395,7 @@ function merge(a: Conjunct, b: Conjunct): Conjunct {
  */
 function namePatterns(term: ErlangTerm, what: string): string[] {
   if (term.kind === 'string') {
+    if (term.value === '') throw new Inexpressible(`an empty ${what} matches no proven ${what}`);
     if (term.value.includes('*')) {
       throw new Inexpressible(
         `the ${what} "${term.value}" contains "*", which a policy binding reads as a wildcard`,
@@ -408,6 +417,8 @@ function namePatterns(term: ErlangTerm, what: string): string[] {
     );
   }
   const start = m[1] ? '' : '*';
+  if (m[1] && m[3] && literal === '')
+    throw new Inexpressible(`the regex ${JSON.stringify(regex)} matches only an empty ${what}`);
   // PCRE's "$" also matches before a final newline.
   return m[3] ? [`${start}${literal}`, `${start}${literal}\n`] : [`${start}${literal}*`];
 }

@@ -71,6 +71,10 @@ describe('parseErlangTerms', () => {
     expect(errorOf('[1.5].').message).toMatch(/^acl\.conf:1:2: only integers/);
     expect(errorOf('["\\x{zz}"].').message).toMatch(/^acl\.conf:1:3: invalid \\x escape/);
     expect(errorOf('{a}.b').code).toBe('ERR_MIGRATION_INPUT');
+    // Deep nesting is refused with a location, never a stack overflow.
+    expect(errorOf(`${'['.repeat(100_000)}].`).message).toMatch(
+      /^acl\.conf:1:65: terms nested deeper than 64/,
+    );
   });
 
   it('an empty file or one with comments only has no forms', () => {

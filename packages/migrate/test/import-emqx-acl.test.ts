@@ -83,9 +83,12 @@ describe('importEmqxAcl: EMQX first-match semantics', () => {
         '{allow, {\'and\', [{user, "a"}, {user, "b"}]}, all, ["a"]}.',
         '{allow, {user, "a*"}, all, ["a"]}.',
         '{allow, {user, {re, "^ops"}}, all, ["ops/#"]}.',
+        '{allow, {user, ""}, all, ["a"]}.',
+        `{allow, {'and', [${Array(7).fill(`{'or', [{user, "a"}, {clientid, "b"}]}`).join(', ')}]}, all, ["a"]}.`,
       ].join('\n'),
     );
-    expect(report.refused.map((e) => e.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(report.refused.map((e) => e.line)).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(report.refused[6]!.message).toContain('more than 64 alternatives');
     expect(report.refused[0]!.message).toContain('client_attr');
     expect(report.refused[2]!.message).toContain('client_attrs.site');
     expect(report.imported.map((e) => e.line)).toEqual([6]);
