@@ -21,6 +21,8 @@ export interface DraftRule {
 export interface DraftRole {
   readonly name: string;
   readonly description?: string;
+  /** Client-id binding of the role (exact client ids); absent: `defaults.clientIds`. */
+  clientIds?: readonly string[];
   readonly rules: DraftRule[];
 }
 
@@ -113,6 +115,7 @@ export function renderPolicyYaml(draft: PolicyDraft): string {
   for (const role of draft.roles) {
     out.push(`  ${q(role.name)}:`);
     if (role.description !== undefined) out.push(`    description: ${q(role.description)}`);
+    if (role.clientIds) out.push(`    clientIds: ${list(role.clientIds)}`);
     if (role.rules.length === 0) {
       out.push('    rules: []');
       continue;
