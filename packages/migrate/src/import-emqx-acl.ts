@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseAclClaim, ruleTopicProblem } from '@mqtt-warden/jwt';
 import { parsePolicy } from '@mqtt-warden/policy';
+import { topicFilterProblem } from '@mqtt-warden/topic';
 import { type ErlangForm, type ErlangTerm, parseErlangTerms } from './erlang-terms.js';
 import type { ImportOptions, ImportResult } from './import-mosquitto-acl.js';
 import { ReportBuilder } from './import-report.js';
@@ -98,7 +99,11 @@ export function importEmqxAcl(text: string, options: EmqxAclImportOptions): Impo
     let refusal: string | undefined;
     for (const topic of rule.topics) {
       const translated = translateTopic(topic, changes);
-      const problem = translated.startsWith('eq ') ? undefined : ruleTopicProblem(translated);
+      const exact = translated.startsWith('eq ') ? translated.slice(3) : undefined;
+      const problem =
+        exact === undefined
+          ? ruleTopicProblem(translated)
+          : topicFilterProblem(exact) && `an exact topic no request can equal (${topicFilterProblem(exact)})`;
       if (problem) refusal ??= `topic "${translated}": ${problem}`;
       topics.push(translated);
     }

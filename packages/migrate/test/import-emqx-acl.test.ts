@@ -85,9 +85,11 @@ describe('importEmqxAcl: EMQX first-match semantics', () => {
         '{allow, {user, {re, "^ops"}}, all, ["ops/#"]}.',
         '{allow, {user, ""}, all, ["a"]}.',
         `{allow, {'and', [${Array(7).fill(`{'or', [{user, "a"}, {clientid, "b"}]}`).join(', ')}]}, all, ["a"]}.`,
+        '{deny, all, all, [{eq, "a/#/b"}]}.',
       ].join('\n'),
     );
-    expect(report.refused.map((e) => e.line)).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(report.refused.map((e) => e.line)).toEqual([1, 2, 3, 4, 5, 7, 8, 9]);
+    expect(report.refused[7]!.message).toContain('exact topic no request can equal');
     expect(report.refused[6]!.message).toContain('more than 64 alternatives');
     expect(report.refused[0]!.message).toContain('client_attr');
     expect(report.refused[2]!.message).toContain('client_attrs.site');
