@@ -2,7 +2,8 @@
  * `mqtt-warden export mosquitto-acl` against the real broker: random acl_files are imported into policies,
  * each policy is exported again, and the exported acl_file runs in a real Mosquitto 2.0. Every delivery
  * (READ) and publish (WRITE) the broker decides must be what the policy decides (`mqtt-warden check`),
- * except the documented deliberate difference (a "/" in a %u or %c value), counted.
+ * except the documented deliberate difference (a "/" in a %u or %c value), counted. The exported file,
+ * imported again, must decide every request as the first import.
  *
  * MOSQUITTO_EXPORT_CASES (default 40) and MOSQUITTO_EXPORT_SEED (default 4000) choose the run; a failure
  * prints the seed and both files.
@@ -42,6 +43,8 @@ describe('export mosquitto-acl decides in a real Mosquitto 2.0 as the policy doe
         const observed = await Promise.all(batch.map(({ c }) => observeMosquitto(c)));
         for (const [k, { c, yaml }] of batch.entries()) {
           const policy = parsePolicy(yaml);
+          // import → export → import: the second import decides as the first, broker or not.
+          const again = parsePolicy(importMosquittoAcl(c.acl, { file: 'exported' }).yaml);
           const patterns = c.acl.split('\n').filter((line) => line.startsWith('pattern'));
           const usesU = patterns.some((line) => line.includes('%u'));
           const usesC = patterns.some((line) => line.includes('%c'));
@@ -58,6 +61,11 @@ describe('export mosquitto-acl decides in a real Mosquitto 2.0 as the policy doe
                     ? seen.received.get(client.clientId)!.has(topic)
                     : seen.published.get(client.clientId)!.get(topic)!;
                 const ours = policy.authorize(principal, { action, topic }).allowed;
+                if (again.authorize(principal, { action, topic }).allowed !== ours) {
+                  unexpected.push(
+                    `seed ${c.seed}: ${JSON.stringify(client)} ${action} ${topic}: re-import differs`,
+                  );
+                }
                 requests++;
                 if (mosquitto) allowed[action]++;
                 if (mosquitto === ours) agreed++;

@@ -66,7 +66,12 @@ export function exportEmqxAcl(policyText: string, options: ExportOptions): Expor
     const publish = actions.has('publish');
     const subscribe = actions.has('subscribe') || (rule.effect === 'deny' && actions.has('receive'));
     if (!publish && !subscribe) {
-      refuse(source, 'EMQX checks no deliveries: a receive-only allow has no acl.conf rule');
+      // The policy grants no publish or subscription by a receive allow: EMQX decides the same without it.
+      report.changed.push({
+        ...source.where,
+        message:
+          'not exported: EMQX checks no deliveries, and a receive-only allow grants no publish or subscription',
+      });
       continue;
     }
     const topics: string[] = [];

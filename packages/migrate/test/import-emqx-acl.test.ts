@@ -3,7 +3,7 @@ import { parsePolicy } from '@mqtt-warden/policy';
 import { matchTopic } from '@mqtt-warden/topic';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { importEmqxAcl, MigrationError } from '../src/index.js';
+import { exportEmqxAcl, importEmqxAcl, MigrationError } from '../src/index.js';
 
 const who = (username: string | undefined, clientId = 'c1', remoteAddress = '10.1.2.3'): Principal => ({
   id: username ?? clientId,
@@ -254,6 +254,43 @@ describe('importEmqxAcl agrees with a model of EMQX on random files', () => {
         },
       ),
       { numRuns: 300, seed: Number(process.env.FC_SEED ?? 20261201) },
+    );
+    expect(compared).toBeGreaterThan(1000);
+  });
+});
+
+describe('import emqx-acl → export emqx-acl → import emqx-acl', () => {
+  it('the second import decides every publish and literal subscription as the first', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(
+        fc.array(ruleArb, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom<'allow' | 'deny'>('allow', 'deny'),
+        fc.array(requestArb, { minLength: 20, maxLength: 20 }),
+        (rules, noMatch, requests) => {
+          const first = importEmqxAcl(rules.map(erl).join('\n'), { file: 'acl.conf', noMatch });
+          if (first.report.refused.length > 0) return;
+          const exported = exportEmqxAcl(first.yaml, { file: 'policy.yaml' });
+          expect(exported.report.refused).toEqual([]);
+          const a = parsePolicy(first.yaml);
+          const b = parsePolicy(importEmqxAcl(exported.text, { file: 'exported.conf' }).yaml);
+          for (const { client, action, topic, retain, qos } of requests) {
+            const p = who(client.username, client.clientId, client.address);
+            const request = { action, topic, qos, ...(action === 'publish' && { retain }) };
+            const want = a.authorize(p, request).allowed;
+            const got = b.authorize(p, request).allowed;
+            if (got !== want)
+              expect({ acl: exported.text, client, request, got }).toEqual({
+                acl: exported.text,
+                client,
+                request,
+                got: want,
+              });
+            compared++;
+          }
+        },
+      ),
+      { numRuns: 200, seed: Number(process.env.FC_SEED ?? 20261201) },
     );
     expect(compared).toBeGreaterThan(1000);
   });
