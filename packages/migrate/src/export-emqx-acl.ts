@@ -1,4 +1,5 @@
 import type { MatcherDocument } from '@mqtt-warden/policy';
+import { quote } from './import-report.js';
 import {
   type ExportOptions,
   type ExportResult,
@@ -52,7 +53,7 @@ export function exportEmqxAcl(policyText: string, options: ExportOptions): Expor
       ? rules
       : [...rules.filter((r) => r.rule.effect === 'deny'), ...rules.filter((r) => r.rule.effect === 'allow')];
   const out = [
-    `%% Exported from ${options.file} by "mqtt-warden export emqx-acl".`,
+    `%% Exported from ${quote(options.file)} by "mqtt-warden export emqx-acl".`,
     '%% EMQX checks these rules top to bottom; the first match decides.',
   ];
   for (const source of ordered) {
@@ -113,9 +114,7 @@ export function exportEmqxAcl(policyText: string, options: ExportOptions): Expor
               : []),
             ...(subscribeAlways ? [['subscribe', [qos]] as [string, (string | undefined)[]]] : []),
           ];
-    out.push(
-      `%% ${source.where.file}:${source.where.line ?? '?'}: ${source.where.text.replace(/[\r\n]/g, ' ')}`,
-    );
+    out.push(quote(`%% ${source.where.file}:${source.where.line ?? '?'}: ${source.where.text}`));
     for (const [verb, options] of parts) {
       const opts = options.filter(Boolean);
       const action = opts.length > 0 ? `{${verb}, [${opts.join(', ')}]}` : verb;

@@ -1,3 +1,4 @@
+import { quote, type ReportEntry } from './import-report.js';
 import {
   type ExportOptions,
   type ExportResult,
@@ -55,9 +56,12 @@ export function exportMosquittoAcl(policyText: string, options: ExportOptions): 
       if (grant.kind === 'user') {
         if (usable(grant.username)) sections.push({ kind: 'user', username: grant.username });
         else
-          report.notes.push(
-            `user ${JSON.stringify(grant.username)} starts or ends with white space: no "user" line can name it; not exported`,
-          );
+          report.refused.push({
+            file: options.file,
+            text: `users: ${JSON.stringify(grant.username)}`,
+            message:
+              'the username holds a line break or starts or ends with white space: no "user" line can name it',
+          });
         continue;
       }
       const { when, where } = grant;
@@ -120,9 +124,9 @@ export function exportMosquittoAcl(policyText: string, options: ExportOptions): 
     });
   report.notes.push(...NOTES);
 
-  const out = [`# Exported from ${options.file} by "mqtt-warden export mosquitto-acl".`];
+  const out = [`# Exported from ${quote(options.file)} by "mqtt-warden export mosquitto-acl".`];
   const comment = (line: Line) =>
-    `# ${line.source.where.file}:${line.source.where.line ?? '?'}: ${line.source.where.text.replace(/[\r\n]/g, ' ')}`;
+    quote(`# ${line.source.where.file}:${line.source.where.line ?? '?'}: ${line.source.where.text}`);
   const emit = (subset: Line[], keyword: 'topic' | 'pattern') => {
     for (const line of subset) out.push(comment(line), `${keyword} ${line.access} ${line.topic}`);
   };
@@ -226,7 +230,7 @@ function topicFor(
  * rules of different effect that may meet on one request must be won by the same rule as under the
  * policy's combining; else the later one is refused.
  */
-function checkOrder(lines: Line[], combining: string, refused: { push(e: object): unknown }): void {
+function checkOrder(lines: Line[], combining: string, refused: ReportEntry[]): void {
   const rank = (l: Line) => (l.section.kind === 'pattern' ? 2 : 0) + (l.access === 'deny' ? 0 : 1);
   const meet = (a: Line, b: Line) => {
     if (a.section.kind !== 'pattern' && b.section.kind !== 'pattern') {
