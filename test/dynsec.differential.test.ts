@@ -34,6 +34,7 @@ const PLUGIN = [
 ].find(existsSync);
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
+const CLIENT_IDS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
 const LEVELS = ['a', 'b', 'c', ''];
 const TYPES = ['publishClientSend', 'publishClientReceive', 'subscribePattern', 'subscribeLiteral'];
 
@@ -89,6 +90,8 @@ function generate(seed: number): DynsecCase {
   });
   const dynsecClients = USERS.filter(() => chance(0.8)).map((username) => ({
     username,
+    // The plugin admits a client with a clientid only under that client id.
+    ...(chance(0.25) && { clientid: pick(CLIENT_IDS) }),
     ...credentials(PASSWORD),
     ...(chance(0.1) && { disabled: true }),
     roles: roleNames.filter(() => chance(0.4)).map(link),
@@ -115,7 +118,7 @@ function generate(seed: number): DynsecCase {
     defaultACLAccess: defaults,
   });
 
-  const ids = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+  const ids = CLIENT_IDS;
   const clients: TestClient[] = USERS.filter(() => chance(0.8)).map((username, i) => ({
     clientId: ids[i]!,
     username,
@@ -205,6 +208,8 @@ async function compare(c: DynsecCase, observed: Observed, tally: Tally): Promise
       const user = users.get(client.username);
       mayConnect =
         user !== undefined && !user.disabled && (await verifyPassword(client.password ?? '', user.hash));
+      // Then the policy's client-id binding (imported from the client's clientid).
+      mayConnect &&= policy.admit(passwordPrincipal(client)).allowed;
     }
     tally.requests++;
     const didConnect = observed.connected.get(client.clientId);

@@ -133,6 +133,8 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
   };
 
   const users: string[] = [];
+  /** Roles bound to a client id, which get the defaults' rules themselves. */
+  const boundRoles: DraftRole[] = [];
   const defaultsRole: DraftRole = { name: 'default-access', description: 'defaultACLAccess', rules: [] };
   array(root.clients ?? [], 'clients', file).forEach((c, i) => {
     const client = object(c, `clients[${i}]`, file);
@@ -145,13 +147,6 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
       );
       return;
     }
-    if (typeof client.clientid === 'string') {
-      report.changed.push({
-        ...entry(`clients[${i}].clientid`, JSON.stringify(client.clientid)),
-        message:
-          'the plugin admits this user only with this client id; the imported policy binds no client ids (defaults.clientIds: "*"), so bind it with clientIds on this client\'s role',
-      });
-    }
     const role: DraftRole = {
       name: roleName(`client:${username}`, `client-${i + 1}`),
       description: `dynsec client "${username}"`,
@@ -162,7 +157,29 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
     for (const group of sorted(memberOf.get(username) ?? [])) {
       flatten(role, groups.get(group.name) ?? [], `group "${group.name}"`);
     }
-    draft.users.set(username, [role.name, defaultsRole.name]);
+    const clientid = client.clientid;
+    if (typeof clientid === 'string' && clientid !== '') {
+      const where = entry(`clients[${i}].clientid`, JSON.stringify(clientid));
+      if (/[*]|\$\{/.test(clientid)) {
+        report.changed.push({
+          ...where,
+          message:
+            'the plugin admits this user only with this client id, which holds "*" or "${" (a pattern or placeholder in clientIds): not bound, bind it by hand',
+        });
+        draft.users.set(username, [role.name, defaultsRole.name]);
+      } else {
+        // The client's only role, holding the defaults too: a role without clientIds would admit any client id.
+        role.clientIds = [clientid];
+        boundRoles.push(role);
+        report.imported.push({
+          ...where,
+          message: `bound: role ${role.name} connects with this client id only`,
+        });
+        draft.users.set(username, [role.name]);
+      }
+    } else {
+      draft.users.set(username, [role.name, defaultsRole.name]);
+    }
   });
 
   const anonymousGroup = root.anonymousGroup;
@@ -200,6 +217,7 @@ export function importDynsec(text: string, options: ImportOptions): DynsecImport
     });
   }
   draft.roles.push(defaultsRole);
+  for (const role of boundRoles) role.rules.push(...defaultsRole.rules);
   report.notes.push(
     'UNSUBSCRIBE is not checked by mqtt-warden: unsubscribeLiteral, unsubscribePattern and defaultACLAccess.unsubscribe are not imported',
     'Clients whose username is not in the file: the plugin defers and, alone, Mosquitto denies; the policy gives them nothing (default deny)',

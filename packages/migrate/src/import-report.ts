@@ -44,9 +44,13 @@ export class ReportBuilder {
  * console.log(formatImportReport(report));
  * ```
  */
-export function formatImportReport(report: ImportReport, options: { verbose?: boolean } = {}): string {
+export function formatImportReport(
+  report: ImportReport,
+  options: { verbose?: boolean; noun?: 'rules' | 'users'; verb?: 'imported' | 'exported' } = {},
+): string {
+  const verb = options.verb ?? 'imported';
   const lines = [
-    `imported: ${report.imported.length} rules; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
+    `${verb}: ${report.imported.length} ${options.noun ?? 'rules'}; changed meaning: ${report.changed.length}; refused: ${report.refused.length}`,
   ];
   const section = (title: string, entries: readonly ReportEntry[]) => {
     if (entries.length === 0) return;
@@ -57,7 +61,7 @@ export function formatImportReport(report: ImportReport, options: { verbose?: bo
       lines.push(`  ${where}: ${quote(e.text)}`, `    ${e.message}`);
     }
   };
-  if (options.verbose) section('imported', report.imported);
+  if (options.verbose) section(verb, report.imported);
   section('changed meaning', report.changed);
   section('refused', report.refused);
   if (report.notes.length > 0) {

@@ -1,4 +1,14 @@
+export { type ErlangForm, type ErlangTerm, parseErlangTerms, type TermPosition } from './erlang-terms.js';
+export { exportEmqxAcl } from './export-emqx-acl.js';
+export { exportMosquittoAcl } from './export-mosquitto-acl.js';
 export { type DynsecImportResult, importDynsec } from './import-dynsec.js';
+export { type EmqxAclImportOptions, importEmqxAcl } from './import-emqx-acl.js';
+export {
+  type EmqxHashSettings,
+  type EmqxUsersImportOptions,
+  importEmqxUsers,
+  type UsersImportResult,
+} from './import-emqx-users.js';
 export { importGoAuthAcl } from './import-go-auth-acl.js';
 export {
   type ImportOptions,
@@ -22,3 +32,4 @@ export {
   type PolicyDraft,
   renderPolicyYaml,
 } from './policy-draft.js';
+export type { ExportOptions, ExportResult } from './policy-source.js';

@@ -1,3 +1,4 @@
+import type { QoS, RuleTopic } from '@mqtt-warden/core';
 import { quote } from './import-report.js';
 
 /** Action words of the policy format (`read` = subscribe + receive, `write` = publish, `all`). */
@@ -7,7 +8,12 @@ export type ActionWord = 'publish' | 'subscribe' | 'receive' | 'read' | 'write' 
 export interface DraftRule {
   readonly effect: 'allow' | 'deny';
   readonly actions: readonly ActionWord[];
-  readonly topics: readonly string[];
+  /** Filters, or exact topics `{ eq: T }`. */
+  readonly topics: readonly RuleTopic[];
+  /** Match conditions, as in the policy format: QoS levels, retained or not, client address blocks. */
+  readonly qos?: readonly QoS[];
+  readonly retain?: boolean;
+  readonly from?: readonly string[];
   /** Written as a YAML comment above the rule, e.g. `acl.conf:12: topic read a/#`. */
   readonly comment?: string;
 }
@@ -15,6 +21,8 @@ export interface DraftRule {
 export interface DraftRole {
   readonly name: string;
   readonly description?: string;
+  /** Client-id binding of the role (exact client ids); absent: `defaults.clientIds`. */
+  clientIds?: readonly string[];
   readonly rules: DraftRule[];
 }
 
@@ -107,6 +115,7 @@ export function renderPolicyYaml(draft: PolicyDraft): string {
   for (const role of draft.roles) {
     out.push(`  ${q(role.name)}:`);
     if (role.description !== undefined) out.push(`    description: ${q(role.description)}`);
+    if (role.clientIds) out.push(`    clientIds: ${list(role.clientIds)}`);
     if (role.rules.length === 0) {
       out.push('    rules: []');
       continue;
@@ -114,8 +123,14 @@ export function renderPolicyYaml(draft: PolicyDraft): string {
     out.push('    rules:');
     for (const rule of role.rules) {
       if (rule.comment) out.push(`      # ${quote(rule.comment)}`);
+      const topics = rule.topics.map((t) => (typeof t === 'string' ? q(t) : `{ eq: ${q(t.eq)} }`));
+      const conditions = [
+        rule.qos && `qos: [${rule.qos.join(', ')}]`,
+        rule.retain !== undefined && `retain: ${rule.retain}`,
+        rule.from && `from: ${list(rule.from)}`,
+      ].filter(Boolean);
       out.push(
-        `      - { effect: ${rule.effect}, actions: ${list(rule.actions)}, topics: ${list(rule.topics)} }`,
+        `      - { effect: ${rule.effect}, actions: ${list(rule.actions)}, topics: [${topics.join(', ')}]${conditions.map((c) => `, ${c}`).join('')} }`,
       );
     }
   }

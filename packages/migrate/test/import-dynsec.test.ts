@@ -139,3 +139,43 @@ describe('importDynsec: the plugin order, first ACL that matches decides', () =>
     expect(() => importDynsec('not json', { file: 'd.json' })).toThrow(/d.json: not JSON/);
   });
 });
+
+describe('importDynsec: client id binding', () => {
+  const file = JSON.stringify({
+    clients: [
+      { username: 'dev', clientid: 'dev-1', ...password('pw'), roles: [{ rolename: 'r' }] },
+      { username: 'odd', clientid: 'odd-*', ...password('pw') },
+      { username: 'free', ...password('pw') },
+    ],
+    roles: [{ rolename: 'r', acls: [allow('publishClientSend', 'dev/out')] }],
+    defaultACLAccess: { publishClientReceive: true },
+  });
+  const { yaml, report } = importDynsec(file, { file: 'dynsec.json' });
+  const policy = parsePolicy(yaml);
+  const who = (username: string, clientId: string): Principal => ({
+    id: username,
+    clientId,
+    username,
+    method: 'password',
+    roles: [],
+    attributes: {},
+  });
+
+  it('a client with a clientid connects with that client id only, as the plugin admits it', () => {
+    expect(yaml).toContain('clientIds: ["dev-1"]');
+    expect(policy.admit(who('dev', 'dev-1')).allowed).toBe(true);
+    expect(policy.admit(who('dev', 'dev-2')).allowed).toBe(false);
+    expect(policy.admit(who('free', 'anything')).allowed).toBe(true);
+  });
+
+  it('the bound client keeps its own rules and the defaults', () => {
+    expect(policy.authorize(who('dev', 'dev-1'), { action: 'publish', topic: 'dev/out' }).allowed).toBe(true);
+    expect(policy.authorize(who('dev', 'dev-1'), { action: 'receive', topic: 'x' }).allowed).toBe(true);
+    expect(policy.authorize(who('dev', 'dev-1'), { action: 'publish', topic: 'x' }).allowed).toBe(false);
+  });
+
+  it('a clientid that is not a literal client-id rule is reported, not bound', () => {
+    expect(report.changed.some((e) => e.path === 'clients[1].clientid')).toBe(true);
+    expect(policy.admit(who('odd', 'whatever')).allowed).toBe(true);
+  });
+});

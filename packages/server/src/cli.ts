@@ -9,7 +9,6 @@ const COMMANDS: Record<string, string> = {
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
   lockout:
     'list or clear brute-force lockouts in the shared store: mqtt-warden lockout list|clear [KEY] --config FILE',
-  import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
   audit:
     'print and follow the audit trail: mqtt-warden audit tail --config FILE [--decision deny] [--follow]',
   admin: 'admin tokens, against the store: mqtt-warden admin token create --scope read --config FILE',
@@ -17,6 +16,9 @@ const COMMANDS: Record<string, string> = {
     'devices through the admin API: mqtt-warden device add|disable|enable|revoke-credentials|list|import',
   migrate: 'apply the registry schema migrations in PostgreSQL: mqtt-warden migrate --config FILE',
   store: 'registry maintenance: mqtt-warden store rotate-key --config FILE',
+  import:
+    'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl|emqx-acl|emqx-users FILE --out FILE',
+  export: 'write a policy as another ACL format: mqtt-warden export mosquitto-acl|emqx-acl POLICY --out FILE',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]
