@@ -6,7 +6,7 @@ import {
   createJwtAccessTokenVerifier,
   createOAuthAuthenticator,
 } from '@mqtt-warden/oauth';
-import { createPasswordAuthenticator, type FileStore, openFileStore } from '@mqtt-warden/password';
+import { type CredentialStore, createPasswordAuthenticator, openFileStore } from '@mqtt-warden/password';
 import {
   createSasTokenAuthenticator,
   PskStore,
@@ -16,12 +16,21 @@ import {
 import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
 import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
 import { onlyIssuers } from './only-issuers.js';
+import type { RegistryCredentials } from './registry-credentials.js';
+import { registryUserStore } from './registry-user-store.js';
+
+/** The registry (`store:`) as the chain reads it: cached credential lookups and a sample of its hash format. */
+export interface ChainRegistry {
+  readonly credentials: RegistryCredentials;
+  /** A hash in the format of new registry passwords, for the password authenticator's same-cost dummy. */
+  readonly sampleHash: string;
+}
 
 /** One built authenticator with the files it reads and how to reload and stop it. */
 export interface ChainLink {
   readonly authenticator: Authenticator;
   /** The password store, for principals of users who have not logged in through this server. */
-  readonly store?: FileStore;
+  readonly store?: CredentialStore;
   /** Files to watch; a change calls {@link reload}. */
   readonly files: readonly string[];
   /** Re-reads files (credentials, device keys, CRLs). Throws when they are invalid; the old data stays. */
@@ -45,9 +54,13 @@ export interface ChainLogger extends GuardLogger {
  * const guard = createGuard({ authenticators: links.map((l) => l.authenticator), authorizer: policy });
  * ```
  */
-export async function buildChainLink(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+export async function buildChainLink(
+  block: AuthenticatorConfig,
+  log: ChainLogger,
+  registry?: ChainRegistry,
+): Promise<ChainLink> {
   try {
-    return await build(block, log);
+    return await build(block, log, registry);
   } catch (error) {
     if (!(error instanceof WardenError) && !(error instanceof TypeError)) throw error;
     const where = block.where ?? `${block.type} authenticator`;
@@ -59,10 +72,22 @@ export async function buildChainLink(block: AuthenticatorConfig, log: ChainLogge
 
 const NOTHING = { files: [], reload: async () => {}, close: () => {} };
 
-async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+async function build(
+  block: AuthenticatorConfig,
+  log: ChainLogger,
+  registry: ChainRegistry | undefined,
+): Promise<ChainLink> {
   switch (block.type) {
     case 'password': {
-      const store = await openFileStore({ path: block.file });
+      if (block.file === undefined && registry === undefined) {
+        throw new ConfigError(
+          'a password authenticator needs a "file" (or a "store:" of registered devices)',
+        );
+      }
+      const file = block.file === undefined ? undefined : await openFileStore({ path: block.file });
+      const store = registry
+        ? registryUserStore({ registry: registry.credentials, file, sampleHash: registry.sampleHash })
+        : file!;
       return {
         authenticator: createPasswordAuthenticator({
           store,
@@ -72,8 +97,8 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           logger: log,
         }),
         store,
-        files: [store.path],
-        reload: () => store.reload(),
+        files: file ? [file.path] : [],
+        reload: async () => file?.reload(),
         close: () => {},
       };
     }

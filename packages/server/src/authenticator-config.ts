@@ -125,8 +125,11 @@ const tokenField = z.enum(['password', 'username']);
 
 const PasswordAuthenticator = strictObject({
   type: z.literal('password'),
-  /** Users file (`.yaml`/`.json`) or a Mosquitto password_file. */
-  file: path,
+  /**
+   * Users file (`.yaml`/`.json`) or a Mosquitto password_file. With `store:` configured it is optional:
+   * its users are looked up first, then the devices registered in the store.
+   */
+  file: path.optional(),
   unknownUser: z.enum(['deny', 'ignore']).optional(),
   cache: cache.optional(),
   /**
@@ -274,7 +277,7 @@ export function resolveAuthenticatorPaths(
 ): AuthenticatorConfig {
   switch (block.type) {
     case 'password':
-      return { ...block, file: at(block.file) };
+      return { ...block, ...(block.file === undefined ? {} : { file: at(block.file) }) };
     case 'jwt':
       return { ...block, keys: resolveKeyPaths(block.keys, at) };
     case 'oauth':

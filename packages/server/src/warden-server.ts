@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -6,15 +7,19 @@ import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/c
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
+import { hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
+import type { RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { buildChainLink, type ChainLink } from './authenticator-chain.js';
+import { buildChainLink, type ChainLink, type ChainRegistry } from './authenticator-chain.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
 import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
+import { RegistryCredentials } from './registry-credentials.js';
+import { type RegistryWiring, registrySessions, wireRegistry } from './registry-wiring.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -39,6 +44,11 @@ export interface WardenServer {
 export interface WardenServerOptions {
   /** Where pino writes (tests capture it). Default stdout. */
   readonly logStream?: NodeJS.WritableStream;
+  /**
+   * The device registry to serve devices, sessions and signing keys from (tests pass a memory one); the
+   * caller closes it. Default: the config's `store:`, opened and closed by the server.
+   */
+  readonly registry?: RegistryStore;
 }
 
 /** Request fields that may hold secrets; pino replaces them with "[redacted]". */
@@ -127,12 +137,26 @@ export async function createWardenServer(
   });
   if (!config.policy.watch) policy.close();
 
+  const registry = options.registry;
+  const credentials =
+    registry &&
+    new RegistryCredentials({
+      store: registry,
+      graceMs: (config.store?.graceSeconds ?? 0) * 1000,
+      logger: log,
+    });
+  const chainRegistry: ChainRegistry | undefined = credentials && {
+    credentials,
+    // New registry passwords are argon2id with the defaults: unknown names cost at least as much.
+    sampleHash: await hashPassword(randomBytes(16)),
+  };
   const links: ChainLink[] = [];
   try {
-    for (const block of config.authenticators) links.push(await buildChainLink(block, log));
+    for (const block of config.authenticators) links.push(await buildChainLink(block, log, chainRegistry));
   } catch (error) {
     for (const link of links) link.close();
     policy.close();
+    await credentials?.close();
     throw error;
   }
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
@@ -177,13 +201,31 @@ export async function createWardenServer(
     maxBytes: config.cache.principals?.maxBytes,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
+    shared: registry && registrySessions(registry),
   });
+  const wiring: RegistryWiring | undefined =
+    registry &&
+    credentials &&
+    wireRegistry({
+      store: registry,
+      credentials,
+      directory,
+      clearDecisions: () => guard.clearCache(),
+      logger: log,
+    });
   // Every successful login through any adapter is remembered for that session's later authorization requests.
   const rememberingGuard: Guard = {
     ...guard,
     async authenticate(request) {
       const result = await guard.authenticate(request);
-      if (result.ok) directory.remember(request, result.principal, result.authenticator);
+      if (result.ok) {
+        try {
+          await directory.remember(request, result.principal, result.authenticator);
+        } catch (error) {
+          // The session stays known here; other replicas refuse its requests until it logs in again.
+          log.warn({ code: errorCode(error), clientId: request.clientId }, 'session not shared');
+        }
+      }
       return result;
     },
   };
@@ -277,10 +319,11 @@ export async function createWardenServer(
     });
   }
 
-  const readiness = () =>
-    closing
-      ? { ready: false, body: { status: 'closing' } }
-      : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  const readiness = () => {
+    if (closing) return { ready: false, body: { status: 'closing' } };
+    if (wiring && !wiring.ready()) return { ready: false, body: { status: 'registry-unavailable' } };
+    return { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  };
   const served = config.metrics && {
     path: config.metrics.path,
     registry: metrics.registry,
@@ -338,6 +381,7 @@ export async function createWardenServer(
       policy.close();
       guard.close();
       for (const link of links) link.close();
+      await wiring?.close();
       await operations?.close();
       await app.close();
     },
