@@ -4,6 +4,8 @@ export {
   createDeviceTokenIssuer,
   type DeviceTokenIssuer,
   type DeviceTokenIssuerOptions,
+  type DeviceTokenKeyStore,
+  type SharedSigningKey,
   type DeviceTokenResponse,
 } from './device-token-issuer.js';
 export { createJwtAuthenticator, denyFor, type JwtAuthenticatorOptions } from './jwt-authenticator.js';

@@ -1,4 +1,4 @@
-import type { Principal } from '@mqtt-warden/core';
+import { errorCode, type Principal } from '@mqtt-warden/core';
 import type { RegistryChange, RegistryStore, SessionRecord } from '@mqtt-warden/registry';
 import type { PrincipalDirectory, SharedSessions } from './principal-directory.js';
 import {
@@ -14,6 +14,8 @@ export interface RegistryWiringOptions {
   readonly directory: PrincipalDirectory;
   /** Every other cache of the replica that must drop what changed (the guard's decision cache). */
   readonly clearDecisions: () => void;
+  /** Reloads the device-token signing keys (another replica added one). */
+  readonly refreshSigningKeys?: (() => Promise<void>) | undefined;
   /** How often the store is pinged for `/readyz` and recovery. Default 1 s. */
   readonly pingIntervalMs?: number;
   readonly logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
@@ -41,6 +43,13 @@ export interface RegistryWiring {
 export function wireRegistry(options: RegistryWiringOptions): RegistryWiring {
   const { store, credentials, directory, clearDecisions, logger } = options;
   let ready = true;
+  const refreshKeys = () =>
+    options.refreshSigningKeys?.().catch((error: unknown) => {
+      logger.warn(
+        { code: errorCode(error) },
+        'device-token signing keys not reloaded; keeping the previous ones',
+      );
+    });
   const unsubscribe = store.onChange((change: RegistryChange) => {
     credentials.changed(change);
     switch (change.kind) {
@@ -52,6 +61,10 @@ export function wireRegistry(options: RegistryWiringOptions): RegistryWiring {
       case 'resync':
         directory.clear();
         clearDecisions();
+        refreshKeys();
+        return;
+      case 'signing-key':
+        refreshKeys();
         return;
       default:
         return;

@@ -169,6 +169,15 @@ export async function createWardenServer(
         algorithm: tokens.algorithm,
         rotateAfterSeconds: tokens.rotation.afterSeconds,
         overlapSeconds: tokens.rotation.overlapSeconds,
+        // Shared by every replica and kept across restarts; kids are thumbprints, so a race adds two keys, not a clash.
+        ...(registry
+          ? {
+              keyStore: {
+                list: () => registry.listSigningKeys(),
+                add: (key) => registry.addSigningKey(key, { actor: 'server:device-tokens' }),
+              },
+            }
+          : {}),
       })
     : undefined;
   if (tokens && issuer) {
@@ -211,6 +220,7 @@ export async function createWardenServer(
       credentials,
       directory,
       clearDecisions: () => guard.clearCache(),
+      refreshSigningKeys: issuer && (() => issuer.refresh()),
       logger: log,
     });
   // Every successful login through any adapter is remembered for that session's later authorization requests.
