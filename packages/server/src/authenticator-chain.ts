@@ -17,6 +17,7 @@ import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@
 import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
 import { onlyIssuers } from './only-issuers.js';
 import type { RegistryCredentials } from './registry-credentials.js';
+import { registryCertificates, registrySasDevices, registrySasKey } from './registry-devices.js';
 import { registryUserStore } from './registry-user-store.js';
 
 /** The registry (`store:`) as the chain reads it: cached credential lookups and a sample of its hash format. */
@@ -191,16 +192,22 @@ async function build(
           checkIntermediates: crl?.checkIntermediates,
         },
       });
+      const x509 = createX509Authenticator({
+        verifier,
+        idFrom: block.identity?.id,
+        usernameFrom: block.identity?.username,
+        clientIdFrom: block.identity?.clientId,
+        requireClientIdMatch: block.identity?.requireClientIdMatch,
+        connectUsername: block.connectUsername,
+        roles: block.roles,
+      });
+      if (block.registeredOnly && !registry) {
+        throw new ConfigError('"registeredOnly" needs a "store:" of registered devices');
+      }
       return {
-        authenticator: createX509Authenticator({
-          verifier,
-          idFrom: block.identity?.id,
-          usernameFrom: block.identity?.username,
-          clientIdFrom: block.identity?.clientId,
-          requireClientIdMatch: block.identity?.requireClientIdMatch,
-          connectUsername: block.connectUsername,
-          roles: block.roles,
-        }),
+        authenticator: registry
+          ? registryCertificates(x509, registry.credentials, block.registeredOnly === true)
+          : x509,
         files: crl?.files ?? [],
         reload: async () => crls?.refresh(),
         close: () => {
@@ -210,21 +217,31 @@ async function build(
       };
     }
     case 'sas-token': {
-      const { file, format } = block.keys;
+      if (block.keys === undefined && registry === undefined) {
+        throw new ConfigError('a sas-token authenticator needs "keys" (or a "store:" of registered devices)');
+      }
+      const file = block.keys?.file;
       const load = async () => {
+        if (file === undefined) return [];
         const text = await readText(file, 'device keys');
-        return format === 'emqx' ? parseEmqxPskFile(text) : parseMosquittoPskFile(text);
+        return block.keys?.format === 'emqx' ? parseEmqxPskFile(text) : parseMosquittoPskFile(text);
       };
       const keys = new PskStore(await load());
+      const fileKey = (deviceId: string) => keys.get(deviceId);
+      const sas = createSasTokenAuthenticator({
+        getKey: registry
+          ? registrySasKey(registry.credentials, fileKey)
+          : (deviceId, policyName) => (policyName === undefined ? fileKey(deviceId) : undefined),
+        hostName: block.hostName,
+        requireClientIdMatch: block.requireClientIdMatch,
+        connectUsername: block.connectUsername,
+        roles: block.roles,
+      });
       return {
-        authenticator: createSasTokenAuthenticator({
-          getKey: (deviceId, policyName) => (policyName === undefined ? keys.get(deviceId) : undefined),
-          hostName: block.hostName,
-          requireClientIdMatch: block.requireClientIdMatch,
-          connectUsername: block.connectUsername,
-          roles: block.roles,
-        }),
-        files: [file],
+        authenticator: registry
+          ? registrySasDevices(sas, registry.credentials, (deviceId) => keys.has(deviceId))
+          : sas,
+        files: file === undefined ? [] : [file],
         reload: async () => keys.replace(await load()),
         close: () => {},
       };

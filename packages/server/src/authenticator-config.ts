@@ -243,12 +243,20 @@ const X509Authenticator = strictObject({
   clockToleranceMs: z.int().min(0).optional(),
   maxPathLength: z.int().min(2).max(10).optional(),
   cache: cache.optional(),
+  /** With `store:`: refuse certificates bound to no registered device (revoking a binding then refuses the certificate). */
+  registeredOnly: z.boolean().optional(),
 });
 
 const SasTokenAuthenticator = strictObject({
   type: z.literal('sas-token'),
-  /** Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). */
-  keys: strictObject({ file: path, format: z.enum(['mosquitto', 'emqx']).default('mosquitto') }),
+  /**
+   * Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). With
+   * `store:` optional: its devices are looked up first, then the SAS keys of registered devices.
+   */
+  keys: strictObject({
+    file: path,
+    format: z.enum(['mosquitto', 'emqx']).default('mosquitto'),
+  }).optional(),
   /** The host name the tokens' `sr` must name; any when absent. */
   hostName: text.optional(),
   requireClientIdMatch: z.boolean().optional(),
@@ -300,7 +308,7 @@ export function resolveAuthenticatorPaths(
         ...(block.crl ? { crl: { ...block.crl, files: block.crl.files?.map(at) } } : {}),
       };
     case 'sas-token':
-      return { ...block, keys: { ...block.keys, file: at(block.keys.file) } };
+      return block.keys ? { ...block, keys: { ...block.keys, file: at(block.keys.file) } } : block;
   }
 }
 
