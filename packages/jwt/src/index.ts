@@ -5,8 +5,8 @@ export {
   type DeviceTokenIssuer,
   type DeviceTokenIssuerOptions,
   type DeviceTokenKeyStore,
-  type SharedSigningKey,
   type DeviceTokenResponse,
+  type SharedSigningKey,
 } from './device-token-issuer.js';
 export { createJwtAuthenticator, denyFor, type JwtAuthenticatorOptions } from './jwt-authenticator.js';
 export {
