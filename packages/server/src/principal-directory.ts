@@ -2,6 +2,7 @@ import type { ConnectRequest, Principal, PrincipalQuery, PrincipalResolver } fro
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import type { RegistryStore, SessionRecord } from '@mqtt-warden/registry';
 import { LRUCache } from 'lru-cache';
+import { REGISTRY_DEVICE_ATTRIBUTE } from './registry-credentials.js';
 import type { SessionTickets } from './session-tickets.js';
 
 export interface PrincipalDirectoryOptions {
@@ -329,7 +330,7 @@ export class PrincipalDirectory implements PrincipalResolver {
       this.#sessions.delete(key);
       return undefined;
     }
-    const device = principal.attributes['device.id'];
+    const device = principal.attributes[REGISTRY_DEVICE_ATTRIBUTE];
     const deviceId = typeof device === 'string' ? device : undefined;
     const session: Session = {
       principal,

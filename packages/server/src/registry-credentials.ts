@@ -229,9 +229,15 @@ export function credentialLive(
   );
 }
 
-/** The principal attributes of a registry device: its own, plus `device.id`. */
+/**
+ * The attribute that marks a principal as a registry device's (its id): its sessions end when the device
+ * changes. Only registry principals carry it (JWT claims become `claims.*`, certificates `cert.*`).
+ */
+export const REGISTRY_DEVICE_ATTRIBUTE = 'registry.device';
+
+/** The principal attributes of a registry device: its own, plus `device.id` and {@link REGISTRY_DEVICE_ATTRIBUTE}. */
 export function deviceAttributes(device: Device): Readonly<Record<string, string | readonly string[]>> {
-  return { ...device.attributes, 'device.id': device.id };
+  return { ...device.attributes, 'device.id': device.id, [REGISTRY_DEVICE_ATTRIBUTE]: device.id };
 }
 
 function sizeOf(entry: Entry): number {

@@ -1,11 +1,14 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError } from '@mqtt-warden/core';
 import { hashPassword } from '@mqtt-warden/password';
+import { createSasToken } from '@mqtt-warden/psk';
 import { MemoryRegistry, type RegistryStore } from '@mqtt-warden/registry';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { certPem, makePki } from './pki.js';
 
 const ctx = { actor: 'test:wiring' };
 const POLICY = `version: 1
@@ -19,6 +22,10 @@ roles:
       - { effect: allow, actions: [publish], topics: "beacons/#" }
 `;
 
+const PASSWORD = `  - type: password
+    file: users.yaml
+`;
+
 let dir: string;
 let passwordHash: string;
 let fileHash: string;
@@ -26,32 +33,39 @@ let fileHash: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warden-registry-wiring-'));
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  makePki(dir);
   passwordHash = await hashPassword('device-secret');
   fileHash = await hashPassword('file-secret');
-  writeFileSync(
-    join(dir, 'users.yaml'),
-    `users:\n  shared-name: { hash: "${fileHash}", roles: [device] }\n`,
-  );
+  writeFileSync(join(dir, 'users.yaml'), `users:\n  shared-name: { hash: "${fileHash}", roles: [device] }\n`);
 });
 
-function config(extra = '') {
+function config(extra = '', chain = PASSWORD) {
   return parseServerConfig(
     `listen: { host: 127.0.0.1, port: 0 }
 log: { level: silent }
 policy: { file: policy.yaml, watch: false }
 authenticators:
-  - type: password
-    file: users.yaml
-${extra}`,
+${chain}${extra}`,
     { file: join(dir, 'warden.yaml') },
   );
 }
 
-async function login(server: WardenServer, username: string, password: string, clientid = username) {
+async function login(
+  server: WardenServer,
+  username: string | undefined,
+  password: string | undefined,
+  clientid = username ?? '',
+  extra: Record<string, string> = {},
+) {
   const reply = await server.app.inject({
     method: 'POST',
     url: '/emqx/authn',
-    payload: { username, password, clientid },
+    payload: {
+      clientid,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...extra,
+    },
   });
   return reply.json().result as string;
 }
@@ -155,6 +169,66 @@ describe('the password authenticator on the registry', () => {
     expect(listed?.id).toBe(credential.id);
     expect(listed?.lastUsedAt).toBeInstanceOf(Date);
     server = await createWardenServer(await config(), { registry: store });
+  });
+});
+
+describe('sas-token and x509 on the registry', () => {
+  const store = new MemoryRegistry();
+  let server: WardenServer;
+  beforeAll(async () => {
+    server = await createWardenServer(
+      // Before the password authenticator, which answers every username and password.
+      await config(
+        '',
+        `  - type: sas-token
+  - type: x509
+    trustAnchors: [ca.pem]
+    registeredOnly: true
+${PASSWORD}`,
+      ),
+      { registry: store },
+    );
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const sas = (deviceId: string, key: Uint8Array) =>
+    createSasToken({ hostName: 'hub.example', deviceId, key });
+
+  it("verifies a SAS token with a registered device's key, until the device is disabled", async () => {
+    const key = randomBytes(32);
+    await store.createDevice({ id: 'sas-1', roles: ['device'] }, ctx);
+    await store.addCredential('sas-1', { kind: 'sas', key }, ctx);
+    expect(await login(server, 'sas-1', sas('sas-1', key))).toBe('allow');
+    expect(await authz(server, 'sas-1', 'devices/sas-1/t')).toBe('allow');
+    expect(await login(server, 'sas-1', sas('sas-1', randomBytes(32)))).toBe('deny');
+    await store.updateDevice('sas-1', { enabled: false }, ctx);
+    expect(await login(server, 'sas-1', sas('sas-1', key))).toBe('deny');
+    expect(await authz(server, 'sas-1', 'devices/sas-1/t')).toBe('deny');
+  });
+
+  it('refuses a SAS device whose key was revoked', async () => {
+    const key = randomBytes(32);
+    await store.createDevice({ id: 'sas-2', roles: ['device'] }, ctx);
+    const credential = await store.addCredential('sas-2', { kind: 'sas', key }, ctx);
+    expect(await login(server, 'sas-2', sas('sas-2', key))).toBe('allow');
+    await store.revokeCredential('sas-2', credential.id, ctx);
+    expect(await login(server, 'sas-2', sas('sas-2', key))).toBe('deny');
+  });
+
+  it('logs a certificate bound to a device in as the device, and refuses it once the binding is revoked', async () => {
+    const der = Buffer.from(certPem(dir, 'dev-x'), 'base64');
+    const fingerprint = createHash('sha256').update(der).digest('hex').toUpperCase();
+    const cert = { cert_pem: certPem(dir, 'dev-x') };
+    expect(await login(server, undefined, undefined, 'cert-1', cert)).toBe('deny');
+    await store.createDevice({ id: 'cert-1', roles: ['device'] }, ctx);
+    const binding = await store.addCredential('cert-1', { kind: 'x509', fingerprint }, ctx);
+    expect(await login(server, undefined, undefined, 'cert-1', cert)).toBe('allow');
+    expect(await authz(server, '', 'devices/cert-1/t', 'cert-1')).toBe('allow');
+    expect(await login(server, undefined, undefined, 'another-id', cert)).toBe('deny');
+    expect(await login(server, 'someone-else', undefined, 'cert-1', cert)).toBe('deny');
+    await store.revokeCredential('cert-1', binding.id, ctx);
+    expect(await login(server, undefined, undefined, 'cert-1', cert)).toBe('deny');
   });
 });
 
