@@ -93,8 +93,22 @@ export class RegistryCredentials {
   }
 
   /** The device and live credentials of a lookup; throws `UnavailableError` when the store cannot answer. */
-  async find(lookup: CredentialLookup): Promise<DeviceCredentials | undefined> {
-    const key = JSON.stringify(lookup);
+  find(lookup: CredentialLookup): Promise<DeviceCredentials | undefined> {
+    return this.#lookup(JSON.stringify(lookup), () => this.#store.findCredentials(lookup));
+  }
+
+  /** A device by id with all its credentials (revoked ones included); throws `UnavailableError` like {@link find}. */
+  device(id: string): Promise<DeviceCredentials | undefined> {
+    return this.#lookup(JSON.stringify({ kind: 'device', id }), async () => {
+      const device = await this.#store.getDevice(id);
+      return device && { device, credentials: await this.#store.listCredentials(id) };
+    });
+  }
+
+  async #lookup(
+    key: string,
+    fetch: () => Promise<DeviceCredentials | undefined>,
+  ): Promise<DeviceCredentials | undefined> {
     if (this.#healthy) {
       const cached = this.#found.get(key) ?? this.#missing.get(key);
       if (cached) return cached.found;
@@ -102,7 +116,7 @@ export class RegistryCredentials {
     const generation = this.#generation;
     let found: DeviceCredentials | undefined;
     try {
-      found = await this.#store.findCredentials(lookup);
+      found = await fetch();
     } catch (error) {
       const graced = this.#grace?.get(key);
       this.setHealthy(false);

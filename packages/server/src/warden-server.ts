@@ -188,7 +188,10 @@ export async function createWardenServer(
         iss: tokens.issuer,
         audience: tokens.audience,
         algorithm: tokens.algorithm,
-        subjectActive: tokenSubjectCheck(links.flatMap((link) => (link.store ? [link.store] : []))),
+        subjectActive: tokenSubjectCheck(
+          links.flatMap((link) => (link.store ? [link.store] : [])),
+          credentials,
+        ),
       }),
     );
   }

@@ -270,6 +270,30 @@ describe('replicas sharing one registry', () => {
     expect(await authz(b, 'never-logged-in', 'devices/intruder/t', 'intruder')).toBe('deny');
   });
 
+  it("refuses a registry device's device token once the device is disabled, on every replica", async () => {
+    const tokens = 'deviceTokens: { enabled: true }\n';
+    const c = await createWardenServer(await config(tokens), { registry: store });
+    const d = await createWardenServer(await config(tokens), { registry: store });
+    try {
+      await addDevice(store, 'token-1');
+      const reply = await c.app.inject({
+        method: 'POST',
+        url: '/token',
+        headers: { authorization: `Basic ${Buffer.from('token-1:device-secret').toString('base64')}` },
+        payload: { client_id: 'token-1' },
+      });
+      const token = reply.json().access_token as string;
+      expect(token).toMatch(/^eyJ/);
+      expect(await login(d, 'token-1', token)).toBe('allow');
+      await store.updateDevice('token-1', { enabled: false }, ctx);
+      expect(await login(d, 'token-1', token)).toBe('deny');
+      expect(await login(c, 'token-1', token)).toBe('deny');
+    } finally {
+      await c.close();
+      await d.close();
+    }
+  });
+
   it('signs device tokens with one shared key that every replica publishes', async () => {
     const tokens = 'deviceTokens: { enabled: true }\n';
     const c = await createWardenServer(await config(tokens), { registry: store });
