@@ -1,4 +1,4 @@
-import { errorCode, type Principal } from '@mqtt-warden/core';
+import { errorCode, type Principal, UnavailableError } from '@mqtt-warden/core';
 import type { RegistryChange, RegistryStore, SessionRecord } from '@mqtt-warden/registry';
 import type { PrincipalDirectory, SharedSessions } from './principal-directory.js';
 import {
@@ -6,6 +6,7 @@ import {
   deviceAttributes,
   deviceUsable,
   type RegistryCredentials,
+  withTimeout,
 } from './registry-credentials.js';
 
 export interface RegistryWiringOptions {
@@ -123,19 +124,34 @@ async function ping(store: RegistryStore, timeoutMs: number): Promise<boolean> {
  * its username unchanged, and one of its credentials live; its roles, groups and attributes are the
  * device's current ones.
  */
-export function registrySessions(store: RegistryStore, now: () => number = Date.now): SharedSessions {
+export function registrySessions(
+  store: RegistryStore,
+  credentials: RegistryCredentials,
+  timeoutMs = 3_000,
+  now: () => number = Date.now,
+): SharedSessions {
+  // Like credential lookups: at once "unavailable" while the store is known down, else bounded in time.
+  const bounded = <T>(call: () => Promise<T>): Promise<T> =>
+    credentials.healthy
+      ? withTimeout(call(), timeoutMs)
+      : Promise.reject(new UnavailableError('the device registry is unreachable; try again later'));
   return {
-    store,
+    store: {
+      putSession: (record) => bounded(() => store.putSession(record)),
+      getSession: (username, clientId) => bounded(() => store.getSession(username, clientId)),
+      deleteSession: (username, clientId) => bounded(() => store.deleteSession(username, clientId)),
+    },
     async revalidate(record: SessionRecord): Promise<Principal | undefined> {
-      if (record.deviceId === undefined) return record.principal;
-      const device = await store.getDevice(record.deviceId);
+      const { deviceId } = record;
+      if (deviceId === undefined) return record.principal;
+      const device = await bounded(() => store.getDevice(deviceId));
       const t = now();
       const { principal } = record;
       if (!device || !deviceUsable(device, t) || !device.clientIds.includes(record.clientId))
         return undefined;
       if (principal.username !== undefined && principal.username !== device.username) return undefined;
-      const credentials = await store.listCredentials(device.id);
-      if (!credentials.some((credential) => credentialLive(credential, t))) return undefined;
+      const held = await bounded(() => store.listCredentials(device.id));
+      if (!held.some((credential) => credentialLive(credential, t))) return undefined;
       const attributes =
         principal.method === 'password'
           ? deviceAttributes(device)

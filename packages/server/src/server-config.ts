@@ -256,6 +256,11 @@ export function parseServerConfig(
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    store: value.store && {
+      ...value.store,
+      postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },
+      encryptionKey: value.store.encryptionKey?.withPath(at),
+    },
     sessions: {
       ticket:
         value.sessions.ticket && value.sessions.ticket.key !== undefined

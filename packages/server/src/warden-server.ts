@@ -16,6 +16,7 @@ import { buildChainLink, type ChainLink, type ChainRegistry } from './authentica
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
+import { openRegistry } from './open-registry.js';
 import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import { RegistryCredentials } from './registry-credentials.js';
@@ -137,7 +138,13 @@ export async function createWardenServer(
   });
   if (!config.policy.watch) policy.close();
 
-  const registry = options.registry;
+  // An injected registry is the caller's to close; one opened from the config is ours.
+  const opened = options.registry
+    ? undefined
+    : await openRegistry(config, (error) =>
+        log.warn({ code: errorCode(error) }, 'registry change feed interrupted; it reconnects by itself'),
+      );
+  const registry = options.registry ?? opened;
   const credentials =
     registry &&
     new RegistryCredentials({
@@ -157,6 +164,7 @@ export async function createWardenServer(
     for (const link of links) link.close();
     policy.close();
     await credentials?.close();
+    await opened?.close();
     throw error;
   }
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
@@ -213,7 +221,7 @@ export async function createWardenServer(
     maxBytes: config.cache.principals?.maxBytes,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
-    shared: registry && registrySessions(registry),
+    shared: registry && credentials && registrySessions(registry, credentials),
   });
   const wiring: RegistryWiring | undefined =
     registry &&
@@ -397,6 +405,7 @@ export async function createWardenServer(
       await wiring?.close();
       await operations?.close();
       await app.close();
+      await opened?.close();
     },
   };
 }

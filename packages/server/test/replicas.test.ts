@@ -3,7 +3,7 @@
  * test can cut. The test writes to the store directly (its own connection, not through the proxy), as
  * an admin API on any replica would.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '@mqtt-warden/password';
 import { createPostgresRegistry, type RegistryStore } from '@mqtt-warden/registry';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -32,6 +31,7 @@ interface Replica {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  readonly output: () => string;
 }
 
 let dir: string;
@@ -60,7 +60,7 @@ async function startReplica(name: string): Promise<Replica> {
     });
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
   });
-  return { name, url, child };
+  return { name, url, child, output: () => output };
 }
 
 async function post(replica: Replica, path: string, payload: object): Promise<string> {
@@ -127,18 +127,25 @@ authenticators:
   for (const name of ['A', 'B', 'C']) replicas.push(await startReplica(name));
 }, 180_000);
 
+/** Stops a replica by its PID: SIGTERM, then SIGKILL after 15 s (reported: a clean stop is expected). */
+async function stop(replica: Replica): Promise<void> {
+  const { child } = replica;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    console.error(`${replica.name} did not stop on SIGTERM:\n${replica.output().slice(-3000)}`);
+    child.kill('SIGKILL');
+  }, 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 afterAll(async () => {
-  for (const replica of replicas) replica.child.kill('SIGTERM');
-  await Promise.all(
-    replicas.map((r) =>
-      r.child.exitCode === null ? new Promise((resolve) => r.child.once('exit', resolve)) : 0,
-    ),
-  );
+  await Promise.all(replicas.map(stop));
   await store?.close();
   await proxy?.close();
-  const sql = postgres(DATABASE, { max: 1, onnotice: () => {} });
-  await sql.unsafe(`drop schema if exists ${SCHEMA} cascade`);
-  await sql.end();
+  execFileSync('psql', [DATABASE, '-q', '-c', `drop schema if exists ${SCHEMA} cascade`]);
 }, 60_000);
 
 describe('three replicas on one PostgreSQL schema', () => {
