@@ -97,16 +97,52 @@ export async function createPostgresRegistry(options: PostgresRegistryOptions): 
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
   if (options.migrate) await migrateRegistry({ url: options.url, schema });
   const sql: Sql = postgres(options.url, {
-    ...connectionOptions(statementTimeoutMs),
+    ...connectionOptions(statementTimeoutMs, schema),
     max: options.poolSize ?? 10,
   });
   try {
     const store = new PostgresRegistry(sql, schema, box, options);
-    await store.open();
+    await store.open(true);
     return store;
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw unavailable(error) ?? error;
+  }
+}
+
+/**
+ * Re-encrypts every sealed secret (PSK keys, SAS keys, private signing keys) under the newest of
+ * `encryptionKeys`, `batchSize` rows (default 500) per transaction. Idempotent: values already under the
+ * newest key are skipped, so an interrupted run is simply run again. Returns how many it re-encrypted.
+ *
+ * @example
+ * ```ts
+ * await rotateEncryptionKey({
+ *   url: 'postgres://warden@db/warden',
+ *   encryptionKeys: [newKey, oldKey],
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * });
+ * ```
+ */
+export async function rotateEncryptionKey(
+  options: PostgresRegistryOptions & {
+    readonly batchSize?: number;
+    readonly onProgress?: (done: number, total: number) => void;
+  },
+): Promise<number> {
+  if (!options.encryptionKeys?.length) throw missingEncryptionKey('stored secrets');
+  const box = new SecretBox(options.encryptionKeys);
+  const schema = schemaName(options.schema);
+  const sql: Sql = postgres(options.url, {
+    ...connectionOptions(options.statementTimeoutMs ?? 60_000, schema),
+    max: 1,
+  });
+  const store = new PostgresRegistry(sql, schema, box, options);
+  try {
+    await store.open(false);
+    return await store.rotateEncryptionKey(options);
+  } finally {
+    await store.close();
   }
 }
 
@@ -139,7 +175,8 @@ class PostgresRegistry implements RegistryStore {
     return this.#sql(`${this.#schema}.${name}`);
   }
 
-  async open(): Promise<void> {
+  /** Checks the schema version and, with `feed`, starts the change feed and the periodic jobs. */
+  async open(feed: boolean): Promise<void> {
     const [row] = await this.#sql<{ version: number | null }[]>`
       SELECT max(version) AS version FROM ${this.#t('schema_migrations')}`.catch((error) => {
       throw unavailable(error) ?? error;
@@ -149,6 +186,7 @@ class PostgresRegistry implements RegistryStore {
       throw new ConfigError(
         `the registry schema ${this.#schema} is at version ${version}, this mqtt-warden needs ${LATEST_MIGRATION}: run "mqtt-warden migrate --config FILE" or set store.postgres.migrateOnStart`,
       );
+    if (!feed) return;
     this.#lastEpoch = await this.currentEpoch();
     await this.#startListening();
     const check = setInterval(() => void this.#checkEpoch(), this.#options.epochCheckMs ?? 5000);
