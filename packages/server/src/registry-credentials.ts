@@ -192,7 +192,7 @@ export class RegistryCredentials {
 
   /** Records that a credential proved a login; written in the next batch. */
   touch(credentialId: string): void {
-    // Bounded: under a flood of distinct credentials the oldest pending records are dropped, not memory.
+    // Bounded: under a flood of distinct credentials, records beyond 10,000 pending wait for a later login.
     if (this.#touched.size >= 10_000 && !this.#touched.has(credentialId)) return;
     this.#touched.set(credentialId, new Date(this.#now()));
   }
