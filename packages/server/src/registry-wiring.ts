@@ -20,8 +20,6 @@ export interface RegistryWiringOptions {
   /** How often the store is pinged for `/readyz` and recovery. Default 1 s. */
   readonly pingIntervalMs?: number;
   readonly logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
-  /** Clock in ms; tests inject one. */
-  readonly now?: () => number;
 }
 
 export interface RegistryWiring {
@@ -106,16 +104,8 @@ export function wireRegistry(options: RegistryWiringOptions): RegistryWiring {
 }
 
 /** Whether the store answers within `timeoutMs`. */
-async function ping(store: RegistryStore, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([store.ping().catch(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function ping(store: RegistryStore, timeoutMs: number): Promise<boolean> {
+  return withTimeout(store.ping(), timeoutMs).catch(() => false);
 }
 
 /**
