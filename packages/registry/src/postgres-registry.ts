@@ -1054,7 +1054,8 @@ function translate(error: unknown): unknown {
       what[pg.constraint_name ?? ''] ?? `a unique value is taken (${pg.constraint_name})`,
     );
   }
-  if (pg.code === '22P02' || pg.code === '22007' || pg.code === '22008' || pg.code === '22001')
+  // Malformed text, NUL bytes, out-of-range dates, values too large for an index.
+  if (['22P02', '22007', '22008', '22001', '22021', '22P05', '54000'].includes(pg.code ?? ''))
     return new InvalidInputError('a value does not fit the registry (malformed or too long)');
   return unavailable(error) ?? error;
 }

@@ -94,9 +94,20 @@ export function registryContract(name: string, factory: RegistryFactory): void {
 
       it('refuses malformed input with ERR_INVALID_INPUT', async () => {
         expect(await codeOf(store.createDevice({ id: '' }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'nul\0' }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'x'.repeat(1025) }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'r', roles: ['nul\0'] }, ctx))).toBe(
+          'ERR_INVALID_INPUT',
+        );
         expect(await codeOf(store.createDevice({ id: 'x', expiresAt: new Date(Number.NaN) }, ctx))).toBe(
           'ERR_INVALID_INPUT',
         );
+        const attributes = { a: { nested: true } } as unknown as Record<string, string>;
+        expect(await codeOf(store.createDevice({ id: 'a', attributes }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'a', attributes: { k: 'nul\0' } }, ctx))).toBe(
+          'ERR_INVALID_INPUT',
+        );
+        expect((await store.listDevices()).devices).toEqual([]);
       });
 
       it('updates a device one version at a time; null clears a date', async () => {
