@@ -127,6 +127,9 @@ export class RegistryCredentials {
       if (!this.#healthy) throw new UnavailableError('the device registry is unreachable; try again later');
       found = await withTimeout(fetch(), this.#timeoutMs);
     } catch (error) {
+      // A name no device can have (NUL bytes, oversized): not found, and no sign of an unhealthy store,
+      // so a client cannot make the replica refuse everyone by sending one.
+      if (errorCode(error) === 'ERR_INVALID_INPUT') return undefined;
       const graced = this.#grace?.get(key);
       this.setHealthy(false);
       if (graced) return graced.found;

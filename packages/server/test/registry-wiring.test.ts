@@ -109,6 +109,15 @@ describe('the password authenticator on the registry', () => {
     expect(await login(server, 'nobody', 'device-secret')).toBe('deny');
   });
 
+  it('refuses a name no device can have as unknown, and keeps serving everyone else', async () => {
+    await addDevice(store, 'steady-1');
+    for (const name of ['nul\u0000name', 'x'.repeat(2_000), 'x'.repeat(100_000)]) {
+      expect(await login(server, name, 'device-secret', 'c')).not.toBe('allow');
+    }
+    expect(await login(server, 'steady-1', 'device-secret')).toBe('allow');
+    expect((await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
   it('finds a device created a moment after it was refused (no cached "not found")', async () => {
     expect(await login(server, 'late-1', 'device-secret')).toBe('deny');
     await addDevice(store, 'late-1');
