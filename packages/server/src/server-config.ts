@@ -202,6 +202,12 @@ export const ServerConfigSchema = strictObject({
     }),
     encryptionKey: secretSchema.optional(),
     previousEncryptionKeys: z.array(secretSchema).optional(),
+    /**
+     * While the store is unreachable, devices verified in the last this many seconds keep logging in
+     * (against the credentials then read). Default 0: off, every new login answers "unavailable".
+     * See docs/replicas.md.
+     */
+    graceSeconds: z.int().min(0).max(3600).default(0),
   })
     .refine((store) => store.encryptionKey !== undefined || store.previousEncryptionKeys === undefined, {
       error: 'previousEncryptionKeys only decrypt: set encryptionKey too (the key that encrypts)',
@@ -314,6 +320,7 @@ export function parseServerConfig(
     },
     policy: { ...value.policy, file: at(value.policy.file) },
     store: value.store && {
+      ...value.store,
       postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },
       encryptionKey: value.store.encryptionKey?.withPath(at),
       previousEncryptionKeys: value.store.previousEncryptionKeys?.map((key) => key.withPath(at)),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -8,18 +9,23 @@ import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/d
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
+import { hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
+import type { RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import { createAuditSinks } from './audit-sinks.js';
-import { buildChainLink, type ChainLink } from './authenticator-chain.js';
+import { buildChainLink, type ChainLink, type ChainRegistry } from './authenticator-chain.js';
 import { defenseAuditEvent } from './defense-audit-event.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
+import { openRegistry } from './open-registry.js';
 import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
+import { RegistryCredentials } from './registry-credentials.js';
+import { type RegistryWiring, registrySessions, wireRegistry } from './registry-wiring.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -50,6 +56,11 @@ export interface WardenServerOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Receives every lock placed and every attempt or request a defense refused (for an audit trail). */
   readonly onDefenseEvent?: (event: DefenseEvent) => void;
+  /**
+   * The device registry to serve devices, sessions and signing keys from (tests pass a memory one); the
+   * caller closes it. Default: the config's `store:`, opened and closed by the server.
+   */
+  readonly registry?: RegistryStore;
 }
 
 /** Request fields that may hold secrets; pino replaces them with "[redacted]". */
@@ -139,12 +150,29 @@ export async function createWardenServer(
   });
   if (!config.policy.watch) policy.close();
 
+  // An injected registry is the caller's to close; one opened from the config is ours.
+  const opened = options.registry ? undefined : await openRegistry(config, { log });
+  const registry = options.registry ?? opened;
+  const credentials =
+    registry &&
+    new RegistryCredentials({
+      store: registry,
+      graceMs: (config.store?.graceSeconds ?? 0) * 1000,
+      logger: log,
+    });
+  const chainRegistry: ChainRegistry | undefined = credentials && {
+    credentials,
+    // New registry passwords are argon2id with the defaults: unknown names cost at least as much.
+    sampleHash: await hashPassword(randomBytes(16)),
+  };
   const links: ChainLink[] = [];
   try {
-    for (const block of config.authenticators) links.push(await buildChainLink(block, log));
+    for (const block of config.authenticators) links.push(await buildChainLink(block, log, chainRegistry));
   } catch (error) {
     for (const link of links) link.close();
     policy.close();
+    await credentials?.close();
+    await opened?.close();
     throw error;
   }
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
@@ -157,6 +185,15 @@ export async function createWardenServer(
         algorithm: tokens.algorithm,
         rotateAfterSeconds: tokens.rotation.afterSeconds,
         overlapSeconds: tokens.rotation.overlapSeconds,
+        // Shared by every replica and kept across restarts; kids are thumbprints, so a race adds two keys, not a clash.
+        ...(registry
+          ? {
+              keyStore: {
+                list: () => registry.listSigningKeys(),
+                add: (key) => registry.addSigningKey(key, { actor: 'server:device-tokens' }),
+              },
+            }
+          : {}),
       })
     : undefined;
   if (tokens && issuer) {
@@ -167,7 +204,10 @@ export async function createWardenServer(
         iss: tokens.issuer,
         audience: tokens.audience,
         algorithm: tokens.algorithm,
-        subjectActive: tokenSubjectCheck(links.flatMap((link) => (link.store ? [link.store] : []))),
+        subjectActive: tokenSubjectCheck(
+          links.flatMap((link) => (link.store ? [link.store] : [])),
+          credentials,
+        ),
       }),
     );
   }
@@ -215,10 +255,23 @@ export async function createWardenServer(
     maxBytes: config.cache.principals?.maxBytes,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
+    shared: registry && credentials && registrySessions(registry, credentials),
   });
+  const wiring: RegistryWiring | undefined =
+    registry &&
+    credentials &&
+    wireRegistry({
+      store: registry,
+      credentials,
+      directory,
+      clearDecisions: () => guard.clearCache(),
+      refreshSigningKeys: issuer && (() => issuer.refresh()),
+      logger: log,
+    });
   /**
    * The guard as one adapter sees it: its audit events name the adapter, lockout and rate limits come
-   * first, and every successful login is remembered for that session's later authorization requests.
+   * first, and every successful login is remembered (and shared through the registry) for that session's
+   * later authorization requests.
    */
   const guardFor = (adapter: string): Guard => {
     const context = { adapter };
@@ -226,7 +279,14 @@ export async function createWardenServer(
       ...defended,
       async authenticate(request) {
         const result = await defended.authenticate(request, context);
-        if (result.ok) directory.remember(request, result.principal, result.authenticator);
+        if (result.ok) {
+          try {
+            await directory.remember(request, result.principal, result.authenticator);
+          } catch (error) {
+            // The session stays known here; other replicas refuse its requests until it logs in again.
+            log.warn({ code: errorCode(error), clientId: request.clientId }, 'session not shared');
+          }
+        }
         return result;
       },
       authorize: (principal, request) => defended.authorize(principal, request, context),
@@ -252,7 +312,7 @@ export async function createWardenServer(
   });
 
   const metrics = createServerMetrics(guard, defenses);
-  const registry = Registry.merge([metrics.registry, auditRegistry]);
+  const metricsRegistry = Registry.merge([metrics.registry, auditRegistry]);
   const adapterOf = new Map<string, string>();
   let closing = false;
 
@@ -342,13 +402,14 @@ export async function createWardenServer(
     });
   }
 
-  const readiness = () =>
-    closing
-      ? { ready: false, body: { status: 'closing' } }
-      : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  const readiness = () => {
+    if (closing) return { ready: false, body: { status: 'closing' } };
+    if (wiring && !wiring.ready()) return { ready: false, body: { status: 'registry-unavailable' } };
+    return { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  };
   const served = config.metrics && {
     path: config.metrics.path,
-    registry,
+    registry: metricsRegistry,
     token: metricsToken,
   };
   operationsRoutes(app, { readiness, metrics: config.metrics?.listen ? undefined : served });
@@ -405,9 +466,11 @@ export async function createWardenServer(
       policy.close();
       guard.close();
       for (const link of links) link.close();
+      await wiring?.close();
       await operations?.close();
       await app.close();
       await defenses.close();
+      await opened?.close();
       // After the last answer, so its record is written too.
       await audit.close();
     },

@@ -66,18 +66,18 @@ export async function run(args: string[]): Promise<number> {
     const loaded = await loadServerConfig(file);
     const config = { ...loaded, listen: { ...loaded.listen, ...listen } };
     tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
+    // One registry (one connection pool, one change feed) for the auth server and the admin API.
+    store = await openRegistry(config, {
+      log: { warn: (_error, message) => console.error(`mqtt-warden serve: store: ${message}`) },
+    });
     if (config.admin) {
-      // The admin API's own connection pool; its change feed is not used here, so only say when it fails.
-      store = await openRegistry(config, {
-        log: { warn: (_error, message) => console.error(`mqtt-warden serve: admin store: ${message}`) },
-      });
       if (store) admin = await adminListener(config.admin, store, config.log.level);
       else
         console.error(
           'mqtt-warden serve: admin: needs store: (the admin API edits the store); not serving it',
         );
     }
-    server = await createWardenServer(config);
+    server = await createWardenServer(config, { registry: store });
   } catch (error) {
     await closeAdmin().catch(() => {});
     return failed(error, 2);
@@ -107,9 +107,14 @@ export async function run(args: string[]): Promise<number> {
     const stop = (signal: string) => {
       server.app.log.info({ signal }, 'shutting down');
       process.off('SIGHUP', reload);
+      const exit = (code: number) => {
+        // A client library's stray timer (a database reconnect) must not keep a stopped server alive.
+        setTimeout(() => process.exit(code), 2_000).unref();
+        resolve(code);
+      };
       Promise.all([server.close(), closeAdmin()]).then(
-        () => resolve(0),
-        () => resolve(1),
+        () => exit(0),
+        () => exit(1),
       );
     };
     process.on('SIGHUP', reload);
