@@ -125,14 +125,12 @@ const tokenField = z.enum(['password', 'username']);
 
 const PasswordAuthenticator = strictObject({
   type: z.literal('password'),
-  /** Users file (`.yaml`/`.json`) or a Mosquitto password_file. */
-  file: path,
-  unknownUser: z.enum(['deny', 'ignore']).optional(),
-  cache: cache.optional(),
-  /**
-   * Hash verifications at once and waiting (taking turns by remote address); an attempt that cannot get
-   * a turn within `maxWaitMs` is answered "unavailable". `false` turns the bound off.
-   */
+  file: path.describe('Users file (`.yaml`/`.json`, argon2id hashes) or a Mosquitto password_file.'),
+  unknownUser: z
+    .enum(['deny', 'ignore'])
+    .optional()
+    .describe('A username not in the file: deny (default) or ignore (later authenticators try it).'),
+  cache: cache.optional().describe('Cache of successful verifications; `false` turns it off.'),
   limits: z
     .union([
       z.literal(false),
@@ -143,8 +141,11 @@ const PasswordAuthenticator = strictObject({
         maxWaitMs: z.int().positive().max(60_000).optional(),
       }),
     ])
-    .optional(),
-});
+    .optional()
+    .describe(
+      'Hash verifications at once and waiting (taking turns by remote address); an attempt that cannot get a turn within maxWaitMs is answered "unavailable". `false` turns the bound off.',
+    ),
+}).describe('Usernames and passwords from a users file.');
 
 const JwtAuthenticator = strictObject({
   type: z.literal('jwt'),
@@ -159,7 +160,9 @@ const JwtAuthenticator = strictObject({
   claims: claimMapping.optional(),
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
-}).superRefine(algorithmsFitKeys);
+})
+  .superRefine(algorithmsFitKeys)
+  .describe('JWTs (from an identity provider) as the MQTT password or username.');
 
 const OAuthAuthenticator = strictObject({
   type: z.literal('oauth'),
@@ -195,9 +198,13 @@ const OAuthAuthenticator = strictObject({
   claims: claimMapping.optional(),
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
-}).refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
-  message: 'an oauth authenticator needs "introspection", "jwt" or both',
-});
+})
+  .refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
+    message: 'an oauth authenticator needs "introspection", "jwt" or both',
+  })
+  .describe(
+    'OAuth 2.0 access tokens: RFC 9068 JWTs and/or RFC 7662 introspection. Keep it last in the chain.',
+  );
 
 const identityField = z.enum([
   'cn',
@@ -240,7 +247,9 @@ const X509Authenticator = strictObject({
   clockToleranceMs: z.int().min(0).optional(),
   maxPathLength: z.int().min(2).max(10).optional(),
   cache: cache.optional(),
-});
+}).describe(
+  'Client certificates reported by the broker (EMQX: "cert_pem": "${cert_pem}" in the authn body).',
+);
 
 const SasTokenAuthenticator = strictObject({
   type: z.literal('sas-token'),
@@ -254,7 +263,7 @@ const SasTokenAuthenticator = strictObject({
     .enum(['must-match', 'azure', 'claimed'], { error: 'write "must-match", "azure" or "claimed"' })
     .optional(),
   roles: z.array(text).optional(),
-});
+}).describe('Azure IoT Hub style SAS tokens signed with per-device keys.');
 
 /** One link of the `authenticators` chain, by `type`. */
 export const AuthenticatorSchema = z.discriminatedUnion(
