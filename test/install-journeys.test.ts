@@ -23,8 +23,10 @@ import {
 import { isCode, readmeBlocks, toJavaScript } from './readme-blocks.js';
 
 const PACKAGES = [...workspaceManifests().keys()];
-/** The packages with a CommonJS build (dist/cjs): what jest's default mode and require() need. */
-const COMMONJS = ['@mqtt-warden/topic', '@mqtt-warden/core', '@mqtt-warden/policy', '@mqtt-warden/testing'];
+/** The packages with a CommonJS build (dist/cjs, a require condition): topic, core, policy, testing. */
+const COMMONJS = [...workspaceManifests().values()]
+  .filter((manifest) => manifest.exports?.['.']?.require)
+  .map((manifest) => manifest.name);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

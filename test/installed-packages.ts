@@ -35,6 +35,7 @@ interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly dependencies?: Record<string, string>;
+  readonly exports?: Record<string, { readonly require?: unknown }>;
 }
 
 /** The environment of a user's shell: none of the npm_* / pnpm variables this test process runs under. */
@@ -138,6 +139,7 @@ async function packOnce(): Promise<Map<string, string>> {
       const result = await run('pnpm', ['-r', 'pack', '--pack-destination', staging], ROOT, 180_000);
       if (result.code !== 0) throw new Error(`pnpm pack failed:\n${result.stderr}`);
       renameSync(staging, dir);
+      forgetOldPacks();
     } finally {
       rmSync(lock, { force: true, recursive: true });
     }
@@ -145,6 +147,16 @@ async function packOnce(): Promise<Map<string, string>> {
   const map = tarballs();
   for (const tarball of map.values()) if (!existsSync(tarball)) throw new Error(`not packed: ${tarball}`);
   return map;
+}
+
+/** Packs of builds a day old are of no more use (a build changes the fingerprint). */
+function forgetOldPacks(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith('mqtt-warden-packs-')) continue;
+    const path = join(tmpdir(), entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /** A fresh directory under the OS temp directory holding a private package.json (and `extra` fields). */

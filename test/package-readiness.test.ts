@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { packedTarballs } from './installed-packages.js';
 import { isCode, readmeBlocks, toJavaScript } from './readme-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -58,6 +59,56 @@ describe('every package', () => {
     );
     expect(pointing).toEqual([]);
   });
+
+  it.each(PACKAGES)(
+    '%s passes @arethetypeswrong/cli on its packed tarball (ESM-only packages: CommonJS resolution aside)',
+    { timeout: 180_000 },
+    async (name) => {
+      const m = manifest(name);
+      const tarball = (await packedTarballs()).get(m.name)!;
+      // Packages with a require condition must resolve everywhere (strict); the ESM-only ones everywhere
+      // but from require() (esm-only: CommonJS callers use import(), as their READMEs say).
+      const profile = m.exports['.'].require ? 'strict' : 'esm-only';
+      const attw = join(ROOT, 'node_modules/.bin/attw');
+      const result = await new Promise<{ code: number; output: string }>((resolve) =>
+        execFile(
+          attw,
+          [tarball, '--profile', profile, '--format', 'ascii', '--no-color'],
+          { timeout: 170_000 },
+          (error, stdout, stderr) => resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+        ),
+      );
+      expect(result.output).toMatch(/node16 \(from ESM\): 🟢 \(ESM\)/);
+      expect(result.code, result.output).toBe(0);
+    },
+  );
+
+  it('changesets version them as one set and publish them publicly (docs/releasing.md says why)', () => {
+    const config = JSON.parse(readFileSync(join(ROOT, '.changeset/config.json'), 'utf8'));
+    expect(config).toMatchObject({ access: 'public', fixed: [['@mqtt-warden/*']], linked: [] });
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(root.scripts.release).toMatch(/pnpm run build && changeset publish/);
+  });
+
+  it('the README of each says whether require() works, as its exports do', () => {
+    for (const name of PACKAGES) {
+      const m = manifest(name);
+      const text = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
+      if (m.exports['.'].require) expect(text, name).toContain('ES modules and CommonJS (`require`)');
+      else expect(text, name).toContain('ES modules only');
+    }
+  });
+
+  it.each(PACKAGES)(
+    '%s has a CHANGELOG.md for changesets to add releases to, shipped in the package',
+    (name) => {
+      const m = manifest(name);
+      expect(m.files).toContain('CHANGELOG.md');
+      expect(readFileSync(join(ROOT, 'packages', name, 'CHANGELOG.md'), 'utf8')).toMatch(
+        new RegExp(`^# ${m.name}\n\n## ${m.version.replaceAll('.', '\\.')}\n`),
+      );
+    },
+  );
 
   it.each(PACKAGES)('%s passes publint', { timeout: 120_000 }, async (name) => {
     const { messages } = await publint({ pkgDir: join(ROOT, 'packages', name), pack: 'pnpm', strict: true });
