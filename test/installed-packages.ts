@@ -84,7 +84,7 @@ export function closure(...names: string[]): string[] {
   return [...seen];
 }
 
-/** What the tarballs are made of: each package's manifest and shipped files (names, sizes, times). */
+/** What the tarballs are made of: each package's files but sources and tests (names and contents). */
 function packFingerprint(): string {
   const hash = createHash('sha256');
   for (const entry of readdirSync(join(ROOT, 'packages')).sort()) {
@@ -93,8 +93,9 @@ function packFingerprint(): string {
     hash.update(readFileSync(join(dir, 'package.json')));
     for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
       if (file.startsWith('node_modules') || file.startsWith('src') || file.startsWith('test')) continue;
-      const stat = statSync(join(dir, file));
-      hash.update(`${file}:${stat.size}:${stat.mtimeMs}\n`);
+      // Contents, not times: a build or prepack that rewrites a file unchanged needs no new pack.
+      const path = join(dir, file);
+      if (statSync(path).isFile()) hash.update(`${file}\n`).update(readFileSync(path));
     }
   }
   return hash.digest('hex').slice(0, 16);

@@ -47,34 +47,39 @@ const publicJwk = z
  * `{ file: PEM }` or a public JWK) and `jwksUrl` (with its fetch options).
  */
 const jwtKeys = strictObject({
-  secret: secretSchema.optional(),
+  secret: secretSchema.optional().describe('HMAC key (HS256/384/512).'),
   publicKey: z
     .union([
       z.string().regex(/-----BEGIN [A-Z ]+-----/, 'write a PEM public key or certificate, or { file: PATH }'),
       strictObject({ file: path }),
       publicJwk,
     ])
-    .optional(),
-  jwksUrl: httpUrl.optional(),
-  timeoutMs: positiveMs.optional(),
-  cooldownMs: positiveMs.optional(),
-  cacheMaxAgeMs: positiveMs.optional(),
-}).superRefine((keys, ctx) => {
-  const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => keys[k] !== undefined);
-  if (given.length !== 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"keys" takes exactly one of secret, publicKey, jwksUrl${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
-    });
-  }
-  if (keys.jwksUrl === undefined) {
-    for (const option of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
-      if (keys[option] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [option], message: `"${option}" only applies to a jwksUrl` });
+    .optional()
+    .describe('A PEM public key or certificate, { file: PEM }, or a public JWK.'),
+  jwksUrl: httpUrl.optional().describe("The identity provider's JWKS URL, fetched and cached."),
+  timeoutMs: positiveMs.optional().describe('JWKS fetch timeout.'),
+  cooldownMs: positiveMs
+    .optional()
+    .describe('Least time between two JWKS fetches (an unknown kid refetches).'),
+  cacheMaxAgeMs: positiveMs.optional().describe('How long fetched keys are used before a refetch.'),
+})
+  .describe('Where verification keys come from: exactly one of secret, publicKey and jwksUrl.')
+  .superRefine((keys, ctx) => {
+    const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => keys[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"keys" takes exactly one of secret, publicKey, jwksUrl${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
+      });
+    }
+    if (keys.jwksUrl === undefined) {
+      for (const option of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
+        if (keys[option] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [option], message: `"${option}" only applies to a jwksUrl` });
+        }
       }
     }
-  }
-});
+  });
 
 /** HMAC algorithms go with a secret and only with a secret (no RS256→HS256 confusion). */
 function algorithmsFitKeys(
@@ -96,32 +101,39 @@ function algorithmsFitKeys(
 }
 
 const claimMapping = strictObject({
-  /** Claim that proves the principal's username (e.g. `preferred_username`); none unless set. */
-  username: claimPath.optional(),
-  /** Claim with role names. Default `roles`. */
-  roles: claimPath.optional(),
-  groups: claimPath.optional(),
-  /** Claim that makes the principal a superuser; off unless set. */
-  superuser: claimPath.optional(),
-  /** Claim with an EMQX v1/v2 ACL; `false` ignores it. */
-  acl: z.union([claimPath, z.literal(false)]).optional(),
-});
+  username: claimPath
+    .optional()
+    .describe("Claim that proves the principal's username (e.g. preferred_username); none unless set."),
+  roles: claimPath.optional().describe('Claim with role names. Default roles.'),
+  groups: claimPath.optional().describe('Claim with group names.'),
+  superuser: claimPath.optional().describe('Claim that makes the principal a superuser; off unless set.'),
+  acl: z
+    .union([claimPath, z.literal(false)])
+    .optional()
+    .describe('Claim with an EMQX v1/v2 ACL; `false` ignores it.'),
+}).describe('Which token claims become the principal: a claim name or a path such as [realm_access, roles].');
 
 const binding = strictObject({
-  claim: text,
+  claim: text.describe('The claim whose value the client id must equal, e.g. sub.'),
   to: z.literal('clientId', {
     error:
       'bind ties a claim to the client id: write to: clientId (to prove the username from a claim, write claims.username: CLAIM)',
   }),
-});
+}).describe('Ties a claim to the client id: a token is refused under another client id.');
 /**
  * What the CONNECT username must be when the authenticator proves one: `must-match` (default) or
  * `claimed` (any, kept apart; grants nothing).
  */
-const connectUsername = z.enum(['must-match', 'claimed'], {
-  error: 'write "must-match" (the CONNECT username must equal the proven one) or "claimed"',
-});
-const tokenField = z.enum(['password', 'username']);
+const connectUsername = z
+  .enum(['must-match', 'claimed'], {
+    error: 'write "must-match" (the CONNECT username must equal the proven one) or "claimed"',
+  })
+  .describe(
+    'What the CONNECT username must be: must-match (default; equal to the proven username) or claimed (any, kept apart, grants nothing).',
+  );
+const tokenField = z
+  .enum(['password', 'username'])
+  .describe('The CONNECT field that carries the token. Default password.');
 
 const PasswordAuthenticator = strictObject({
   type: z.literal('password'),
@@ -222,7 +234,10 @@ const identityField = z.enum([
 const X509Authenticator = strictObject({
   type: z.literal('x509'),
   /** PEM files of the CAs (root and intermediates) that client certificates must chain to. */
-  trustAnchors: z.array(path).min(1, 'list at least one CA certificate file'),
+  trustAnchors: z
+    .array(path)
+    .min(1, 'list at least one CA certificate file')
+    .describe('PEM files of the CAs (root and intermediates) that client certificates must chain to.'),
   crl: strictObject({
     files: z.array(path).optional(),
     urls: z.array(httpUrl).optional(),
@@ -254,9 +269,11 @@ const X509Authenticator = strictObject({
 const SasTokenAuthenticator = strictObject({
   type: z.literal('sas-token'),
   /** Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). */
-  keys: strictObject({ file: path, format: z.enum(['mosquitto', 'emqx']).default('mosquitto') }),
-  /** The host name the tokens' `sr` must name; any when absent. */
-  hostName: text.optional(),
+  keys: strictObject({
+    file: path,
+    format: z.enum(['mosquitto', 'emqx']).default('mosquitto'),
+  }).describe('Device keys: a Mosquitto psk_file (device:hexkey) or an EMQX PSK file (device:secret).'),
+  hostName: text.optional().describe("The host name the tokens' sr must name; any when absent."),
   requireClientIdMatch: z.boolean().optional(),
   /** The username is the device id; the CONNECT one must equal it (default), name it Azure-style, or is kept apart. */
   connectUsername: z
