@@ -6,12 +6,18 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INSTALL_TIMEOUT_MS, packedTarballs, ROOT, userEnv, userProject } from './installed-packages.js';
+import {
+  freePort,
+  INSTALL_TIMEOUT_MS,
+  packedTarballs,
+  ROOT,
+  userEnv,
+  userProject,
+} from './installed-packages.js';
 
 const DEPLOY = join(ROOT, 'deploy');
 
@@ -36,17 +42,6 @@ function dockerfile(text: string): Instruction[] {
 
 /** `KEY=value KEY2=value` of an ENV instruction. */
 const envOf = (args: string) => Object.fromEntries(args.split(/\s+/).map((pair) => pair.split('=', 2)));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function sh(command: string, env: NodeJS.ProcessEnv, cwd: string, timeout = 120_000, input?: string) {
   return new Promise<{ code: number; output: string }>((resolve) => {

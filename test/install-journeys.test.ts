@@ -7,11 +7,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  freePort,
   INSTALL_TIMEOUT_MS,
   npmInstall,
   ROOT,
@@ -27,17 +27,6 @@ const PACKAGES = [...workspaceManifests().keys()];
 const COMMONJS = [...workspaceManifests().values()]
   .filter((manifest) => manifest.exports?.['.']?.require)
   .map((manifest) => manifest.name);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Output of a child so far, for polling. */
 function collect(child: ChildProcess): () => string {
