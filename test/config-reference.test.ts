@@ -27,7 +27,9 @@ const CONFIGS = [
   join(ROOT, 'deploy/warden.yaml'),
 ].filter(existsSync);
 
-const validator = () => new Ajv2020({ allErrors: true, strict: false }).compile(configJsonSchema());
+// Formats (uri) are left to the server's zod check, which every config here also passes.
+const validator = () =>
+  new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(configJsonSchema());
 
 describe('the generated config reference', () => {
   it('warden.schema.json is what the zod schema generates now', () => {
