@@ -4,70 +4,22 @@
  * the workspace, and the command run the ways npm exposes it (the node_modules/.bin symlink, npx).
  * One install is shared by every case; it needs the npm registry for third-party dependencies (or npm's cache).
  */
-import { execFile, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const INSTALL_TIMEOUT_MS = 300_000;
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The environment of a user's shell: none of the npm_* / pnpm variables this test process runs under. */
-function userEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(npm_|pnpm_|PNPM_)/i.test(key)) env[key] = value;
-  }
-  env.PATH = [dirname(process.execPath), env.PATH ?? ''].join(delimiter);
-  return env;
-}
-
-function run(file: string, args: string[], cwd: string, timeout = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: userEnv(), timeout }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The server package and every @mqtt-warden package it depends on, directly or not. */
-function serverClosure(): { name: string; version: string }[] {
-  const manifests = new Map<string, { version: string; dependencies?: Record<string, string> }>();
-  for (const entry of readdirSync(join(ROOT, 'packages'))) {
-    const file = join(ROOT, 'packages', entry, 'package.json');
-    if (!existsSync(file)) continue;
-    const manifest = JSON.parse(readFileSync(file, 'utf8'));
-    manifests.set(manifest.name, manifest);
-  }
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    for (const dep of Object.keys(manifests.get(name)?.dependencies ?? {})) {
-      if (dep.startsWith('@mqtt-warden/')) visit(dep);
-    }
-  };
-  visit('@mqtt-warden/server');
-  return [...seen].map((name) => ({ name, version: manifests.get(name)!.version }));
-}
+import {
+  closure,
+  INSTALL_TIMEOUT_MS,
+  npmInstall,
+  packedTarballs,
+  ROOT,
+  type Run,
+  run,
+  userEnv,
+  userProject,
+} from './installed-packages.js';
 
 const POLICY = `version: 1
 users: { alice: [device] }
@@ -91,30 +43,13 @@ cases:
 
 // Each case starts the command several times (npx costs about a second on a loaded machine).
 describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
-  let packs: string | undefined;
   let dir: string | undefined;
   /** The two ways a user runs the installed command: the .bin symlink and npx (never fetching). */
   let ways: [string, (args: string[]) => Promise<Run>][];
 
   beforeAll(async () => {
-    expect(existsSync(join(ROOT, 'packages/server/dist/bin.js')), 'build first: pnpm build').toBe(true);
-    const packDir = mkdtempSync(join(tmpdir(), 'warden-packs-'));
-    packs = packDir;
-    const packed = await run('pnpm', ['-r', 'pack', '--pack-destination', packDir], ROOT, 120_000);
-    expect(packed.code, packed.stderr).toBe(0);
-    const tarballs = serverClosure().map(({ name, version }) =>
-      join(packDir, `${name.slice(1).replace('/', '-')}-${version}.tgz`),
-    );
-    for (const tarball of tarballs) expect(existsSync(tarball), tarball).toBe(true);
-
-    dir = mkdtempSync(join(tmpdir(), 'warden-install-'));
-    writeFileSync(join(dir, 'package.json'), '{ "name": "warden-user", "private": true }\n');
-    const installed = await run(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
-      dir,
-      INSTALL_TIMEOUT_MS - 30_000,
-    );
+    dir = userProject('warden-install');
+    const installed = await npmInstall(dir, ['@mqtt-warden/server']);
     expect(installed.code, installed.stderr).toBe(0);
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
     writeFileSync(join(dir, 'failing.test.yaml'), suite('allow'));
@@ -128,13 +63,30 @@ describe('the installed mqtt-warden command', { timeout: 90_000 }, () => {
   }, INSTALL_TIMEOUT_MS);
 
   afterAll(() => {
-    for (const path of [packs, dir]) if (path) rmSync(path, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('is installed from the tarballs, outside the workspace, as a link to the package’s bin', () => {
     const server = realpathSync(join(dir!, 'node_modules/@mqtt-warden/server'));
     expect(server.startsWith(realpathSync(ROOT))).toBe(false);
     expect(realpathSync(join(dir!, 'node_modules/.bin/mqtt-warden'))).toBe(join(server, 'dist/bin.js'));
+  });
+
+  it('ships the config JSON Schema, named by the quickstart and exported for editors and tools', async () => {
+    const server = join(dir!, 'node_modules/@mqtt-warden/server');
+    const line = /^# yaml-language-server: \$schema=(\S+)$/m.exec(
+      readFileSync(join(server, 'quickstart/warden.yaml'), 'utf8'),
+    );
+    expect(line?.[1]).toBe('../warden.schema.json');
+    const resolved = await run(
+      process.execPath,
+      ['-p', "require.resolve('@mqtt-warden/server/warden.schema.json')"],
+      dir!,
+    );
+    expect(resolved.stdout.trim()).toBe(realpathSync(join(server, 'warden.schema.json')));
+    const schema = JSON.parse(readFileSync(join(server, 'warden.schema.json'), 'utf8'));
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(Object.keys(schema.properties)).toContain('listen');
   });
 
   it('exits 1 on a failing policy suite and writes a JUnit report naming the failed case', async () => {
@@ -296,5 +248,37 @@ ${framework}('a misspelled action key is an error, not a pass', () => {
       expect(unknown.code, how).toBe(2);
       expect(unknown.stderr, how).toMatch(/unknown command "frobnicate"/);
     }
+  });
+});
+
+describe('the packages installed with pnpm', () => {
+  let dir: string | undefined;
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pnpm add of the tarballs gives a working mqtt-warden (no build scripts run)', {
+    timeout: INSTALL_TIMEOUT_MS,
+  }, async () => {
+    const tarballs = await packedTarballs();
+    const files = closure('@mqtt-warden/server').map((name) => tarballs.get(name)!);
+    // The server's @mqtt-warden dependencies are version ranges: point them at the tarballs, not the registry.
+    const overrides = Object.fromEntries(
+      closure('@mqtt-warden/server').map((name) => [name, `file:${tarballs.get(name)}`]),
+    );
+    dir = userProject('warden-pnpm', { pnpm: { overrides } });
+    const added = await run('pnpm', ['add', '--prefer-offline', ...files], dir, INSTALL_TIMEOUT_MS - 30_000);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'packages/server/package.json'), 'utf8'));
+    const version = await run(join(dir, 'node_modules/.bin/mqtt-warden'), ['--version'], dir);
+    expect(version, version.stderr).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+    // argon2 is a prebuilt Node-API binary: it hashes though pnpm ran no install script.
+    const hash = await run(
+      'sh',
+      ['-c', 'echo "plum-kettle-orbit-57" | node_modules/.bin/mqtt-warden hash'],
+      dir,
+    );
+    expect(hash.code, hash.stderr).toBe(0);
+    expect(hash.stdout).toMatch(/^\$argon2id\$v=19\$/);
   });
 });

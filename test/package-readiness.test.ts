@@ -1,13 +1,24 @@
 /**
  * Every package is publishable as users get it: metadata, LICENSE, a README whose TypeScript examples
- * type-check against the built packages, no source maps into unshipped src/, and publint finds nothing.
+ * type-check against the built packages and run (each in its own node process, against the built
+ * packages), no source maps into unshipped src/, and publint finds nothing.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packedTarballs } from './installed-packages.js';
+import { isCode, readmeBlocks, toJavaScript } from './readme-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PACKAGES = readdirSync(join(ROOT, 'packages')).filter((name) =>
@@ -15,6 +26,8 @@ const PACKAGES = readdirSync(join(ROOT, 'packages')).filter((name) =>
 );
 const manifest = (name: string) =>
   JSON.parse(readFileSync(join(ROOT, 'packages', name, 'package.json'), 'utf8'));
+const readme = (name: string) =>
+  readmeBlocks(readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8'));
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file));
@@ -47,6 +60,56 @@ describe('every package', () => {
     expect(pointing).toEqual([]);
   });
 
+  it.each(PACKAGES)(
+    '%s passes @arethetypeswrong/cli on its packed tarball (ESM-only packages: CommonJS resolution aside)',
+    { timeout: 180_000 },
+    async (name) => {
+      const m = manifest(name);
+      const tarball = (await packedTarballs()).get(m.name)!;
+      // Packages with a require condition must resolve everywhere (strict); the ESM-only ones everywhere
+      // but from require() (esm-only: CommonJS callers use import(), as their READMEs say).
+      const profile = m.exports['.'].require ? 'strict' : 'esm-only';
+      const attw = join(ROOT, 'node_modules/.bin/attw');
+      const result = await new Promise<{ code: number; output: string }>((resolve) =>
+        execFile(
+          attw,
+          [tarball, '--profile', profile, '--format', 'ascii', '--no-color'],
+          { timeout: 170_000 },
+          (error, stdout, stderr) => resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+        ),
+      );
+      expect(result.output).toMatch(/node16 \(from ESM\): 🟢 \(ESM\)/);
+      expect(result.code, result.output).toBe(0);
+    },
+  );
+
+  it('changesets version them as one set and publish them publicly (docs/releasing.md says why)', () => {
+    const config = JSON.parse(readFileSync(join(ROOT, '.changeset/config.json'), 'utf8'));
+    expect(config).toMatchObject({ access: 'public', fixed: [['@mqtt-warden/*']], linked: [] });
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(root.scripts.release).toMatch(/pnpm run build && changeset publish/);
+  });
+
+  it('the README of each says whether require() works, as its exports do', () => {
+    for (const name of PACKAGES) {
+      const m = manifest(name);
+      const text = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
+      if (m.exports['.'].require) expect(text, name).toContain('ES modules and CommonJS (`require`)');
+      else expect(text, name).toContain('ES modules only');
+    }
+  });
+
+  it.each(PACKAGES)(
+    '%s has a CHANGELOG.md for changesets to add releases to, shipped in the package',
+    (name) => {
+      const m = manifest(name);
+      expect(m.files).toContain('CHANGELOG.md');
+      expect(readFileSync(join(ROOT, 'packages', name, 'CHANGELOG.md'), 'utf8')).toMatch(
+        new RegExp(`^# ${m.name}\n\n## ${m.version.replaceAll('.', '\\.')}\n`),
+      );
+    },
+  );
+
   it.each(PACKAGES)('%s passes publint', { timeout: 120_000 }, async (name) => {
     const { messages } = await publint({ pkgDir: join(ROOT, 'packages', name), pack: 'pnpm', strict: true });
     expect(messages.map((m) => `${m.type} ${m.code} ${JSON.stringify(m.args)}`)).toEqual([]);
@@ -60,8 +123,9 @@ describe('README examples', () => {
     mkdirSync(out, { recursive: true });
     const written: string[] = [];
     for (const name of PACKAGES) {
-      const readme = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
-      const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+      const blocks = readme(name)
+        .filter(isCode)
+        .map((block) => block.code);
       // The server's README shows the command line, which test/installed-cli.test.ts runs as users do.
       if (name !== 'server')
         expect(blocks.length, `${name}/README.md has no \`\`\`ts example`).toBeGreaterThan(0);
@@ -94,5 +158,80 @@ describe('README examples', () => {
     );
     expect(result.output, written.join('\n')).toBe('');
     expect(result.code).toBe(0);
+  });
+});
+
+/** Runs an example with node in `cwd`; with `until`, a server: done once it printed that, then stopped. */
+function runExample(
+  file: string,
+  cwd: string,
+  until?: string,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    // PORT=0: an example that listens takes a free port (the READMEs read PORT, defaulting to the usual one).
+    const env = { ...process.env, PORT: '0' };
+    const child = spawn(process.execPath, [file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let done = false;
+    const finish = (code: number | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      resolve({ code, output });
+    };
+    const timer = setTimeout(() => finish(-1), 60_000);
+    const read = (chunk: Buffer) => {
+      output += chunk;
+      if (until !== undefined && output.includes(until)) finish(0);
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('exit', (code) => finish(until === undefined ? code : -1));
+  });
+}
+
+describe('README examples run', () => {
+  const run = join(ROOT, 'test/.readme-run');
+
+  beforeAll(() => {
+    // Each example imports the packages by name, as a user's project does: link them (built dist) in.
+    rmSync(run, { recursive: true, force: true });
+    mkdirSync(join(run, 'node_modules/@mqtt-warden'), { recursive: true });
+    for (const name of PACKAGES) {
+      symlinkSync(join(ROOT, 'packages', name), join(run, 'node_modules/@mqtt-warden', name), 'dir');
+    }
+  });
+
+  it.each(PACKAGES)(
+    '%s: each ts/js example runs with node (or says why not)',
+    { timeout: 300_000 },
+    async (name) => {
+      const blocks = readme(name);
+      const dir = join(run, name);
+      mkdirSync(dir);
+      for (const block of blocks) if (block.file) writeFileSync(join(dir, block.file), block.code);
+      for (const [index, block] of blocks.filter(isCode).entries()) {
+        if (block.notRun !== undefined) continue;
+        const file = join(dir, `example-${index + 1}.mjs`);
+        writeFileSync(file, toJavaScript(block.code));
+        const result = await runExample(file, dir, block.until);
+        expect(result.code, `${name}/README.md example ${index + 1}:\n${result.output}`).toBe(0);
+        // `console.log(x); // shown` says what it prints: those lines, in that order.
+        const shown = [...block.code.matchAll(/^\s*console\.log\(.*\);\s*\/\/ (.+)$/gm)].map((m) => m[1]);
+        const printed = result.output.split('\n').filter((line) => shown.includes(line));
+        expect(printed, `${name}/README.md example ${index + 1}:\n${result.output}`).toEqual(shown);
+      }
+    },
+  );
+
+  it('leaves few examples unrun, each with its reason', () => {
+    const unrun = PACKAGES.flatMap((name) =>
+      readme(name)
+        .filter((block) => isCode(block) && block.notRun !== undefined)
+        .map((block) => `${name}: ${block.notRun}`),
+    );
+    for (const entry of unrun) expect(entry).toMatch(/: \S.{20,}/);
+    expect(unrun.length, unrun.join('\n')).toBeLessThanOrEqual(2);
   });
 });

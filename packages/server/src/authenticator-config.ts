@@ -47,34 +47,39 @@ const publicJwk = z
  * `{ file: PEM }` or a public JWK) and `jwksUrl` (with its fetch options).
  */
 const jwtKeys = strictObject({
-  secret: secretSchema.optional(),
+  secret: secretSchema.optional().describe('HMAC key (HS256/384/512).'),
   publicKey: z
     .union([
       z.string().regex(/-----BEGIN [A-Z ]+-----/, 'write a PEM public key or certificate, or { file: PATH }'),
       strictObject({ file: path }),
       publicJwk,
     ])
-    .optional(),
-  jwksUrl: httpUrl.optional(),
-  timeoutMs: positiveMs.optional(),
-  cooldownMs: positiveMs.optional(),
-  cacheMaxAgeMs: positiveMs.optional(),
-}).superRefine((keys, ctx) => {
-  const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => keys[k] !== undefined);
-  if (given.length !== 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"keys" takes exactly one of secret, publicKey, jwksUrl${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
-    });
-  }
-  if (keys.jwksUrl === undefined) {
-    for (const option of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
-      if (keys[option] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [option], message: `"${option}" only applies to a jwksUrl` });
+    .optional()
+    .describe('A PEM public key or certificate, { file: PEM }, or a public JWK.'),
+  jwksUrl: httpUrl.optional().describe("The identity provider's JWKS URL, fetched and cached."),
+  timeoutMs: positiveMs.optional().describe('JWKS fetch timeout.'),
+  cooldownMs: positiveMs
+    .optional()
+    .describe('Least time between two JWKS fetches (an unknown kid refetches).'),
+  cacheMaxAgeMs: positiveMs.optional().describe('How long fetched keys are used before a refetch.'),
+})
+  .describe('Where verification keys come from: exactly one of secret, publicKey and jwksUrl.')
+  .superRefine((keys, ctx) => {
+    const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => keys[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"keys" takes exactly one of secret, publicKey, jwksUrl${given.length > 1 ? ` (found ${given.join(', ')})` : ''}`,
+      });
+    }
+    if (keys.jwksUrl === undefined) {
+      for (const option of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
+        if (keys[option] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [option], message: `"${option}" only applies to a jwksUrl` });
+        }
       }
     }
-  }
-});
+  });
 
 /** HMAC algorithms go with a secret and only with a secret (no RS256→HS256 confusion). */
 function algorithmsFitKeys(
@@ -96,46 +101,52 @@ function algorithmsFitKeys(
 }
 
 const claimMapping = strictObject({
-  /** Claim that proves the principal's username (e.g. `preferred_username`); none unless set. */
-  username: claimPath.optional(),
-  /** Claim with role names. Default `roles`. */
-  roles: claimPath.optional(),
-  groups: claimPath.optional(),
-  /** Claim that makes the principal a superuser; off unless set. */
-  superuser: claimPath.optional(),
-  /** Claim with an EMQX v1/v2 ACL; `false` ignores it. */
-  acl: z.union([claimPath, z.literal(false)]).optional(),
-});
+  username: claimPath
+    .optional()
+    .describe("Claim that proves the principal's username (e.g. preferred_username); none unless set."),
+  roles: claimPath.optional().describe('Claim with role names. Default roles.'),
+  groups: claimPath.optional().describe('Claim with group names.'),
+  superuser: claimPath.optional().describe('Claim that makes the principal a superuser; off unless set.'),
+  acl: z
+    .union([claimPath, z.literal(false)])
+    .optional()
+    .describe('Claim with an EMQX v1/v2 ACL; `false` ignores it.'),
+}).describe('Which token claims become the principal: a claim name or a path such as [realm_access, roles].');
 
 const binding = strictObject({
-  claim: text,
+  claim: text.describe('The claim whose value the client id must equal, e.g. sub.'),
   to: z.literal('clientId', {
     error:
       'bind ties a claim to the client id: write to: clientId (to prove the username from a claim, write claims.username: CLAIM)',
   }),
-});
+}).describe('Ties a claim to the client id: a token is refused under another client id.');
 /**
  * What the CONNECT username must be when the authenticator proves one: `must-match` (default) or
  * `claimed` (any, kept apart; grants nothing).
  */
-const connectUsername = z.enum(['must-match', 'claimed'], {
-  error: 'write "must-match" (the CONNECT username must equal the proven one) or "claimed"',
-});
-const tokenField = z.enum(['password', 'username']);
+const connectUsername = z
+  .enum(['must-match', 'claimed'], {
+    error: 'write "must-match" (the CONNECT username must equal the proven one) or "claimed"',
+  })
+  .describe(
+    'What the CONNECT username must be: must-match (default; equal to the proven username) or claimed (any, kept apart, grants nothing).',
+  );
+const tokenField = z
+  .enum(['password', 'username'])
+  .describe('The CONNECT field that carries the token. Default password.');
 
 const PasswordAuthenticator = strictObject({
   type: z.literal('password'),
-  /**
-   * Users file (`.yaml`/`.json`) or a Mosquitto password_file. With `store:` configured it is optional:
-   * its users are looked up first, then the devices registered in the store.
-   */
-  file: path.optional(),
-  unknownUser: z.enum(['deny', 'ignore']).optional(),
-  cache: cache.optional(),
-  /**
-   * Hash verifications at once and waiting (taking turns by remote address); an attempt that cannot get
-   * a turn within `maxWaitMs` is answered "unavailable". `false` turns the bound off.
-   */
+  file: path
+    .optional()
+    .describe(
+      'Users file (`.yaml`/`.json`, argon2id hashes) or a Mosquitto password_file. With `store:` optional: its users are looked up first, then the devices registered in the store.',
+    ),
+  unknownUser: z
+    .enum(['deny', 'ignore'])
+    .optional()
+    .describe('A username not in the file: deny (default) or ignore (later authenticators try it).'),
+  cache: cache.optional().describe('Cache of successful verifications; `false` turns it off.'),
   limits: z
     .union([
       z.literal(false),
@@ -146,8 +157,11 @@ const PasswordAuthenticator = strictObject({
         maxWaitMs: z.int().positive().max(60_000).optional(),
       }),
     ])
-    .optional(),
-});
+    .optional()
+    .describe(
+      'Hash verifications at once and waiting (taking turns by remote address); an attempt that cannot get a turn within maxWaitMs is answered "unavailable". `false` turns the bound off.',
+    ),
+}).describe('Usernames and passwords from a users file.');
 
 const JwtAuthenticator = strictObject({
   type: z.literal('jwt'),
@@ -162,7 +176,9 @@ const JwtAuthenticator = strictObject({
   claims: claimMapping.optional(),
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
-}).superRefine(algorithmsFitKeys);
+})
+  .superRefine(algorithmsFitKeys)
+  .describe('JWTs (from an identity provider) as the MQTT password or username.');
 
 const OAuthAuthenticator = strictObject({
   type: z.literal('oauth'),
@@ -198,9 +214,13 @@ const OAuthAuthenticator = strictObject({
   claims: claimMapping.optional(),
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
-}).refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
-  message: 'an oauth authenticator needs "introspection", "jwt" or both',
-});
+})
+  .refine((block) => block.introspection !== undefined || block.jwt !== undefined, {
+    message: 'an oauth authenticator needs "introspection", "jwt" or both',
+  })
+  .describe(
+    'OAuth 2.0 access tokens: RFC 9068 JWTs and/or RFC 7662 introspection. Keep it last in the chain.',
+  );
 
 const identityField = z.enum([
   'cn',
@@ -218,7 +238,10 @@ const identityField = z.enum([
 const X509Authenticator = strictObject({
   type: z.literal('x509'),
   /** PEM files of the CAs (root and intermediates) that client certificates must chain to. */
-  trustAnchors: z.array(path).min(1, 'list at least one CA certificate file'),
+  trustAnchors: z
+    .array(path)
+    .min(1, 'list at least one CA certificate file')
+    .describe('PEM files of the CAs (root and intermediates) that client certificates must chain to.'),
   crl: strictObject({
     files: z.array(path).optional(),
     urls: z.array(httpUrl).optional(),
@@ -243,29 +266,35 @@ const X509Authenticator = strictObject({
   clockToleranceMs: z.int().min(0).optional(),
   maxPathLength: z.int().min(2).max(10).optional(),
   cache: cache.optional(),
-  /** With `store:`: refuse certificates bound to no registered device (revoking a binding then refuses the certificate). */
-  registeredOnly: z.boolean().optional(),
-});
+  registeredOnly: z
+    .boolean()
+    .optional()
+    .describe(
+      'With `store:`: refuse certificates bound to no registered device (revoking a binding then refuses the certificate).',
+    ),
+}).describe(
+  'Client certificates reported by the broker (EMQX: "cert_pem": "${cert_pem}" in the authn body).',
+);
 
 const SasTokenAuthenticator = strictObject({
   type: z.literal('sas-token'),
-  /**
-   * Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). With
-   * `store:` optional: its devices are looked up first, then the SAS keys of registered devices.
-   */
+  /** Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). */
   keys: strictObject({
     file: path,
     format: z.enum(['mosquitto', 'emqx']).default('mosquitto'),
-  }).optional(),
-  /** The host name the tokens' `sr` must name; any when absent. */
-  hostName: text.optional(),
+  })
+    .optional()
+    .describe(
+      'Device keys: a Mosquitto psk_file (device:hexkey) or an EMQX PSK file (device:secret). With `store:` optional: its devices are looked up first, then the SAS keys of registered devices.',
+    ),
+  hostName: text.optional().describe("The host name the tokens' sr must name; any when absent."),
   requireClientIdMatch: z.boolean().optional(),
   /** The username is the device id; the CONNECT one must equal it (default), name it Azure-style, or is kept apart. */
   connectUsername: z
     .enum(['must-match', 'azure', 'claimed'], { error: 'write "must-match", "azure" or "claimed"' })
     .optional(),
   roles: z.array(text).optional(),
-});
+}).describe('Azure IoT Hub style SAS tokens signed with per-device keys.');
 
 /** One link of the `authenticators` chain, by `type`. */
 export const AuthenticatorSchema = z.discriminatedUnion(

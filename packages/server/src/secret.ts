@@ -83,4 +83,7 @@ export const secretSchema = z
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'write an environment variable name such as WARDEN_SECRET'),
     }),
   ])
-  .transform((input) => new Secret(typeof input === 'string' ? { value: input } : input));
+  .transform((input) => new Secret(typeof input === 'string' ? { value: input } : input))
+  .describe(
+    'A secret: written inline, { file: PATH } (one trailing newline dropped) or { env: NAME }. Never logged.',
+  );

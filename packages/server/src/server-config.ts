@@ -14,7 +14,9 @@ import { Secret, secretSchema } from './secret.js';
 import { parseSourceRange } from './source-allowlist.js';
 
 const path = z.string().min(1, 'write a file path (relative paths are read from the config file directory)');
-const route = z.union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)]);
+const route = z
+  .union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)])
+  .describe('An HTTP path starting with "/", or false to turn the route off.');
 const port = z.int().min(0).max(65_535);
 /** Headers a broker always sends or that proxies rewrite: a shared secret in them would not work. */
 const RESERVED_HEADERS = [
@@ -25,7 +27,6 @@ const RESERVED_HEADERS = [
   'connection',
   'user-agent',
 ];
-/** A header the broker sends with a secret value on every request to an adapter; compared in constant time. */
 const sharedSecret = strictObject({
   header: z
     .string()
@@ -36,15 +37,29 @@ const sharedSecret = strictObject({
     })
     .default('x-mqtt-warden-secret'),
   value: secretSchema,
-});
+}).describe(
+  'A header the broker sends with a secret value on every request to the adapter (compared in constant time); requests without it get a 403.',
+);
 
 export const ServerConfigSchema = strictObject({
   listen: strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: port.default(8080),
-    /** HTTPS: PEM files. With `ca`, every client (the broker) must present a certificate issued by it. */
-    tls: strictObject({ cert: path, key: path, ca: path.optional() }).optional(),
-    /** Source addresses (IPs, CIDR ranges) that may use the listener; others get a 403 before any work. */
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address to listen on; overridden by --host or MQTT_WARDEN_HOST.'),
+    port: port
+      .default(8080)
+      .describe('TCP port; 0 picks a free one. Overridden by --port or MQTT_WARDEN_PORT.'),
+    tls: strictObject({
+      cert: path.describe('PEM certificate (chain) of the server.'),
+      key: path.describe('PEM private key of the server.'),
+      ca: path
+        .optional()
+        .describe('PEM CA: every client (the broker) must then present a certificate issued by it.'),
+    })
+      .optional()
+      .describe('Serve HTTPS instead of HTTP. Relative paths are read from the config file directory.'),
     allow: z
       .array(
         z.string().refine((entry) => parseSourceRange(entry) !== undefined, {
@@ -52,44 +67,83 @@ export const ServerConfigSchema = strictObject({
         }),
       )
       .min(1, 'list at least one address or range, or leave allow out to accept every address')
-      .optional(),
-  }).default({ host: '127.0.0.1', port: 8080 }),
+      .optional()
+      .describe(
+        'Source addresses (IPs, CIDR ranges) that may use the listener; others get a 403 before any work. Default: every address.',
+      ),
+  })
+    .default({ host: '127.0.0.1', port: 8080 })
+    .describe('The HTTP(S) listener the brokers call; it also answers /healthz and /readyz.'),
   log: strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  }).default({ level: 'info' }),
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Least severe level written (JSON lines on stdout). Secrets are never logged.'),
+  })
+    .default({ level: 'info' })
+    .describe('Logging.'),
   limits: strictObject({
-    /** Largest request body; brokers send a few hundred bytes. */
-    bodyBytes: z.int().positive().default(16_384),
-    /** Whole-request timeout. */
-    requestTimeoutMs: z.int().positive().default(10_000),
-    keepAliveTimeoutMs: z.int().positive().default(65_000),
-  }).default({ bodyBytes: 16_384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 }),
-  policy: strictObject({ file: path, watch: z.boolean().default(true) }),
-  /** Tried in order; the first that does not ignore the credentials decides. */
-  authenticators: z.array(AuthenticatorSchema).min(1, 'list at least one authenticator'),
-  /** Short-lived device tokens: `POST {path}` exchanges credentials for a JWT, `GET {jwksPath}` publishes the keys. */
+    bodyBytes: z
+      .int()
+      .positive()
+      .default(16_384)
+      .describe('Largest request body; brokers send a few hundred bytes. Larger requests get a 413.'),
+    requestTimeoutMs: z.int().positive().default(10_000).describe('Whole-request timeout.'),
+    keepAliveTimeoutMs: z.int().positive().default(65_000).describe('Idle keep-alive connection timeout.'),
+  })
+    .default({ bodyBytes: 16_384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 })
+    .describe('Bounds on every HTTP request.'),
+  policy: strictObject({
+    file: path.describe('The policy file (YAML or JSON), see docs/policy.md.'),
+    watch: z
+      .boolean()
+      .default(true)
+      .describe('Reload the policy when the file changes (SIGHUP reloads it in any case).'),
+  }).describe('Who may publish and subscribe where.'),
+  authenticators: z
+    .array(AuthenticatorSchema)
+    .min(1, 'list at least one authenticator')
+    .describe(
+      'How clients prove who they are. Tried in order; the first that does not ignore the credentials decides.',
+    ),
   deviceTokens: strictObject({
-    enabled: z.boolean().default(false),
-    path: z.string().regex(/^\//, 'a path starts with "/"').default('/token'),
-    jwksPath: z.string().regex(/^\//, 'a path starts with "/"').default('/.well-known/jwks.json'),
-    /** `iss` of the tokens. */
-    issuer: z.string().min(1).default('mqtt-warden'),
-    /** `aud` of the tokens. */
-    audience: z.string().min(1).default('mqtt'),
-    lifetimeSeconds: z.int().min(10).max(86_400).default(600),
-    algorithm: z.enum(['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'PS256']).default('ES256'),
+    enabled: z.boolean().default(false).describe('Serve the token and JWKS routes.'),
+    path: z
+      .string()
+      .regex(/^\//, 'a path starts with "/"')
+      .default('/token')
+      .describe('POST here with HTTP Basic username:password and client_id=ID to get a JWT.'),
+    jwksPath: z
+      .string()
+      .regex(/^\//, 'a path starts with "/"')
+      .default('/.well-known/jwks.json')
+      .describe('GET here for the public keys of the tokens.'),
+    issuer: z.string().min(1).default('mqtt-warden').describe('`iss` of the tokens.'),
+    audience: z.string().min(1).default('mqtt').describe('`aud` of the tokens.'),
+    lifetimeSeconds: z.int().min(10).max(86_400).default(600).describe('How long a token is valid.'),
+    algorithm: z
+      .enum(['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'PS256'])
+      .default('ES256')
+      .describe('Signing algorithm; keys are generated in memory.'),
     rotation: strictObject({
-      /** Sign with a new key once the current one is this old. */
-      afterSeconds: z.int().positive().default(86_400),
-      /** Keep a retired key published this long after its last token expired. */
-      overlapSeconds: z.int().min(0).default(60),
-    }).default({ afterSeconds: 86_400, overlapSeconds: 60 }),
-  }).optional(),
-  /**
-   * The admin API (`/admin/v1`, see docs/admin-api.md) on a listener of its own; served only when `store`
-   * is configured too. `tls.ca` lets clients authenticate with a certificate it issued, and
-   * `mtlsSubjects` maps such a certificate's subject (e.g. `CN=ops, O=Example`) to admin scopes.
-   */
+      afterSeconds: z
+        .int()
+        .positive()
+        .default(86_400)
+        .describe('Sign with a new key once the current one is this old.'),
+      overlapSeconds: z
+        .int()
+        .min(0)
+        .default(60)
+        .describe('Keep a retired key published this long after its last token expired.'),
+    })
+      .default({ afterSeconds: 86_400, overlapSeconds: 60 })
+      .describe('Signing key rotation.'),
+  })
+    .optional()
+    .describe(
+      'Short-lived device tokens: `POST {path}` exchanges credentials for a JWT (the MQTT password), `GET {jwksPath}` publishes the keys. Off unless configured.',
+    ),
   admin: strictObject({
     listen: strictObject({
       host: z.string().min(1).default('127.0.0.1'),
@@ -101,7 +155,10 @@ export const ServerConfigSchema = strictObject({
         z.string().regex(/^[A-Za-z.0-9]+\s*=/, 'write a subject like "CN=ops-admin, O=Example"'),
         z.array(z.enum(['read', 'write', 'policy'])).min(1, 'list the scopes: read, write, policy'),
       )
-      .optional(),
+      .optional()
+      .describe(
+        'The admin API (/admin/v1, docs/admin-api.md) on a listener of its own; served only when `store` is configured too. `mtlsSubjects` maps a client certificate subject (issued by `listen.tls.ca`) to admin scopes.',
+      ),
     /** Largest JSON body (a policy document) and largest streamed device import, in bytes. */
     limits: strictObject({
       bodyBytes: z
@@ -117,73 +174,109 @@ export const ServerConfigSchema = strictObject({
     .refine((admin) => admin.mtlsSubjects === undefined || admin.listen.tls?.ca !== undefined, {
       error: 'mtlsSubjects needs listen.tls with a ca: the CA whose client certificates are trusted',
     })
-    .optional(),
+    .optional()
+    .describe(
+      'The admin API (/admin/v1, docs/admin-api.md) on a listener of its own; served only when `store` is configured too. `mtlsSubjects` maps a client certificate subject (issued by `listen.tls.ca`) to admin scopes.',
+    ),
   /**
    * Prometheus metrics; not served unless configured. `listen`: a separate plain-HTTP listener (which
    * also answers /healthz and /readyz); `bearerToken`: required as `Authorization: Bearer` (on the main
    * listener, or on the separate one when both are given).
    */
   metrics: strictObject({
-    path: z.string().regex(/^\//, 'a path starts with "/"').default('/metrics'),
-    listen: strictObject({ host: z.string().min(1).default('127.0.0.1'), port }).optional(),
-    bearerToken: secretSchema.optional(),
+    path: z
+      .string()
+      .regex(/^\//, 'a path starts with "/"')
+      .default('/metrics')
+      .describe('Path of the metrics.'),
+    listen: strictObject({ host: z.string().min(1).default('127.0.0.1'), port })
+      .optional()
+      .describe('A separate plain-HTTP listener for metrics, which also answers /healthz and /readyz.'),
+    bearerToken: secretSchema
+      .optional()
+      .describe(
+        'Required as `Authorization: Bearer TOKEN` (on the main listener, or on the separate one when both are given).',
+      ),
   })
     .refine((m) => m.listen !== undefined || m.bearerToken !== undefined, {
       error:
         'choose where metrics are served: listen: { port: 9464 } (a separate listener) or bearerToken: { env: NAME } (the main listener, behind a token)',
     })
-    .optional(),
+    .optional()
+    .describe(
+      'Prometheus metrics (text format); not served unless configured with `listen`, `bearerToken` or both.',
+    ),
   cache: strictObject({
-    /**
-     * Authorization decision cache (guard). `maxBytes` bounds the topic strings its key table keeps, and
-     * separately the principal contents (default 16 MiB each); a topic longer than `maxTopicLength`
-     * characters (default 1,024) is decided without the cache.
-     */
     decisions: z
       .union([
         z.literal(false),
         strictObject({
-          max: z.int().positive().optional(),
-          ttlMs: z.int().positive().optional(),
-          maxBytes: z.int().min(65_536, 'give the key tables at least 65536 bytes').optional(),
-          maxTopicLength: z.int().min(0).max(65_535).optional(),
+          max: z.int().positive().optional().describe('Bound in entries.'),
+          ttlMs: z.int().positive().optional().describe('How long a decision is reused.'),
+          maxBytes: z
+            .int()
+            .min(65_536, 'give the key tables at least 65536 bytes')
+            .optional()
+            .describe(
+              'Bounds the topic strings the key table keeps, and separately the principal contents. Default 16 MiB each.',
+            ),
+          maxTopicLength: z
+            .int()
+            .min(0)
+            .max(65_535)
+            .optional()
+            .describe('Longer topics are decided without the cache. Default 1024.'),
         }),
       ])
-      .optional(),
-    /** Sessions remembered from successful logins, for later authorization requests. */
+      .optional()
+      .describe('Authorization decision cache; `false` turns it off.'),
     principals: strictObject({
-      /** Bound in (estimated) bytes. Default 128 MiB. */
-      maxBytes: z.int().min(65_536).optional(),
-      /** Optional bound in entries. */
-      max: z.int().positive().optional(),
-      /** Forgotten after this long unused (sliding), never kept past the credential's expiry. Default 24 h. */
-      ttlMs: z.int().positive().optional(),
-    }).optional(),
-  }).default({}),
-  /** How a forgotten session (restart, eviction, another replica) is rebuilt; see the README. */
+      maxBytes: z.int().min(65_536).optional().describe('Bound in (estimated) bytes. Default 128 MiB.'),
+      max: z.int().positive().optional().describe('Optional bound in entries.'),
+      ttlMs: z
+        .int()
+        .positive()
+        .optional()
+        .describe(
+          "Forgotten after this long unused (sliding), never kept past the credential's expiry. Default 24 h.",
+        ),
+    })
+      .optional()
+      .describe('Sessions remembered from successful logins, for later authorization requests.'),
+  })
+    .default({})
+    .describe('In-memory caches, each bounded in bytes.'),
   sessions: strictObject({
-    /**
-     * Signed session tickets in the EMQX authn reply's `client_attrs`; `false` turns them off. Without a
-     * `key`, a random one per process: tickets then survive neither a restart nor another replica.
-     */
     ticket: z
       .union([
         z.literal(false),
         strictObject({
-          key: secretSchema.optional(),
+          key: secretSchema
+            .optional()
+            .describe(
+              'HMAC key of the tickets. Without it, a random one per process: tickets then survive neither a restart nor another replica.',
+            ),
           attribute: z
             .string()
             .regex(/^[A-Za-z0-9]+[A-Za-z0-9_-]*$/, 'an EMQX client attribute name: letters, digits, - and _')
-            .default('warden_session'),
-          maxBytes: z.int().min(256).max(8192).default(2048),
+            .default('warden_session')
+            .describe('The EMQX client attribute that carries the ticket.'),
+          maxBytes: z.int().min(256).max(8192).default(2048).describe('Largest ticket.'),
         }),
       ])
-      .default({ attribute: 'warden_session', maxBytes: 2048 }),
-  }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
+      .default({ attribute: 'warden_session', maxBytes: 2048 })
+      .describe("Signed session tickets in the EMQX authn reply's `client_attrs`; `false` turns them off."),
+  })
+    .default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } })
+    .describe('How a forgotten session (restart, eviction, another replica) is rebuilt.'),
   /** Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md). */
-  defenses: DefensesConfigSchema,
+  defenses: DefensesConfigSchema.describe(
+    'Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md).',
+  ),
   /** The audit trail and alert rules; without it, denials and alerts go to the server log. */
-  audit: AuditConfigSchema,
+  audit: AuditConfigSchema.describe(
+    'The audit trail and alert rules (docs/audit-and-alerts.md); without it, refusals and alerts go to the server log.',
+  ),
   /**
    * The device registry (PostgreSQL). `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys
    * and private signing keys; after a rotation the old keys go in `previousEncryptionKeys` until
@@ -195,7 +288,10 @@ export const ServerConfigSchema = strictObject({
       schema: z
         .string()
         .regex(/^[a-z_][a-z0-9_]{0,47}$/, 'a schema is lower-case letters, digits and "_" (at most 48)')
-        .optional(),
+        .optional()
+        .describe(
+          'The device registry on PostgreSQL (docs/registry.md, docs/replicas.md): devices, credentials, policy versions and sessions shared by every replica. `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys and private signing keys.',
+        ),
       poolSize: z.int().min(1).max(100).optional(),
       statementTimeoutMs: z.int().min(100).max(600_000).optional(),
       migrateOnStart: z.boolean().default(false),
@@ -212,47 +308,99 @@ export const ServerConfigSchema = strictObject({
     .refine((store) => store.encryptionKey !== undefined || store.previousEncryptionKeys === undefined, {
       error: 'previousEncryptionKeys only decrypt: set encryptionKey too (the key that encrypts)',
     })
-    .optional(),
+    .optional()
+    .describe(
+      'The device registry on PostgreSQL (docs/registry.md, docs/replicas.md): devices, credentials, policy versions and sessions shared by every replica. `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys and private signing keys.',
+    ),
   adapters: strictObject({
     emqx: strictObject({
-      enabled: z.boolean().default(true),
-      paths: strictObject({ authn: route.optional(), authz: route.optional() }).optional(),
-      unknownUser: z.enum(['deny', 'ignore']).optional(),
-      onError: z.enum(['deny', 'ignore']).optional(),
-      acl: z.enum(['none', 'deny', 'all']).optional(),
-      fields: z.record(z.string(), z.string()).optional(),
-      /** EMQX `headers { "x-mqtt-warden-secret" = "…" }` on the authn and authz sources. */
-      sharedSecret: sharedSecret.optional(),
-    }).optional(),
+      enabled: z.boolean().default(true).describe('Serve the EMQX routes.'),
+      paths: strictObject({
+        authn: route.optional().describe('Default /emqx/authn.'),
+        authz: route.optional().describe('Default /emqx/authz.'),
+      })
+        .optional()
+        .describe('Route paths.'),
+      unknownUser: z
+        .enum(['deny', 'ignore'])
+        .optional()
+        .describe(
+          'Answer for a client no authenticator knows. Default deny; ignore lets EMQX try its next authenticator or source.',
+        ),
+      onError: z.enum(['deny', 'ignore']).optional().describe('Answer when a check fails. Default deny.'),
+      acl: z
+        .enum(['none', 'deny', 'all'])
+        .optional()
+        .describe(
+          "Which of a principal's own rules (token ACL claims) go into the authn reply's acl. Default deny (docs/emqx-acl.md).",
+        ),
+      fields: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('Keys of a custom EMQX body template → placeholder names, e.g. { user: username }.'),
+      sharedSecret: sharedSecret
+        .optional()
+        .describe('EMQX `headers { "x-mqtt-warden-secret" = "…" }` on the authn and authz sources.'),
+    })
+      .optional()
+      .describe('EMQX 5 HTTP authentication and authorization (POST JSON/form or GET query).'),
     goAuth: strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z.boolean().default(true).describe('Serve the mosquitto-go-auth routes.'),
       paths: strictObject({
-        user: route.optional(),
-        superuser: route.optional(),
-        acl: route.optional(),
-      }).optional(),
-      responseMode: z.enum(['status', 'text', 'json']).optional(),
-      /** Mosquitto checks every delivery (READ): grant subscriptions that overlap a receive deny. `false`: refuse them. */
-      deliveryChecked: z.boolean().optional(),
-      /** go-auth forks with `auth_opt_http_header_<Name>` (lhns/mosquitto-go-auth); upstream sends no headers. */
-      sharedSecret: sharedSecret.optional(),
-    }).optional(),
+        user: route.optional().describe('Default /mosquitto/user.'),
+        superuser: route.optional().describe('Default /mosquitto/superuser.'),
+        acl: route.optional().describe('Default /mosquitto/acl.'),
+      })
+        .optional()
+        .describe('Route paths.'),
+      responseMode: z
+        .enum(['status', 'text', 'json'])
+        .optional()
+        .describe('Must match `auth_opt_http_response_mode`. Default status.'),
+      deliveryChecked: z
+        .boolean()
+        .optional()
+        .describe(
+          'Mosquitto checks every delivery (READ): grant subscriptions that overlap a receive deny. `false`: refuse them. Default true.',
+        ),
+      sharedSecret: sharedSecret
+        .optional()
+        .describe('For go-auth forks with `auth_opt_http_header_<Name>`; upstream go-auth sends no headers.'),
+    })
+      .optional()
+      .describe('mosquitto-go-auth HTTP backend.'),
     rabbitmq: strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z.boolean().default(true).describe('Serve the RabbitMQ routes.'),
       paths: strictObject({
-        user: route.optional(),
-        vhost: route.optional(),
-        resource: route.optional(),
-        topic: route.optional(),
-      }).optional(),
-      vhosts: z.array(z.string()).min(1).optional(),
-      exchange: z.string().min(1).optional(),
-      /** RabbitMQ user tags by policy role, e.g. `{ operator: [management] }`. */
+        user: route.optional().describe('Default /rabbitmq/user.'),
+        vhost: route.optional().describe('Default /rabbitmq/vhost.'),
+        resource: route.optional().describe('Default /rabbitmq/resource.'),
+        topic: route.optional().describe('Default /rabbitmq/topic.'),
+      })
+        .optional()
+        .describe('Route paths.'),
+      vhosts: z
+        .array(z.string())
+        .min(1)
+        .optional()
+        .describe('Virtual hosts MQTT clients may use. Default ["/"].'),
+      exchange: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('The exchange rabbitmq_mqtt publishes to (`mqtt.exchange`). Default amq.topic.'),
       tags: z
         .record(z.string(), z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a tag is one word')))
-        .optional(),
-    }).optional(),
-  }).default({}),
+        .optional()
+        .describe('RabbitMQ user tags by policy role, e.g. { operator: [management] }.'),
+    })
+      .optional()
+      .describe('RabbitMQ rabbitmq_auth_backend_http.'),
+  })
+    .default({})
+    .describe(
+      'The broker endpoints. Every adapter is served, with its defaults, unless it says `enabled: false`.',
+    ),
 });
 
 type ParsedConfig = z.output<typeof ServerConfigSchema>;

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPolicy } from '@mqtt-warden/policy';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -27,11 +27,16 @@ afterEach(() => {
 });
 
 describe('the embedded quickstart defaults', () => {
-  it('are the repository’s examples/quickstart, byte for byte (run pnpm build after editing them)', () => {
+  it('are the repository’s examples/quickstart (run pnpm build after editing them)', () => {
+    // Byte for byte, but for the editor's schema line: the package's schema is one directory up.
+    const schemaLine = /^# yaml-language-server: \$schema=.*$/m;
     for (const name of ['warden.yaml', 'policy.yaml', 'users.yaml']) {
-      expect(readFileSync(join(QUICKSTART_DIR, name), 'utf8'), name).toBe(
-        readFileSync(join(EXAMPLES, name), 'utf8'),
-      );
+      const shipped = readFileSync(join(QUICKSTART_DIR, name), 'utf8');
+      const source = readFileSync(join(EXAMPLES, name), 'utf8');
+      expect(shipped.replace(schemaLine, ''), name).toBe(source.replace(schemaLine, ''));
+      if (name === 'warden.yaml') {
+        expect(schemaLine.exec(shipped)?.[0]).toBe('# yaml-language-server: $schema=../warden.schema.json');
+      }
     }
   });
 });
@@ -52,6 +57,11 @@ describe('mqtt-warden init', () => {
     expect(r.out).toContain(`mqtt-warden passwd ${join(dir, 'users.yaml')} USERNAME`);
     const config = await loadServerConfig(join(dir, 'warden.yaml'));
     expect(config.policy.file).toBe(join(dir, 'policy.yaml'));
+    // Editors find the package's JSON Schema from wherever DIR is.
+    const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(
+      readFileSync(join(dir, 'warden.yaml'), 'utf8'),
+    );
+    expect(resolve(dir, schema![1]!)).toBe(join(QUICKSTART_DIR, '..', 'warden.schema.json'));
     expect((await loadPolicy(config.policy.file)).roles.length).toBeGreaterThan(0);
     const users = readFileSync(join(dir, 'users.yaml'), 'utf8');
     // Never the documented demo passwords: the quickstart hashes are replaced.

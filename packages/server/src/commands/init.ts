@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword, parseUsersFile, setUserPassword } from '@mqtt-warden/password';
+import { CONFIG_SCHEMA_FILE } from '../config-reference.js';
 import { QUICKSTART_DIR } from './serve.js';
 
 const HELP = `Usage: mqtt-warden init [DIR]
@@ -42,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
   );
   const { text: users, passwords } = await freshUsers(quickstartUsers!);
   const contents: Record<(typeof FILES)[number], string> = {
-    'warden.yaml': config!.replace(/^#.*\n(#.*\n)*/, STARTER_HEADER),
+    'warden.yaml': config!.replace(/^#.*\n(#.*\n)*/, starterHeader(dir)),
     'policy.yaml': policy!,
     'users.yaml': users,
   };
@@ -87,9 +88,15 @@ Next:
   return 0;
 }
 
-const STARTER_HEADER = `# mqtt-warden server config, written by "mqtt-warden init". Run it with:
+/** The config's first lines: the JSON Schema of the installed package (for editors), and how to run it. */
+function starterHeader(dir: string): string {
+  const schema = relative(resolve(dir), join(QUICKSTART_DIR, '..', CONFIG_SCHEMA_FILE)).replaceAll('\\', '/');
+  return `# yaml-language-server: $schema=${schema}
+# mqtt-warden server config, written by "mqtt-warden init". Run it with:
 #   mqtt-warden serve --config warden.yaml
+# Every key: https://github.com/mqtt-warden/mqtt-warden/blob/main/docs/config-reference.md
 `;
+}
 
 /** The quickstart users with a new random password each (never the documented demo passwords). */
 async function freshUsers(text: string): Promise<{ text: string; passwords: [string, string][] }> {

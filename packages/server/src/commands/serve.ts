@@ -24,7 +24,7 @@ Without --config it runs on the quickstart policy and users shipped with the pac
 The listen address is, by precedence: --port/--host, the MQTT_WARDEN_PORT/MQTT_WARDEN_HOST
 environment variables, the config's listen block, 127.0.0.1:8080.
 SIGHUP reloads the policy, credential, device key and CRL files; SIGINT/SIGTERM shut down gracefully.
-The config format is described in packages/server/README.md.
+Every config key: https://github.com/mqtt-warden/mqtt-warden/blob/main/docs/config-reference.md
 
 Exit status: 0 after SIGINT/SIGTERM, 1 when the server cannot listen or close cleanly,
 2 usage error or a config, policy or credential file that cannot load.`;
