@@ -272,10 +272,17 @@ class PostgresRegistry implements RegistryStore {
       const ids = rows.map((row) => row.device.id);
       if (new Set(ids).size !== ids.length)
         throw new InvalidInputError('a device id appears twice in the import');
-      const existing = new Map<string, Device>();
+      // Only what a replacement keeps (creation time, version) and what a rename must announce.
+      const existing = new Map<string, Pick<Device, 'username' | 'createdAt' | 'version'>>();
       for (let i = 0; i < ids.length; i += IMPORT_BATCH)
-        for (const row of await tx`SELECT * FROM ${this.#t('devices')} WHERE id = ANY(${ids.slice(i, i + IMPORT_BATCH)}::text[])`)
-          existing.set(row.id as string, toDevice(row));
+        for (const row of await tx`
+          SELECT id, username, created_at, version FROM ${this.#t('devices')}
+          WHERE id = ANY(${ids.slice(i, i + IMPORT_BATCH)}::text[])`)
+          existing.set(row.id as string, {
+            username: row.username as string,
+            createdAt: row.created_at as Date,
+            version: row.version as number,
+          });
       const devices = rows.map((row) => replaceDevice(existing.get(row.device.id), row.device, now));
       const credentials = rows.flatMap((row) =>
         (row.credentials ?? []).map((input) => this.#credentialRow(newCredential(row.device.id, input, now))),

@@ -92,7 +92,11 @@ export function patchDevice(device: Device, patch: DevicePatch, now: Date): Devi
 }
 
 /** An imported device replacing `existing` (keeps its creation time, one version later). */
-export function replaceDevice(existing: Device | undefined, input: DeviceInput, now: Date): Device {
+export function replaceDevice(
+  existing: Pick<Device, 'createdAt' | 'version'> | undefined,
+  input: DeviceInput,
+  now: Date,
+): Device {
   const fresh = newDevice(input, now);
   return existing ? { ...fresh, createdAt: existing.createdAt, version: existing.version + 1 } : fresh;
 }
