@@ -7,6 +7,8 @@ import { migrateRegistry } from './migrate-registry.js';
 import { LATEST_MIGRATION } from './migrations.js';
 import { connectionOptions, schemaName, unavailable } from './postgres-connection.js';
 import {
+  type ChangeBody,
+  IDEMPOTENCY_TTL_MS,
   newCredential,
   newDevice,
   normalizeFingerprint,
@@ -55,7 +57,6 @@ export interface PostgresRegistryOptions {
   readonly onFeedError?: (error: unknown) => void;
 }
 
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Change-log rows are kept this long; a replica away for longer starts with empty caches anyway. */
 const CHANGE_LOG_TTL_MS = 24 * 60 * 60 * 1000;
 /** Rows per bulk statement in an import. */
@@ -64,11 +65,6 @@ const IMPORT_BATCH = 5000;
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
 type Row = Record<string, unknown>;
-type ChangeBody = RegistryChange extends infer C
-  ? C extends RegistryChange
-    ? Omit<C, 'epoch'>
-    : never
-  : never;
 
 /** What a write collects while it runs; committed with it. */
 interface Writes {
@@ -557,7 +553,7 @@ class PostgresRegistry implements RegistryStore {
   // Sessions
 
   async putSession(record: SessionRecord): Promise<void> {
-    await this.#transaction(undefined, 'session.put', async (tx, w) => {
+    await this.#write(undefined, 'session.put', async (tx, w) => {
       const row = {
         username: record.username,
         client_id: record.clientId,
@@ -593,7 +589,7 @@ class PostgresRegistry implements RegistryStore {
   }
 
   async deleteSession(username: string, clientId: string): Promise<void> {
-    await this.#transaction(undefined, 'session.delete', async (tx, w) => {
+    await this.#write(undefined, 'session.delete', async (tx, w) => {
       const deleted = await tx`
         DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId} RETURNING 1`;
       if (deleted.length > 0) w.emit({ kind: 'session', username, clientId });
@@ -852,16 +848,12 @@ class PostgresRegistry implements RegistryStore {
     }
   }
 
-  /** An audited write, once per idempotency key and actor. */
-  #write<T>(context: WriteContext, action: string, run: (tx: Tx, writes: Writes) => Promise<T>): Promise<T> {
-    return this.#transaction(context, action, run);
-  }
-
   /**
-   * One write transaction. Writers take one advisory lock, so epochs commit in order and a listener that
+   * One write transaction, audited and run once per idempotency key and actor when it has a context.
+   * Writers take one advisory lock, so epochs commit in order and a listener that
    * reads the change log after epoch N never misses a later-committing N-1.
    */
-  async #transaction<T>(
+  async #write<T>(
     context: WriteContext | undefined,
     action: string,
     run: (tx: Tx, writes: Writes) => Promise<T>,

@@ -2,6 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { InvalidInputError } from '@mqtt-warden/core';
 import type { Credential, CredentialInput } from './credential.js';
 import type { Device, DeviceAttributes, DeviceInput, DevicePatch } from './device.js';
+import type { RegistryChange } from './registry-store.js';
+
+/** A change before the store numbered it. */
+export type ChangeBody = RegistryChange extends infer C
+  ? C extends RegistryChange
+    ? Omit<C, 'epoch'>
+    : never
+  : never;
+
+/** How long an idempotency key answers with its first result. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How every store turns inputs into records, so the memory and PostgreSQL stores fill in the same
