@@ -900,9 +900,14 @@ class PostgresRegistry implements RegistryStore {
               RETURNING epoch
             ) SELECT max(epoch) AS epoch FROM inserted`;
           const epoch = Number(logged!.epoch);
-          // The payload is the change itself when there is one (listeners need no query), else the last epoch.
-          const payload = changes.length === 1 ? { ...changes[0], epoch } : { epoch, count: changes.length };
-          await tx`SELECT pg_notify(${this.#channel}, ${JSON.stringify(payload)})`;
+          // The payload is the change itself when there is one and it is small (listeners need no query),
+          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and client ids can be longer.
+          const single = changes.length === 1 ? JSON.stringify({ ...changes[0], epoch }) : undefined;
+          const payload =
+            single !== undefined && Buffer.byteLength(single) <= 4000
+              ? single
+              : JSON.stringify({ epoch, count: changes.length });
+          await tx`SELECT pg_notify(${this.#channel}, ${payload})`;
         }
         if (context && key !== undefined)
           await tx`
@@ -921,8 +926,9 @@ class PostgresRegistry implements RegistryStore {
   #encodeResult(result: unknown, aad: string): string {
     const json = JSON.stringify(result ?? null, function (this: Record<string, unknown>, name, value) {
       const raw = this[name];
-      if (raw instanceof Date) return { $date: raw.toISOString() };
-      if (raw instanceof Uint8Array) return { $bytes: Buffer.from(raw).toString('base64') };
+      // Tags start with NUL, which no stored name may contain, so attributes cannot pose as them.
+      if (raw instanceof Date) return { '\0date': raw.toISOString() };
+      if (raw instanceof Uint8Array) return { '\0bytes': Buffer.from(raw).toString('base64') };
       return value;
     });
     return this.#box ? this.#box.seal(Buffer.from(json, 'utf8'), aad) : `json:${json}`;
@@ -933,9 +939,9 @@ class PostgresRegistry implements RegistryStore {
       ? stored.slice(5)
       : Buffer.from(this.#requireBox('idempotent results').open(stored, aad)).toString('utf8');
     return JSON.parse(json, (_, value) => {
-      if (value && typeof value === 'object' && '$date' in value) return new Date(value.$date);
-      if (value && typeof value === 'object' && '$bytes' in value)
-        return new Uint8Array(Buffer.from(value.$bytes, 'base64'));
+      if (value && typeof value === 'object' && '\0date' in value) return new Date(value['\0date']);
+      if (value && typeof value === 'object' && '\0bytes' in value)
+        return new Uint8Array(Buffer.from(value['\0bytes'], 'base64'));
       return value ?? undefined;
     });
   }
