@@ -12,6 +12,7 @@ import {
   pageSize,
   patchDevice,
   replaceDevice,
+  requireSessionKeys,
 } from './records.js';
 import { RegistryError } from './registry-error.js';
 import type {
@@ -365,6 +366,7 @@ export class MemoryRegistry implements RegistryStore {
   // Sessions
 
   async putSession(record: SessionRecord): Promise<void> {
+    requireSessionKeys(record.username, record.clientId);
     this.#read(() => {
       this.#state.sessions.set(sessionKey(record.username, record.clientId), structuredClone(record));
       this.#emit({ kind: 'session', username: record.username, clientId: record.clientId });

@@ -15,6 +15,8 @@ import {
   pageSize,
   patchDevice,
   replaceDevice,
+  requireSessionKeys,
+  unstorable,
 } from './records.js';
 import { RegistryError } from './registry-error.js';
 import type {
@@ -206,6 +208,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getDevice(id: string): Promise<Device | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(id)) return undefined;
       const [row] = await sql`SELECT * FROM ${this.#t('devices')} WHERE id = ${id}`;
       return row && toDevice(row);
     });
@@ -411,6 +414,7 @@ class PostgresRegistry implements RegistryStore {
   async findCredentials(lookup: CredentialLookup): Promise<DeviceCredentials | undefined> {
     const now = this.#now();
     return this.#read(async (sql) => {
+      if (unstorable(...Object.values(lookup))) return undefined;
       const live = sql`(c.revoked_at IS NULL OR c.revoked_at > ${now})`;
       const credentials = this.#t('credentials');
       if (lookup.kind === 'password' || lookup.kind === 'sas') {
@@ -553,6 +557,7 @@ class PostgresRegistry implements RegistryStore {
   // Sessions
 
   async putSession(record: SessionRecord): Promise<void> {
+    requireSessionKeys(record.username, record.clientId);
     await this.#write(undefined, 'session.put', async (tx, w) => {
       const row = {
         username: record.username,
@@ -572,6 +577,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getSession(username: string, clientId: string): Promise<SessionRecord | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(username, clientId)) return undefined;
       const [row] = await sql`
         SELECT * FROM ${this.#t('sessions')}
         WHERE username = ${username} AND client_id = ${clientId} AND expires_at > ${this.#now()}`;
@@ -617,6 +623,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getAdminToken(id: string): Promise<AdminToken | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(id)) return undefined;
       const [row] = await sql`SELECT * FROM ${this.#t('admin_tokens')} WHERE id = ${id}`;
       return row && toToken(row);
     });

@@ -170,6 +170,20 @@ export function normalizeFingerprint(value: string): string {
   return hex;
 }
 
+/**
+ * Whether a lookup key cannot be stored (it holds NUL, which PostgreSQL text refuses and no record has):
+ * such a lookup finds nothing instead of failing.
+ */
+export function unstorable(...keys: readonly string[]): boolean {
+  return keys.some((key) => key.includes('\0'));
+}
+
+/** A session's keys, checked as every store can hold them. */
+export function requireSessionKeys(username: string, clientId: string): void {
+  if (typeof username !== 'string' || typeof clientId !== 'string' || unstorable(username, clientId))
+    throw new InvalidInputError('a session username and client id are strings without NUL');
+}
+
 /** Whether a credential is revoked at `now` (a revocation set in the future has not happened yet). */
 export function isRevoked(credential: Credential, now: Date): boolean {
   return credential.revokedAt !== undefined && credential.revokedAt.getTime() <= now.getTime();

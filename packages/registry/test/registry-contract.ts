@@ -552,6 +552,19 @@ export function registryContract(name: string, factory: RegistryFactory): void {
       });
     });
 
+    it('finds nothing for lookup keys no record can hold (NUL), and refuses to store them', async () => {
+      await store.createDevice({ id: 'd' }, ctx);
+      await store.addCredential('d', { kind: 'psk', identity: 'i', key: key(1) }, ctx);
+      expect(await store.getDevice('d\0')).toBeUndefined();
+      expect(await store.findCredentials({ kind: 'password', username: 'd\0' })).toBeUndefined();
+      expect(await store.findCredentials({ kind: 'psk', identity: 'i\0' })).toBeUndefined();
+      expect(await store.findCredentials({ kind: 'sas', deviceId: '\0' })).toBeUndefined();
+      expect(await store.findCredentials({ kind: 'x509', issuer: 'CN=\0', serial: '1' })).toBeUndefined();
+      expect(await store.getSession('u\0', 'c')).toBeUndefined();
+      expect(await store.getAdminToken('t\0')).toBeUndefined();
+      expect(await codeOf(store.putSession(session('u\0', 'c')))).toBe('ERR_INVALID_INPUT');
+    });
+
     it('announces a session whose client id is longer than a notification may be', async () => {
       const seen: RegistryChange[] = [];
       store.onChange((change) => seen.push(change));
