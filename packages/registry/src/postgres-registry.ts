@@ -363,6 +363,7 @@ class PostgresRegistry implements RegistryStore {
   }
 
   async listCredentials(deviceId: string): Promise<readonly Credential[]> {
+    if (unstorable(deviceId)) return [];
     return this.#read(async (sql) =>
       (
         await sql`SELECT * FROM ${this.#t('credentials')} WHERE device_id = ${deviceId} ORDER BY created_at, id`
@@ -444,6 +445,7 @@ class PostgresRegistry implements RegistryStore {
 
   async touchCredential(credentialId: string, at: Date): Promise<void> {
     // Coarsened to a minute: a login storm costs one write per credential per minute, not per login.
+    if (unstorable(credentialId)) return;
     await this.#read(
       (sql) => sql`
         UPDATE ${this.#t('credentials')} SET last_used_at = ${at}
