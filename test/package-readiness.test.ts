@@ -217,8 +217,11 @@ describe('README examples run', () => {
         writeFileSync(file, toJavaScript(block.code));
         const result = await runExample(file, dir, block.until);
         expect(result.code, `${name}/README.md example ${index + 1}:\n${result.output}`).toBe(0);
-        // `console.log(x); // shown` says what it prints: those lines, in that order.
-        const shown = [...block.code.matchAll(/^\s*console\.log\(.*\);\s*\/\/ (.+)$/gm)].map((m) => m[1]);
+        // `console.log(x); // shown` says what it prints: those lines, in that order. (Blanks, not \s: a
+        // console.log without a comment must not take the comment of a line below as its output.)
+        const shown = [...block.code.matchAll(/^[ \t]*console\.log\(.*\);[ \t]*\/\/ (.+)$/gm)].map(
+          (m) => m[1],
+        );
         const printed = result.output.split('\n').filter((line) => shown.includes(line));
         expect(printed, `${name}/README.md example ${index + 1}:\n${result.output}`).toEqual(shown);
       }
