@@ -1,0 +1,80 @@
+import { ConnectorError } from './connector-error.js';
+
+/** Where a management API is and how to log in to it. */
+export interface ManagementApiOptions {
+  /** Base URL, e.g. `http://127.0.0.1:15672/`; a path prefix is kept. */
+  readonly url: string | URL;
+  /** Value of the `Authorization` header. */
+  readonly authorization: string;
+  /** Per-request timeout in ms. Default 5,000. */
+  readonly timeoutMs?: number;
+}
+
+/** The answer of one request: status and, for JSON answers, the parsed body. */
+export interface ManagementResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * A minimal client of a broker's HTTP management API: sends one request, maps a network failure or a
+ * timeout to `ERR_CONNECTOR_UNREACHABLE`, a status outside `accept` to `ERR_CONNECTOR_REQUEST`.
+ */
+export class ManagementApi {
+  readonly #base: URL;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+
+  constructor(options: ManagementApiOptions) {
+    const base = new URL(options.url);
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.#base = base;
+    this.#authorization = options.authorization;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** `path` is relative to the base URL (no leading slash); its variable parts must be encoded by the caller. */
+  async request(
+    method: 'GET' | 'DELETE',
+    path: string,
+    accept: readonly number[],
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<ManagementResponse> {
+    const url = new URL(path, this.#base);
+    const what = `${method} ${url.pathname}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { accept: 'application/json', authorization: this.#authorization, ...headers },
+        signal: AbortSignal.timeout(this.#timeoutMs),
+        redirect: 'error',
+      });
+    } catch (error) {
+      throw new ConnectorError('ERR_CONNECTOR_UNREACHABLE', `${what}: no answer`, { cause: error });
+    }
+    const text = await response.text().catch(() => '');
+    if (!accept.includes(response.status)) {
+      throw new ConnectorError('ERR_CONNECTOR_REQUEST', `${what} answered ${response.status}`, {
+        status: response.status,
+      });
+    }
+    let body: unknown;
+    if (text !== '' && response.headers.get('content-type')?.startsWith('application/json')) {
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new ConnectorError('ERR_CONNECTOR_REQUEST', `${what} answered malformed JSON`, {
+          cause: error,
+          status: response.status,
+        });
+      }
+    }
+    return { status: response.status, body };
+  }
+}
+
+/** `Authorization: Basic …` for a user name and password (RFC 7617, UTF-8). */
+export function basicAuthorization(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
