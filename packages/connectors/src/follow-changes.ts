@@ -79,7 +79,8 @@ export function followChanges(store: ChangeReader, options: FollowChangesOptions
   async function credentialChanged(deviceId: string, credentialId: string): Promise<void> {
     const credential = (await store.listCredentials(deviceId)).find((c) => c.id === credentialId);
     // A new credential takes nothing away; a revoked or deleted one may be what a connection logged in with.
-    if (credential !== undefined && (credential.revokedAt === undefined || credential.revokedAt > now())) return;
+    if (credential !== undefined && (credential.revokedAt === undefined || credential.revokedAt > now()))
+      return;
     const device = await store.getDevice(deviceId);
     if (device !== undefined) {
       toAll('disconnect', { username: device.username, clientIds: device.clientIds }, deviceId);

@@ -70,7 +70,11 @@ describe('createEmqxConnector', () => {
   });
 
   it('keeps a path prefix of the base URL', async () => {
-    await createEmqxConnector({ url: `${url}emqx`, apiKey: 'warden-key', apiSecret: 's3cr:et/é' }).refreshAll();
+    await createEmqxConnector({
+      url: `${url}emqx`,
+      apiKey: 'warden-key',
+      apiSecret: 's3cr:et/é',
+    }).refreshAll();
     expect(seen.map((s) => s.url)).toEqual(['/emqx/api/v5/authorization/cache']);
   });
 

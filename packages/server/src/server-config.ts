@@ -14,6 +14,7 @@ import { parseSourceRange } from './source-allowlist.js';
 const path = z.string().min(1, 'write a file path (relative paths are read from the config file directory)');
 const route = z.union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)]);
 const port = z.int().min(0).max(65_535);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' });
 /** Headers a broker always sends or that proxies rewrite: a shared secret in them would not work. */
 const RESERVED_HEADERS = [
   'host',
@@ -145,6 +146,20 @@ export const ServerConfigSchema = strictObject({
       ])
       .default({ attribute: 'warden_session', maxBytes: 2048 }),
   }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
+  /** Management APIs told about registry revocations (needs `store:`); see docs/connectors.md. */
+  connectors: strictObject({
+    rabbitmq: strictObject({
+      url: httpUrl,
+      /** A management user tagged `administrator` (it closes other users' connections). */
+      username: z.string().min(1),
+      password: secretSchema,
+    }).optional(),
+    emqx: strictObject({
+      url: httpUrl,
+      apiKey: z.string().min(1),
+      apiSecret: secretSchema,
+    }).optional(),
+  }).optional(),
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true),
@@ -238,6 +253,16 @@ export function parseServerConfig(
       ...value.adapters,
       emqx: value.adapters.emqx && withSecretPath(value.adapters.emqx, at),
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
+    },
+    connectors: value.connectors && {
+      rabbitmq: value.connectors.rabbitmq && {
+        ...value.connectors.rabbitmq,
+        password: value.connectors.rabbitmq.password.withPath(at),
+      },
+      emqx: value.connectors.emqx && {
+        ...value.connectors.emqx,
+        apiSecret: value.connectors.emqx.apiSecret.withPath(at),
+      },
     },
     policy: { ...value.policy, file: at(value.policy.file) },
     sessions: {
