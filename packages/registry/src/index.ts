@@ -17,6 +17,7 @@ export type {
   DevicePatch,
   DeviceQuery,
 } from './device.js';
+export { MemoryRegistry, type MemoryRegistryOptions } from './memory-registry.js';
 export { RegistryError, type RegistryErrorCode } from './registry-error.js';
 export type {
   AdminScope,
