@@ -104,7 +104,7 @@ describe('Aedes following a registry: revoked devices are dropped, changed ones 
     await delay(200);
     expect(seen.map((m) => m.topic)).not.toContain('fleet/will');
     // And it cannot come back.
-    expect((await login('sensor-2')).returnCode).toBe(4);
+    expect((await login('sensor-2')).returnCode).toBe(5);
     await end(ops);
   });
 
