@@ -28,7 +28,7 @@ export interface ActivePolicy {
 
 // Until the store says which version is active, nothing is allowed: the file's policy might grant
 // what the active version took away.
-const DENY_ALL = parsePolicy('version: 1\n', { file: 'registry policy (store unavailable)' });
+const DENY_ALL = parsePolicy('version: 1\nroles: {}\n', { file: 'registry policy (store unavailable)' });
 
 /**
  * Enforces the registry's active policy version on this replica: compiled from the version's text
