@@ -10,12 +10,6 @@ export interface ManagementApiOptions {
   readonly timeoutMs?: number;
 }
 
-/** The answer of one request: status and, for JSON answers, the parsed body. */
-export interface ManagementResponse {
-  readonly status: number;
-  readonly body: unknown;
-}
-
 /**
  * A minimal client of a broker's HTTP management API: sends one request, maps a network failure or a
  * timeout to `ERR_CONNECTOR_UNREACHABLE`, a status outside `accept` to `ERR_CONNECTOR_REQUEST`.
@@ -35,11 +29,11 @@ export class ManagementApi {
 
   /** `path` is relative to the base URL (no leading slash); its variable parts must be encoded by the caller. */
   async request(
-    method: 'GET' | 'DELETE',
+    method: 'DELETE',
     path: string,
     accept: readonly number[],
     headers: Readonly<Record<string, string>> = {},
-  ): Promise<ManagementResponse> {
+  ): Promise<number> {
     const url = new URL(path, this.#base);
     const what = `${method} ${url.pathname}`;
     let response: Response;
@@ -53,24 +47,14 @@ export class ManagementApi {
     } catch (error) {
       throw new ConnectorError('ERR_CONNECTOR_UNREACHABLE', `${what}: no answer`, { cause: error });
     }
-    const text = await response.text().catch(() => '');
+    // Read the body so the connection can be reused; its content does not matter.
+    await response.arrayBuffer().catch(() => undefined);
     if (!accept.includes(response.status)) {
       throw new ConnectorError('ERR_CONNECTOR_REQUEST', `${what} answered ${response.status}`, {
         status: response.status,
       });
     }
-    let body: unknown;
-    if (text !== '' && response.headers.get('content-type')?.startsWith('application/json')) {
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new ConnectorError('ERR_CONNECTOR_REQUEST', `${what} answered malformed JSON`, {
-          cause: error,
-          status: response.status,
-        });
-      }
-    }
-    return { status: response.status, body };
+    return response.status;
   }
 }
 

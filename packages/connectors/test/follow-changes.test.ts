@@ -82,7 +82,10 @@ describe('followChanges', () => {
   it("refreshes every client's permissions when a policy version is activated", async () => {
     const { connector, calls } = recorder();
     const feed = followChanges(store, { connectors: [connector] });
-    const version = await store.addPolicyVersion({ text: 'version: 1\nroles: {}\n', format: 'yaml' }, context);
+    const version = await store.addPolicyVersion(
+      { text: 'version: 1\nroles: {}\n', format: 'yaml' },
+      context,
+    );
     await store.activatePolicyVersion(version.version, context);
     await feed.idle();
     expect(calls).toContain('refresh-all');
