@@ -18,6 +18,12 @@ export type {
   DeviceQuery,
 } from './device.js';
 export { MemoryRegistry, type MemoryRegistryOptions } from './memory-registry.js';
+export {
+  type MigrateRegistryOptions,
+  type MigrateResult,
+  migrateRegistry,
+} from './migrate-registry.js';
+export { createPostgresRegistry, type PostgresRegistryOptions } from './postgres-registry.js';
 export { RegistryError, type RegistryErrorCode } from './registry-error.js';
 export type {
   AdminScope,
@@ -32,3 +38,4 @@ export type {
   SigningKey,
   WriteContext,
 } from './registry-store.js';
+export { encryptionKeyId, SecretBox, SecretBoxError } from './secret-box.js';

@@ -321,13 +321,13 @@ export function registryContract(name: string, factory: RegistryFactory): void {
         await store.addCredential('dev', { kind: 'x509', fingerprint: FINGERPRINT }, ctx);
         await store.addCredential('dev', { kind: 'x509', issuer: 'CN=CA', serial: '01' }, ctx);
         const attempts = [
-          store.addCredential('other', { id: 'c1', kind: 'password', hash: 'h' }, ctx),
-          store.addCredential('other', { kind: 'psk', identity: 'id-1', key: key(2) }, ctx),
+          () => store.addCredential('other', { id: 'c1', kind: 'password', hash: 'h' }, ctx),
+          () => store.addCredential('other', { kind: 'psk', identity: 'id-1', key: key(2) }, ctx),
           // The same fingerprint written another way is the same binding.
-          store.addCredential('other', { kind: 'x509', fingerprint: `${'ab:'.repeat(31)}ab` }, ctx),
-          store.addCredential('other', { kind: 'x509', issuer: 'CN=CA', serial: '01' }, ctx),
+          () => store.addCredential('other', { kind: 'x509', fingerprint: `${'ab:'.repeat(31)}ab` }, ctx),
+          () => store.addCredential('other', { kind: 'x509', issuer: 'CN=CA', serial: '01' }, ctx),
         ];
-        for (const attempt of attempts) expect(await codeOf(attempt)).toBe('ERR_REGISTRY_EXISTS');
+        for (const attempt of attempts) expect(await codeOf(attempt())).toBe('ERR_REGISTRY_EXISTS');
         expect(await store.listCredentials('other')).toEqual([]);
         // Another serial of the same issuer is another certificate.
         await store.addCredential('other', { kind: 'x509', issuer: 'CN=CA', serial: '02' }, ctx);
