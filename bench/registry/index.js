@@ -62,11 +62,11 @@ try {
   // 2. Change feed latency to three listeners (store level).
   const replicas = await Promise.all([0, 1, 2].map(() => open({ poolSize: 1 })));
   const heard = replicas.map(() => new Map());
-  replicas.forEach((replica, r) =>
+  for (const [r, replica] of replicas.entries()) {
     replica.onChange((change) => {
       if (change.kind === 'device') heard[r].set(change.deviceId, performance.now());
-    }),
-  );
+    });
+  }
   await sleep(500);
   const feedLatencies = [];
   for (let c = 0; c < CHANGES; c++) {
@@ -93,7 +93,7 @@ try {
   if (!/\bstore:\s*strictObject/.test(serverConfig)) {
     results.server = 'skipped: this build of the server has no `store:` config';
   } else {
-    results.server = await throughServers(hash, PASSWORD);
+    results.server = await throughServers(PASSWORD);
   }
 } finally {
   for (const child of children) child.kill('SIGTERM');
@@ -103,7 +103,7 @@ try {
 }
 console.log(JSON.stringify(results, null, 2));
 
-async function throughServers(hash, password) {
+async function throughServers(password) {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-registry-'));
   writeFileSync(
     join(dir, 'policy.yaml'),
