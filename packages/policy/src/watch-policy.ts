@@ -74,7 +74,7 @@ export class PolicyWatcher implements Authorizer {
    *
    * @example
    * ```ts
-   * watcher.override(parsePolicy(version.text, { file: `policy version ${version.version}` }));
+   * watcher.override(parsePolicy(version.text, { file: `policy v${version.version}` }));
    * ```
    */
   override(policy: Policy | undefined): void {

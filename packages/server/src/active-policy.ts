@@ -32,7 +32,7 @@ const DENY_ALL = parsePolicy('version: 1\nroles: {}\n', { file: 'registry policy
 
 /**
  * Enforces the registry's active policy version on this replica: compiled from the version's text
- * (errors and explanations keep its lines, as `policy version N` line L), put in force over the file
+ * (errors and explanations keep its lines, as `policy vN` line L), put in force over the file
  * policy, and switched when the change feed reports a policy change (also re-read every
  * `checkIntervalMs`). Precedence: the store's active version when there is one, else the file policy.
  * A version that does not compile is refused with its error code logged, and the previous policy stays.
@@ -68,7 +68,7 @@ export async function followActivePolicy(options: ActivePolicyOptions): Promise<
     }
     if (known && active.version === version) return;
     try {
-      policy.override(parsePolicy(active.text, { file: `policy version ${active.version}` }));
+      policy.override(parsePolicy(active.text, { file: `policy v${active.version}` }));
     } catch (error) {
       if (!known) policy.override(DENY_ALL);
       log.error(

@@ -77,7 +77,7 @@ describe('followActivePolicy', () => {
     expect(guard.authorize(principal, publish('v1/a')).allowed).toBe(true);
     // Explanations point into the version's text.
     const rule = policy.explain(principal, publish('v1/a')).decision.rule;
-    expect(rule?.source).toMatchObject({ file: `policy version ${v1.version}`, line: 6 });
+    expect(rule?.source).toMatchObject({ file: `policy v${v1.version}`, line: 6 });
 
     const v2 = await store.addPolicyVersion({ text: VERSION('v2/#'), format: 'yaml' }, context);
     await store.activatePolicyVersion(v2.version, context);
