@@ -46,8 +46,9 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
 
 /**
  * One change of a change feed. `RegistryChange` of `@mqtt-warden/registry` fits: `deviceId` names the
- * device whose clients are revalidated (principal id, or its `device.id` attribute); `kind: 'resync'` (the feed was interrupted) revalidates
- * every client; other changes are ignored (a policy change arrives through the guard's authorizer).
+ * device whose clients are revalidated (principal id, or its `device.id` attribute); `kind: 'resync'`
+ * (the feed was interrupted) revalidates every client; other changes are ignored (a policy change
+ * arrives through the guard's authorizer).
  */
 export interface PrincipalChange {
   readonly kind: string;
@@ -168,10 +169,11 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     version++;
     for (const state of live) recheckSubscriptions(state);
   });
-  const stopFollowing = options.changes?.source.onChange((change) => {
+  const { changes } = options;
+  const stopFollowing = changes?.source.onChange((change) => {
     for (const state of live) {
       if (change.kind === 'resync' || concerns(change, state.principal)) {
-        void revalidate(state, change, options.changes as PrincipalChanges);
+        void revalidate(state, change, changes);
       }
     }
   });

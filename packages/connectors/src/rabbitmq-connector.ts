@@ -16,9 +16,10 @@ export interface RabbitMqConnectorOptions {
 
 /**
  * RabbitMQ's management API (`rabbitmq_management`): `disconnect` closes every connection of the
- * device's user, in every vhost (`DELETE /api/connections/username/{username}` with `X-Reason`). RabbitMQ caches permission checks per connection and has no API to drop them, so
- * `refresh` closes the connections too: the device reconnects under its new permissions. `refreshAll`
- * does nothing (a policy change reaches RabbitMQ's connections at their next login).
+ * device's user, in every vhost (`DELETE /api/connections/username/{username}` with `X-Reason`).
+ * RabbitMQ caches permission checks per connection and has no API to drop them, so `refresh` closes
+ * the connections too: the device reconnects under its new permissions. `refreshAll` does nothing (a
+ * policy change reaches RabbitMQ's connections at their next login).
  *
  * @example
  * ```ts
