@@ -12,8 +12,9 @@ import type { ServerConfig } from './server-config.js';
 
 /**
  * Starts the `connectors:` of the config on the registry's change feed: each revocation is passed to
- * the brokers' management APIs in the background. Their calls are counted in
- * `mqtt_warden_connector_calls` (by result) when a metrics registry is given. Undefined when none is configured.
+ * the brokers' management APIs in the background. Its jobs (reading what a change means, then one per
+ * broker call) are counted in `mqtt_warden_connector_jobs` (by result) when a metrics registry is given.
+ * Undefined when no connector is configured.
  *
  * @example
  * ```ts
@@ -39,8 +40,8 @@ export async function startBrokerConnectors(
   const feed = followChanges(store, { connectors, log });
   if (registry) {
     new Gauge({
-      name: 'mqtt_warden_connector_calls',
-      help: 'Broker management API calls since start, by result: succeeded, failed (attempts), gave_up, dropped, pending.',
+      name: 'mqtt_warden_connector_jobs',
+      help: 'Broker connector jobs since start (reading a change, calling a broker API), by result: succeeded, failed (attempts), gave_up, dropped, pending.',
       labelNames: ['result'] as const,
       registers: [registry],
       collect() {
