@@ -48,6 +48,7 @@ describe('Aedes following a registry: revoked devices are dropped, changed ones 
       ['sensor-1', ['reader', 'alerts']],
       ['sensor-2', ['reader', 'speaker']],
       ['sensor-3', ['reader']],
+      ['sensor-4', ['reader']],
     ] as const) {
       await store.createDevice({ id, roles: [...roles] }, context);
       await store.addCredential(
@@ -73,7 +74,14 @@ describe('Aedes following a registry: revoked devices are dropped, changed ones 
       async revalidate(principal: Principal, change) {
         if (principal.id === 'sensor-3' && change.kind === 'device') throw new Error('store down');
         const device = await store.getDevice(principal.id);
-        return device?.enabled ? { ...principal, roles: device.roles } : undefined;
+        if (!device?.enabled) return undefined;
+        if (change.credentialId !== undefined) {
+          // The session may have logged in with the revoked credential.
+          const credentials = await store.listCredentials(device.id);
+          const revokedAt = credentials.find((c) => c.id === change.credentialId)?.revokedAt;
+          if (revokedAt !== undefined && revokedAt <= new Date()) return undefined;
+        }
+        return { ...principal, roles: device.roles };
       },
     };
     const guard = createGuard({
@@ -135,6 +143,22 @@ describe('Aedes following a registry: revoked devices are dropped, changed ones 
     const sensor = await login('sensor-3');
     expect(sensor.returnCode).toBe(0);
     await store.updateDevice('sensor-3', { attributes: { site: 'b' } }, context);
+    await Promise.race([
+      sensor.closed,
+      delay(1000).then(() => Promise.reject(new Error('still open after 1 s'))),
+    ]);
+  });
+
+  it('keeps a device connected when a credential is added, and disconnects it when one is revoked', async () => {
+    const sensor = await login('sensor-4');
+    const added = await store.addCredential(
+      'sensor-4',
+      { kind: 'password', hash: await hashPassword('second-password', CHEAP) },
+      context,
+    );
+    await delay(300);
+    expect(sensor.client.connected).toBe(true);
+    await store.revokeCredential('sensor-4', added.id, context);
     await Promise.race([
       sensor.closed,
       delay(1000).then(() => Promise.reject(new Error('still open after 1 s'))),

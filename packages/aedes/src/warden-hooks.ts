@@ -53,6 +53,8 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
 export interface PrincipalChange {
   readonly kind: string;
   readonly deviceId?: string;
+  /** Set when one of the device's credentials changed (added or revoked). */
+  readonly credentialId?: string;
 }
 
 /**
