@@ -5,6 +5,7 @@ import {
   calculateJwkThumbprint,
   exportJWK,
   generateKeyPair,
+  importJWK,
   type JSONWebKeySet,
   type JWK,
   SignJWT,
@@ -24,8 +25,29 @@ export interface DeviceTokenIssuerOptions {
   readonly rotateAfterSeconds?: number;
   /** Keep a retired key published this long past the last token it signed can expire. Default 60 s. */
   readonly overlapSeconds?: number;
+  /**
+   * Where signing keys are kept and shared (the registry): every replica signs with the newest and
+   * publishes all of them, a key is created only when none is current, and keys survive restarts.
+   * Default: keys in memory, one set per process.
+   */
+  readonly keyStore?: DeviceTokenKeyStore;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
+}
+
+/** A signing key as a {@link DeviceTokenKeyStore} keeps it (the private JWK is a secret: encrypt it at rest). */
+export interface SharedSigningKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly privateJwk: JWK;
+  readonly publicJwk: JWK;
+  readonly createdAt: Date;
+}
+
+/** Shared signing keys; `add` must keep the existing key when one with the same kid exists. */
+export interface DeviceTokenKeyStore {
+  list(): Promise<readonly SharedSigningKey[]>;
+  add(key: SharedSigningKey): Promise<void>;
 }
 
 /** What the token endpoint returns to the device. */
@@ -47,6 +69,8 @@ export interface DeviceTokenIssuer {
   jwks(): JSONWebKeySet;
   /** Starts signing with a new key now; the old one stays in {@link jwks} until its tokens expired. */
   rotate(): Promise<void>;
+  /** Reads the keys of the `keyStore` again (another replica added one). */
+  refresh(): Promise<void>;
 }
 
 interface SigningKey {
@@ -77,8 +101,13 @@ export async function createDeviceTokenIssuer(options: DeviceTokenIssuerOptions)
   const rotateAfterMs = seconds(options.rotateAfterSeconds ?? 86_400, 'rotateAfterSeconds') * 1000;
   const overlapMs = seconds(options.overlapSeconds ?? 60, 'overlapSeconds', true) * 1000;
   const audience = options.audience ?? 'mqtt';
-  let keys: SigningKey[] = [await newKey()];
+  const { keyStore } = options;
+  let keys: SigningKey[] = [];
   let published: JSONWebKeySet | undefined;
+  if (keyStore) {
+    await refresh();
+    if (keys.length === 0 || now() - keys[0]!.createdAt >= rotateAfterMs) await rotate();
+  } else keys = [await newKey()];
 
   async function newKey(): Promise<SigningKey> {
     const { privateKey, publicKey } = await generateKeyPair(algorithm, { extractable: true });
@@ -86,11 +115,41 @@ export async function createDeviceTokenIssuer(options: DeviceTokenIssuerOptions)
     jwk.kid = await calculateJwkThumbprint(jwk);
     jwk.alg = algorithm;
     jwk.use = 'sig';
+    if (keyStore) {
+      await keyStore.add({
+        kid: jwk.kid,
+        alg: algorithm,
+        privateJwk: await exportJWK(privateKey),
+        publicJwk: jwk,
+        createdAt: new Date(now()),
+      });
+    }
     return { privateKey, jwk, createdAt: now() };
+  }
+
+  /** The shared keys, newest first; each retires when the next one was created (same on every replica). */
+  async function refresh() {
+    if (!keyStore) return;
+    const shared = (await keyStore.list())
+      .filter((key) => key.alg === algorithm)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.kid < b.kid ? -1 : 1));
+    const t = now();
+    const loaded: SigningKey[] = [];
+    for (const [index, key] of shared.entries()) {
+      const successor = shared[index - 1];
+      const validUntil = successor && successor.createdAt.getTime() + ttlMs + overlapMs;
+      if (validUntil !== undefined && validUntil <= t) continue;
+      const privateKey = (await importJWK({ ...key.privateJwk, alg: algorithm }, algorithm)) as CryptoKey;
+      const jwk: JWK = { ...key.publicJwk, kid: key.kid, alg: algorithm, use: 'sig' };
+      loaded.push({ privateKey, jwk, createdAt: key.createdAt.getTime(), validUntil });
+    }
+    keys = loaded;
+    published = undefined;
   }
 
   async function rotate() {
     const next = await newKey();
+    if (keyStore) return refresh();
     const t = now();
     for (const key of keys) key.validUntil ??= t + ttlMs + overlapMs;
     keys = [next, ...keys];
@@ -138,6 +197,7 @@ export async function createDeviceTokenIssuer(options: DeviceTokenIssuerOptions)
     },
 
     rotate,
+    refresh,
   };
 }
 

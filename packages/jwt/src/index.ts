@@ -4,7 +4,9 @@ export {
   createDeviceTokenIssuer,
   type DeviceTokenIssuer,
   type DeviceTokenIssuerOptions,
+  type DeviceTokenKeyStore,
   type DeviceTokenResponse,
+  type SharedSigningKey,
 } from './device-token-issuer.js';
 export { createJwtAuthenticator, denyFor, type JwtAuthenticatorOptions } from './jwt-authenticator.js';
 export {

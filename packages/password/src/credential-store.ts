@@ -4,6 +4,17 @@ import type { StoredHash } from './stored-hash.js';
 export interface UserEntry {
   readonly username: string;
   readonly hash: string | StoredHash;
+  /**
+   * Further hashes that prove this user's password, tried after `hash` (a rotation whose old and new
+   * passwords overlap). A wrong password then costs one verification per hash.
+   */
+  readonly otherHashes?: readonly string[];
+  /** The principal id; default the username (a registry device's id). */
+  readonly id?: string;
+  /** When given, the only client ids this user may connect with. */
+  readonly clientIds?: readonly string[];
+  /** When the user's principal expires (the credential or the account ends). */
+  readonly expiresAt?: Date;
   readonly roles?: readonly string[];
   readonly groups?: readonly string[];
   readonly superuser?: boolean;
@@ -27,4 +38,6 @@ export interface CredentialStore {
   onChange(listener: () => void): () => void;
   /** Replaces a user's hash after a successful login (upgrade to argon2id); optional. */
   updateHash?(username: string, hash: string): void | Promise<void>;
+  /** Told which of the entry's hashes proved a login (a registry records the credential's last use); optional. */
+  recordUse?(entry: UserEntry, hash: string | StoredHash): void;
 }

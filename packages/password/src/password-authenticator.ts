@@ -120,22 +120,22 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
   }
 
   async function verify(
-    entry: UserEntry,
+    hash: string | StoredHash,
     password: Buffer,
     key: string | undefined,
     source: string,
   ): Promise<boolean> {
-    if (key === undefined) return check(source, password, parseHash(entry.hash));
-    if (cache?.get(key) === entry.hash) return true;
+    if (key === undefined) return check(source, password, parseHash(hash));
+    if (cache?.get(key) === hash) return true;
     // In a reconnect storm a device often retries before its first check has finished: identical
     // credentials against the same hash share one verification instead of each paying for it.
     const running = inflight.get(key);
-    if (running?.hash === entry.hash) return running.result;
-    const result = check(source, password, parseHash(entry.hash));
-    inflight.set(key, { hash: entry.hash, result });
+    if (running?.hash === hash) return running.result;
+    const result = check(source, password, parseHash(hash));
+    inflight.set(key, { hash, result });
     try {
       const ok = await result;
-      if (ok) cache?.set(key, entry.hash);
+      if (ok) cache?.set(key, hash);
       return ok;
     } finally {
       if (inflight.get(key)?.result === result) inflight.delete(key);
@@ -168,19 +168,34 @@ export function createPasswordAuthenticator(options: PasswordAuthenticatorOption
         await check(source, password, undefined);
         return options.unknownUser === 'ignore' ? IGNORE : BAD;
       }
-      let ok: boolean;
+      let proved: string | StoredHash | undefined;
       try {
-        ok = await verify(entry, password, cache ? cacheKey(username, password) : undefined, source);
+        const key = cache ? cacheKey(username, password) : undefined;
+        // The hashes of an overlapping rotation, in turn: the first that matches proves the password.
+        for (const hash of [entry.hash, ...(entry.otherHashes ?? [])]) {
+          if (await verify(hash, password, key, source)) {
+            proved = hash;
+            break;
+          }
+        }
       } catch (error) {
         if (!(error instanceof PasswordFormatError)) throw error;
         logger?.error({ username, code: error.code }, 'stored password hash is unusable; denying');
         return { outcome: 'deny', reason: 'error', message: 'stored credentials are unusable' };
       }
-      if (!ok) return BAD;
+      if (proved === undefined) return BAD;
       if (entry.disabled) return { outcome: 'deny', reason: 'not-authorized', message: 'user is disabled' };
+      if (entry.clientIds && !entry.clientIds.includes(request.clientId)) {
+        return {
+          outcome: 'deny',
+          reason: 'not-authorized',
+          message: 'this client id is not registered for the user',
+        };
+      }
       const age = checkPasswordAge(entry.passwordChangedAt, rules, now());
       if (age.expired) return { outcome: 'deny', reason: 'expired', message: age.reason };
-      rehash(entry, password);
+      store.recordUse?.(entry, proved);
+      if (proved === entry.hash) rehash(entry, password);
       const { remoteAddress, tls } = request.transport;
       return {
         outcome: 'allow',

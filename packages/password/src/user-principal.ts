@@ -9,8 +9,8 @@ export interface UserConnection {
 }
 
 /**
- * The principal (method `password`) of a credential store user on one connection: id and username from
- * the entry, with its roles, groups, attributes and superuser flag. The password authenticator builds it
+ * The principal (method `password`) of a credential store user on one connection: id (default the
+ * username), username and expiry from the entry, with its roles, groups, attributes and superuser flag. The password authenticator builds it
  * after a login; a resolver builds it for a user whose authorization request carries no password.
  *
  * @example
@@ -21,7 +21,7 @@ export interface UserConnection {
  */
 export function userPrincipal(entry: UserEntry, connection: UserConnection): Principal {
   return {
-    id: entry.username,
+    id: entry.id ?? entry.username,
     clientId: connection.clientId,
     username: entry.username,
     method: 'password',
@@ -29,6 +29,7 @@ export function userPrincipal(entry: UserEntry, connection: UserConnection): Pri
     groups: entry.groups,
     attributes: entry.attributes ?? {},
     superuser: entry.superuser === true,
+    ...(entry.expiresAt ? { expiresAt: entry.expiresAt.getTime() } : {}),
     remoteAddress: connection.remoteAddress,
     tls: connection.tls,
   };

@@ -6,7 +6,7 @@ import {
   createJwtAccessTokenVerifier,
   createOAuthAuthenticator,
 } from '@mqtt-warden/oauth';
-import { createPasswordAuthenticator, type FileStore, openFileStore } from '@mqtt-warden/password';
+import { type CredentialStore, createPasswordAuthenticator, openFileStore } from '@mqtt-warden/password';
 import {
   createSasTokenAuthenticator,
   PskStore,
@@ -16,12 +16,22 @@ import {
 import { CrlSource, createCertificateVerifier, createX509Authenticator } from '@mqtt-warden/x509';
 import type { AuthenticatorConfig, JwtKeysConfig } from './authenticator-config.js';
 import { onlyIssuers } from './only-issuers.js';
+import type { RegistryCredentials } from './registry-credentials.js';
+import { registryCertificates, registrySasDevices, registrySasKey } from './registry-devices.js';
+import { registryUserStore } from './registry-user-store.js';
+
+/** The registry (`store:`) as the chain reads it: cached credential lookups and a sample of its hash format. */
+export interface ChainRegistry {
+  readonly credentials: RegistryCredentials;
+  /** A hash in the format of new registry passwords, for the password authenticator's same-cost dummy. */
+  readonly sampleHash: string;
+}
 
 /** One built authenticator with the files it reads and how to reload and stop it. */
 export interface ChainLink {
   readonly authenticator: Authenticator;
   /** The password store, for principals of users who have not logged in through this server. */
-  readonly store?: FileStore;
+  readonly store?: CredentialStore;
   /** Files to watch; a change calls {@link reload}. */
   readonly files: readonly string[];
   /** Re-reads files (credentials, device keys, CRLs). Throws when they are invalid; the old data stays. */
@@ -45,9 +55,13 @@ export interface ChainLogger extends GuardLogger {
  * const guard = createGuard({ authenticators: links.map((l) => l.authenticator), authorizer: policy });
  * ```
  */
-export async function buildChainLink(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+export async function buildChainLink(
+  block: AuthenticatorConfig,
+  log: ChainLogger,
+  registry?: ChainRegistry,
+): Promise<ChainLink> {
   try {
-    return await build(block, log);
+    return await build(block, log, registry);
   } catch (error) {
     if (!(error instanceof WardenError) && !(error instanceof TypeError)) throw error;
     const where = block.where ?? `${block.type} authenticator`;
@@ -59,10 +73,22 @@ export async function buildChainLink(block: AuthenticatorConfig, log: ChainLogge
 
 const NOTHING = { files: [], reload: async () => {}, close: () => {} };
 
-async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<ChainLink> {
+async function build(
+  block: AuthenticatorConfig,
+  log: ChainLogger,
+  registry: ChainRegistry | undefined,
+): Promise<ChainLink> {
   switch (block.type) {
     case 'password': {
-      const store = await openFileStore({ path: block.file });
+      if (block.file === undefined && registry === undefined) {
+        throw new ConfigError(
+          'a password authenticator needs a "file" (or a "store:" of registered devices)',
+        );
+      }
+      const file = block.file === undefined ? undefined : await openFileStore({ path: block.file });
+      const store = registry
+        ? registryUserStore({ registry: registry.credentials, file, sampleHash: registry.sampleHash })
+        : file!;
       return {
         authenticator: createPasswordAuthenticator({
           store,
@@ -72,8 +98,8 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           logger: log,
         }),
         store,
-        files: [store.path],
-        reload: () => store.reload(),
+        files: file ? [file.path] : [],
+        reload: async () => file?.reload(),
         close: () => {},
       };
     }
@@ -166,16 +192,22 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
           checkIntermediates: crl?.checkIntermediates,
         },
       });
+      const x509 = createX509Authenticator({
+        verifier,
+        idFrom: block.identity?.id,
+        usernameFrom: block.identity?.username,
+        clientIdFrom: block.identity?.clientId,
+        requireClientIdMatch: block.identity?.requireClientIdMatch,
+        connectUsername: block.connectUsername,
+        roles: block.roles,
+      });
+      if (block.registeredOnly && !registry) {
+        throw new ConfigError('"registeredOnly" needs a "store:" of registered devices');
+      }
       return {
-        authenticator: createX509Authenticator({
-          verifier,
-          idFrom: block.identity?.id,
-          usernameFrom: block.identity?.username,
-          clientIdFrom: block.identity?.clientId,
-          requireClientIdMatch: block.identity?.requireClientIdMatch,
-          connectUsername: block.connectUsername,
-          roles: block.roles,
-        }),
+        authenticator: registry
+          ? registryCertificates(x509, registry.credentials, block.registeredOnly === true)
+          : x509,
         files: crl?.files ?? [],
         reload: async () => crls?.refresh(),
         close: () => {
@@ -185,21 +217,31 @@ async function build(block: AuthenticatorConfig, log: ChainLogger): Promise<Chai
       };
     }
     case 'sas-token': {
-      const { file, format } = block.keys;
+      if (block.keys === undefined && registry === undefined) {
+        throw new ConfigError('a sas-token authenticator needs "keys" (or a "store:" of registered devices)');
+      }
+      const file = block.keys?.file;
       const load = async () => {
+        if (file === undefined) return [];
         const text = await readText(file, 'device keys');
-        return format === 'emqx' ? parseEmqxPskFile(text) : parseMosquittoPskFile(text);
+        return block.keys?.format === 'emqx' ? parseEmqxPskFile(text) : parseMosquittoPskFile(text);
       };
       const keys = new PskStore(await load());
+      const fileKey = (deviceId: string) => keys.get(deviceId);
+      const sas = createSasTokenAuthenticator({
+        getKey: registry
+          ? registrySasKey(registry.credentials, fileKey)
+          : (deviceId, policyName) => (policyName === undefined ? fileKey(deviceId) : undefined),
+        hostName: block.hostName,
+        requireClientIdMatch: block.requireClientIdMatch,
+        connectUsername: block.connectUsername,
+        roles: block.roles,
+      });
       return {
-        authenticator: createSasTokenAuthenticator({
-          getKey: (deviceId, policyName) => (policyName === undefined ? keys.get(deviceId) : undefined),
-          hostName: block.hostName,
-          requireClientIdMatch: block.requireClientIdMatch,
-          connectUsername: block.connectUsername,
-          roles: block.roles,
-        }),
-        files: [file],
+        authenticator: registry
+          ? registrySasDevices(sas, registry.credentials, (deviceId) => keys.has(deviceId))
+          : sas,
+        files: file === undefined ? [] : [file],
         reload: async () => keys.replace(await load()),
         close: () => {},
       };

@@ -125,8 +125,11 @@ const tokenField = z.enum(['password', 'username']);
 
 const PasswordAuthenticator = strictObject({
   type: z.literal('password'),
-  /** Users file (`.yaml`/`.json`) or a Mosquitto password_file. */
-  file: path,
+  /**
+   * Users file (`.yaml`/`.json`) or a Mosquitto password_file. With `store:` configured it is optional:
+   * its users are looked up first, then the devices registered in the store.
+   */
+  file: path.optional(),
   unknownUser: z.enum(['deny', 'ignore']).optional(),
   cache: cache.optional(),
   /**
@@ -240,12 +243,20 @@ const X509Authenticator = strictObject({
   clockToleranceMs: z.int().min(0).optional(),
   maxPathLength: z.int().min(2).max(10).optional(),
   cache: cache.optional(),
+  /** With `store:`: refuse certificates bound to no registered device (revoking a binding then refuses the certificate). */
+  registeredOnly: z.boolean().optional(),
 });
 
 const SasTokenAuthenticator = strictObject({
   type: z.literal('sas-token'),
-  /** Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). */
-  keys: strictObject({ file: path, format: z.enum(['mosquitto', 'emqx']).default('mosquitto') }),
+  /**
+   * Device keys: a Mosquitto psk_file (`device:hexkey`) or an EMQX PSK file (`device:secret`). With
+   * `store:` optional: its devices are looked up first, then the SAS keys of registered devices.
+   */
+  keys: strictObject({
+    file: path,
+    format: z.enum(['mosquitto', 'emqx']).default('mosquitto'),
+  }).optional(),
   /** The host name the tokens' `sr` must name; any when absent. */
   hostName: text.optional(),
   requireClientIdMatch: z.boolean().optional(),
@@ -274,7 +285,7 @@ export function resolveAuthenticatorPaths(
 ): AuthenticatorConfig {
   switch (block.type) {
     case 'password':
-      return { ...block, file: at(block.file) };
+      return { ...block, ...(block.file === undefined ? {} : { file: at(block.file) }) };
     case 'jwt':
       return { ...block, keys: resolveKeyPaths(block.keys, at) };
     case 'oauth':
@@ -297,7 +308,7 @@ export function resolveAuthenticatorPaths(
         ...(block.crl ? { crl: { ...block.crl, files: block.crl.files?.map(at) } } : {}),
       };
     case 'sas-token':
-      return { ...block, keys: { ...block.keys, file: at(block.keys.file) } };
+      return block.keys ? { ...block, keys: { ...block.keys, file: at(block.keys.file) } } : block;
   }
 }
 

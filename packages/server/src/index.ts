@@ -1,4 +1,10 @@
-export { PrincipalDirectory, type PrincipalDirectoryOptions } from './principal-directory.js';
+export {
+  PrincipalDirectory,
+  type PrincipalDirectoryOptions,
+  type SharedSessions,
+} from './principal-directory.js';
+export { RegistryCredentials, type RegistryCredentialsOptions } from './registry-credentials.js';
+export { type RegistryUserStoreOptions, registryUserStore } from './registry-user-store.js';
 export { Secret } from './secret.js';
 export {
   loadServerConfig,

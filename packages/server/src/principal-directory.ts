@@ -1,6 +1,8 @@
 import type { ConnectRequest, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
+import type { RegistryStore, SessionRecord } from '@mqtt-warden/registry';
 import { LRUCache } from 'lru-cache';
+import { REGISTRY_DEVICE_ATTRIBUTE } from './registry-credentials.js';
 import type { SessionTickets } from './session-tickets.js';
 
 export interface PrincipalDirectoryOptions {
@@ -24,8 +26,23 @@ export interface PrincipalDirectoryOptions {
   readonly max?: number;
   /** A session unused this long is forgotten; every use restarts it, never past the principal's `expiresAt`. Default 24 h. */
   readonly ttlMs?: number;
+  /**
+   * Shared sessions (the registry): every login is also written there, and a session this process does
+   * not remember is read from there, so any replica answers for a session another one authenticated.
+   */
+  readonly shared?: SharedSessions;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
+}
+
+/** Where sessions are shared between replicas, and how one of a registry device is checked again. */
+export interface SharedSessions {
+  readonly store: Pick<RegistryStore, 'putSession' | 'getSession' | 'deleteSession'>;
+  /**
+   * The principal a shared session of a registry device holds now (its device may have changed since the
+   * login), or `undefined` when the device may no longer use it.
+   */
+  revalidate(record: SessionRecord): Promise<Principal | undefined>;
 }
 
 /** One remembered session: the principal that authenticated it and what proved it. */
@@ -38,6 +55,9 @@ interface Session {
   readonly identity: string;
   /** The store generation a store user's principal was built from. */
   readonly generation: number;
+  readonly key: string;
+  /** The registry device whose changes end the session here (it is then checked again from the shared record). */
+  readonly deviceId: string | undefined;
 }
 
 /** The sessions remembered under one broker username that share an identity. */
@@ -86,6 +106,9 @@ export class PrincipalDirectory implements PrincipalResolver {
   readonly #sessions: LRUCache<string, Session>;
   /** Broker username → identity → the sessions holding it. Mirrors #sessions through its dispose callback. */
   readonly #names = new Map<string, Map<string, NameIdentity>>();
+  /** Registry device id → keys of its sessions. Mirrors #sessions through its dispose callback. */
+  readonly #devices = new Map<string, Set<string>>();
+  readonly #shared: SharedSessions | undefined;
   /** Bumped when the store changes: store users' sessions are then checked against it again. */
   #generation = 0;
 
@@ -98,6 +121,7 @@ export class PrincipalDirectory implements PrincipalResolver {
     this.#ttlMs = options.ttlMs ?? 86_400_000;
     this.#maxBytes = options.maxBytes ?? 128 * 1024 * 1024;
     this.#now = options.now ?? Date.now;
+    this.#shared = options.shared;
     this.#sessions = new LRUCache<string, Session>({
       maxSize: this.#maxBytes,
       ...(options.max === undefined ? {} : { max: options.max }),
@@ -105,14 +129,47 @@ export class PrincipalDirectory implements PrincipalResolver {
       updateAgeOnGet: true,
       ttlResolution: 0,
       perf: { now: this.#now },
-      dispose: (session) => this.#unindex(session),
+      dispose: (session, _key, reason) => this.#unindex(session, reason === 'set'),
     });
     this.#store?.onChange(() => this.#generation++);
   }
 
-  /** Remembers the principal that authenticated the session `request` opened (a successful login). */
-  remember(request: ConnectRequest, principal: Principal, authenticator: string): void {
-    this.#put(sessionKey(request.username, request.clientId), request.username, principal, authenticator);
+  /**
+   * Remembers the principal that authenticated the session `request` opened (a successful login), and
+   * with shared sessions writes it to the store before resolving (so the broker's next request, to any
+   * replica, finds it). A failed write leaves the session known here only: other replicas refuse it.
+   */
+  async remember(request: ConnectRequest, principal: Principal, authenticator: string): Promise<void> {
+    const session = this.#put(
+      sessionKey(request.username, request.clientId),
+      request.username,
+      principal,
+      authenticator,
+    );
+    if (!this.#shared) return;
+    if (!session) {
+      await this.#shared.store.deleteSession(request.username ?? '', request.clientId);
+      return;
+    }
+    const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - this.#now();
+    await this.#shared.store.putSession({
+      username: request.username ?? '',
+      clientId: request.clientId,
+      principal,
+      authenticator,
+      ...(session.deviceId === undefined ? {} : { deviceId: session.deviceId }),
+      expiresAt: new Date(this.#now() + Math.min(this.#ttlMs, left)),
+    });
+  }
+
+  /**
+   * Forgets the sessions of a registry device here (it changed): the next request of each is answered
+   * from the shared record, checked against the device again.
+   */
+  forgetDevice(deviceId: string): void {
+    const keys = this.#devices.get(deviceId);
+    if (!keys) return;
+    for (const key of [...keys]) this.#sessions.delete(key);
   }
 
   /** The signed ticket of a session just remembered, for EMQX to carry in `client_attrs`. */
@@ -132,7 +189,10 @@ export class PrincipalDirectory implements PrincipalResolver {
       const principal = await this.#current(key, session);
       if (principal) return principal;
     }
-    return this.#rebuild(key, query, query.clientId);
+    return (
+      (await this.#fromShared(key, query.username, query.clientId)) ??
+      this.#rebuild(key, query, query.clientId)
+    );
   }
 
   /** How many sessions are remembered, and their estimated size in bytes. */
@@ -156,6 +216,25 @@ export class PrincipalDirectory implements PrincipalResolver {
     if (rebuilt) this.#put(key, session.name, rebuilt, session.authenticator);
     else this.#sessions.delete(key);
     return rebuilt;
+  }
+
+  /** A session another replica (or this one before a restart) authenticated, from the shared store. */
+  async #fromShared(
+    key: string,
+    username: string | undefined,
+    clientId: string,
+  ): Promise<Principal | undefined> {
+    if (!this.#shared) return undefined;
+    const record = await this.#shared.store.getSession(username ?? '', clientId);
+    if (!record || record.expiresAt.getTime() <= this.#now()) return undefined;
+    const principal =
+      record.deviceId === undefined ? record.principal : await this.#shared.revalidate(record);
+    if (!principal) {
+      await this.#shared.store.deleteSession(username ?? '', clientId);
+      return undefined;
+    }
+    this.#put(key, username, principal, record.authenticator);
+    return principal;
   }
 
   /** A forgotten session, from what is still proven: a ticket we signed, or a username every authenticator proves. */
@@ -212,6 +291,8 @@ export class PrincipalDirectory implements PrincipalResolver {
     if (this.#store === undefined || username === undefined) return undefined;
     const entry = await this.#store.get(username);
     if (!entry || entry.disabled) return undefined;
+    // A name alone (client id '') is not a connection; any other client id must be one the user may use.
+    if (clientId !== '' && entry.clientIds && !entry.clientIds.includes(clientId)) return undefined;
     return userPrincipal(entry, { clientId, remoteAddress: connection.remoteAddress, tls: connection.tls });
   }
 
@@ -219,13 +300,18 @@ export class PrincipalDirectory implements PrincipalResolver {
     return this.#storeAuthenticator !== undefined && session.authenticator === this.#storeAuthenticator;
   }
 
-  #put(key: string, name: string | undefined, principal: Principal, authenticator: string): void {
+  #put(
+    key: string,
+    name: string | undefined,
+    principal: Principal,
+    authenticator: string,
+  ): Session | undefined {
     const now = this.#now();
     const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - now;
     // Whatever is not remembered, an earlier session under the same names must not answer for it.
     if (left <= 0) {
       this.#sessions.delete(key);
-      return;
+      return undefined;
     }
     const identity = JSON.stringify([
       authenticator,
@@ -242,9 +328,19 @@ export class PrincipalDirectory implements PrincipalResolver {
     // An entry larger than the whole directory would be refused by the cache after indexing it.
     if (size > this.#maxBytes) {
       this.#sessions.delete(key);
-      return;
+      return undefined;
     }
-    const session: Session = { principal, authenticator, name, identity, generation: this.#generation };
+    const device = principal.attributes[REGISTRY_DEVICE_ATTRIBUTE];
+    const deviceId = typeof device === 'string' ? device : undefined;
+    const session: Session = {
+      principal,
+      authenticator,
+      name,
+      identity,
+      generation: this.#generation,
+      key,
+      deviceId,
+    };
     if (name !== undefined) {
       let identities = this.#names.get(name);
       if (identities === undefined) {
@@ -258,9 +354,26 @@ export class PrincipalDirectory implements PrincipalResolver {
       } else identities.set(identity, { count: 1, latest: session });
     }
     this.#sessions.set(key, session, { ttl: Math.min(this.#ttlMs, left), size });
+    if (deviceId !== undefined) {
+      let keys = this.#devices.get(deviceId);
+      if (keys === undefined) {
+        keys = new Set();
+        this.#devices.set(deviceId, keys);
+      }
+      keys.add(key);
+    }
+    return session;
   }
 
-  #unindex(session: Session): void {
+  #unindex(session: Session, replaced: boolean): void {
+    // A replaced session's key is indexed again for its successor.
+    if (session.deviceId !== undefined && !replaced) {
+      const keys = this.#devices.get(session.deviceId);
+      if (keys) {
+        keys.delete(session.key);
+        if (keys.size === 0) this.#devices.delete(session.deviceId);
+      }
+    }
     if (session.name === undefined) return;
     const identities = this.#names.get(session.name);
     const held = identities?.get(session.identity);

@@ -146,6 +146,22 @@ export const ServerConfigSchema = strictObject({
       ])
       .default({ attribute: 'warden_session', maxBytes: 2048 }),
   }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
+  /** The device registry (PostgreSQL) shared by every replica; files only when absent. */
+  store: strictObject({
+    postgres: strictObject({
+      url: secretSchema,
+      schema: z.string().optional(),
+      poolSize: z.int().positive().optional(),
+      statementTimeoutMs: z.int().positive().optional(),
+      migrateOnStart: z.boolean().optional(),
+    }),
+    encryptionKey: secretSchema.optional(),
+    /**
+     * While the store is unreachable, devices verified in the last this many seconds keep logging in
+     * (against the credentials then read). Default 0: off, every new login answers "unavailable".
+     */
+    graceSeconds: z.int().min(0).max(3600).default(0),
+  }).optional(),
   /** Management APIs told about registry revocations (needs `store:`); see docs/connectors.md. */
   connectors: strictObject({
     rabbitmq: strictObject({
@@ -265,6 +281,11 @@ export function parseServerConfig(
       },
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    store: value.store && {
+      ...value.store,
+      postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },
+      encryptionKey: value.store.encryptionKey?.withPath(at),
+    },
     sessions: {
       ticket:
         value.sessions.ticket && value.sessions.ticket.key !== undefined

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -6,15 +7,22 @@ import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/c
 import { emqxPlugin } from '@mqtt-warden/emqx';
 import { goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
+import { hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
 import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
+import type { RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { buildChainLink, type ChainLink } from './authenticator-chain.js';
+import { followActivePolicy } from './active-policy.js';
+import { buildChainLink, type ChainLink, type ChainRegistry } from './authenticator-chain.js';
+import { startBrokerConnectors } from './broker-connectors.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
+import { openRegistry } from './open-registry.js';
 import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
+import { RegistryCredentials } from './registry-credentials.js';
+import { type RegistryWiring, registrySessions, wireRegistry } from './registry-wiring.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -39,6 +47,11 @@ export interface WardenServer {
 export interface WardenServerOptions {
   /** Where pino writes (tests capture it). Default stdout. */
   readonly logStream?: NodeJS.WritableStream;
+  /**
+   * The device registry to serve devices, sessions and signing keys from (tests pass a memory one); the
+   * caller closes it. Default: the config's `store:`, opened and closed by the server.
+   */
+  readonly registry?: RegistryStore;
 }
 
 /** Request fields that may hold secrets; pino replaces them with "[redacted]". */
@@ -69,6 +82,9 @@ export async function createWardenServer(
   config: ServerConfig,
   options: WardenServerOptions = {},
 ): Promise<WardenServer> {
+  if (config.connectors && !config.store && !options.registry) {
+    throw new ConfigError("connectors: need store: (the registry's change feed tells them what to close)");
+  }
   const tls = config.listen.tls;
   const https = tls
     ? {
@@ -127,14 +143,37 @@ export async function createWardenServer(
   });
   if (!config.policy.watch) policy.close();
 
+  // An injected registry is the caller's to close; one opened from the config is ours.
+  const opened = options.registry
+    ? undefined
+    : await openRegistry(config, (error) =>
+        log.warn({ code: errorCode(error) }, 'registry change feed interrupted; it reconnects by itself'),
+      );
+  const registry = options.registry ?? opened;
+  const credentials =
+    registry &&
+    new RegistryCredentials({
+      store: registry,
+      graceMs: (config.store?.graceSeconds ?? 0) * 1000,
+      logger: log,
+    });
+  const chainRegistry: ChainRegistry | undefined = credentials && {
+    credentials,
+    // New registry passwords are argon2id with the defaults: unknown names cost at least as much.
+    sampleHash: await hashPassword(randomBytes(16)),
+  };
   const links: ChainLink[] = [];
   try {
-    for (const block of config.authenticators) links.push(await buildChainLink(block, log));
+    for (const block of config.authenticators) links.push(await buildChainLink(block, log, chainRegistry));
   } catch (error) {
     for (const link of links) link.close();
     policy.close();
+    await credentials?.close();
+    await opened?.close();
     throw error;
   }
+  // With a registry, its active policy version is enforced over the file's (docs/connectors.md).
+  const activePolicy = registry && (await followActivePolicy({ store: registry, policy, log }));
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
   const tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
   const issuer = tokens
@@ -145,6 +184,15 @@ export async function createWardenServer(
         algorithm: tokens.algorithm,
         rotateAfterSeconds: tokens.rotation.afterSeconds,
         overlapSeconds: tokens.rotation.overlapSeconds,
+        // Shared by every replica and kept across restarts; kids are thumbprints, so a race adds two keys, not a clash.
+        ...(registry
+          ? {
+              keyStore: {
+                list: () => registry.listSigningKeys(),
+                add: (key) => registry.addSigningKey(key, { actor: 'server:device-tokens' }),
+              },
+            }
+          : {}),
       })
     : undefined;
   if (tokens && issuer) {
@@ -155,7 +203,10 @@ export async function createWardenServer(
         iss: tokens.issuer,
         audience: tokens.audience,
         algorithm: tokens.algorithm,
-        subjectActive: tokenSubjectCheck(links.flatMap((link) => (link.store ? [link.store] : []))),
+        subjectActive: tokenSubjectCheck(
+          links.flatMap((link) => (link.store ? [link.store] : [])),
+          credentials,
+        ),
       }),
     );
   }
@@ -177,18 +228,39 @@ export async function createWardenServer(
     maxBytes: config.cache.principals?.maxBytes,
     max: config.cache.principals?.max,
     ttlMs: config.cache.principals?.ttlMs,
+    shared: registry && credentials && registrySessions(registry, credentials),
   });
+  const wiring: RegistryWiring | undefined =
+    registry &&
+    credentials &&
+    wireRegistry({
+      store: registry,
+      credentials,
+      directory,
+      clearDecisions: () => guard.clearCache(),
+      refreshSigningKeys: issuer && (() => issuer.refresh()),
+      logger: log,
+    });
   // Every successful login through any adapter is remembered for that session's later authorization requests.
   const rememberingGuard: Guard = {
     ...guard,
     async authenticate(request) {
       const result = await guard.authenticate(request);
-      if (result.ok) directory.remember(request, result.principal, result.authenticator);
+      if (result.ok) {
+        try {
+          await directory.remember(request, result.principal, result.authenticator);
+        } catch (error) {
+          // The session stays known here; other replicas refuse its requests until it logs in again.
+          log.warn({ code: errorCode(error), clientId: request.clientId }, 'session not shared');
+        }
+      }
       return result;
     },
   };
 
   const metrics = createServerMetrics(guard);
+  const connectorFeed =
+    registry && (await startBrokerConnectors(config.connectors, registry, log, metrics.registry));
   const adapterOf = new Map<string, string>();
   let closing = false;
 
@@ -277,10 +349,11 @@ export async function createWardenServer(
     });
   }
 
-  const readiness = () =>
-    closing
-      ? { ready: false, body: { status: 'closing' } }
-      : { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  const readiness = () => {
+    if (closing) return { ready: false, body: { status: 'closing' } };
+    if (wiring && !wiring.ready()) return { ready: false, body: { status: 'registry-unavailable' } };
+    return { ready: true, body: { status: 'ready', policyRules: policy.current.ruleCount } };
+  };
   const served = config.metrics && {
     path: config.metrics.path,
     registry: metrics.registry,
@@ -338,8 +411,12 @@ export async function createWardenServer(
       policy.close();
       guard.close();
       for (const link of links) link.close();
+      activePolicy?.close();
+      connectorFeed?.close();
+      await wiring?.close();
       await operations?.close();
       await app.close();
+      await opened?.close();
     },
   };
 }

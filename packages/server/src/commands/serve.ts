@@ -80,9 +80,14 @@ export async function run(args: string[]): Promise<number> {
     const stop = (signal: string) => {
       server.app.log.info({ signal }, 'shutting down');
       process.off('SIGHUP', reload);
+      const exit = (code: number) => {
+        // A client library's stray timer (a database reconnect) must not keep a stopped server alive.
+        setTimeout(() => process.exit(code), 2_000).unref();
+        resolve(code);
+      };
       server.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => exit(0),
+        () => exit(1),
       );
     };
     process.on('SIGHUP', reload);

@@ -1,0 +1,230 @@
+/**
+ * Three real `mqtt-warden serve` processes on one PostgreSQL schema, reached through a TCP proxy the
+ * test can cut. The test writes to the store directly (its own connection, not through the proxy), as
+ * an admin API on any replica would.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '@mqtt-warden/password';
+import { createPostgresRegistry, type RegistryStore } from '@mqtt-warden/registry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+const CLI = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const DATABASE = 'postgres://postgres@127.0.0.1:5432/test';
+const SCHEMA = `reg_wire_${randomBytes(4).toString('hex')}`;
+const KEY = randomBytes(32).toString('base64');
+const ctx = { actor: 'test:replicas' };
+const POLICY = `version: 1
+roles:
+  device:
+    clientIds: \${principal}
+    rules:
+      - { effect: allow, actions: [publish, subscribe], topics: "devices/\${clientid}/#" }
+`;
+
+interface Replica {
+  readonly name: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+}
+
+let dir: string;
+let proxy: TcpProxy;
+let store: RegistryStore;
+let hash: string;
+const replicas: Replica[] = [];
+
+async function startReplica(name: string): Promise<Replica> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'warden.yaml'), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /mqtt-warden listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
+  });
+  return { name, url, child, output: () => output };
+}
+
+async function post(replica: Replica, path: string, payload: object): Promise<string> {
+  try {
+    const response = await fetch(`${replica.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return ((await response.json()) as { result: string }).result;
+  } catch {
+    return 'no answer';
+  }
+}
+const login = (replica: Replica, id: string, password = 'device-secret') =>
+  post(replica, '/emqx/authn', { username: id, password, clientid: id });
+const authz = (replica: Replica, id: string) =>
+  post(replica, '/emqx/authz', { username: id, clientid: id, topic: `devices/${id}/t`, action: 'publish' });
+const ready = async (replica: Replica) =>
+  (await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(10_000) })).status;
+
+async function addDevice(id: string) {
+  await store.createDevice({ id, roles: ['device'] }, ctx);
+  await store.addCredential(id, { kind: 'password', hash }, ctx);
+}
+
+/** Milliseconds until `check` holds, polling every 5 ms; fails after `limitMs`. */
+async function until(check: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const start = performance.now();
+  while (!(await check())) {
+    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return performance.now() - start;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
+  hash = await hashPassword('device-secret');
+  proxy = await startTcpProxy(5432);
+  store = await createPostgresRegistry({
+    url: DATABASE,
+    schema: SCHEMA,
+    encryptionKeys: [KEY],
+    migrate: true,
+  });
+  writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  writeFileSync(
+    join(dir, 'warden.yaml'),
+    `listen: { host: 127.0.0.1, port: 0 }
+log: { level: warn }
+policy: { file: policy.yaml, watch: false }
+store:
+  postgres:
+    url: postgres://postgres@127.0.0.1:${proxy.port}/test
+    schema: ${SCHEMA}
+    statementTimeoutMs: 2000
+  encryptionKey: "${KEY}"
+authenticators:
+  - type: password
+`,
+  );
+  for (const name of ['A', 'B', 'C']) replicas.push(await startReplica(name));
+}, 180_000);
+
+/** Stops a replica by its PID: SIGTERM, then SIGKILL after 15 s (reported: a clean stop is expected). */
+async function stop(replica: Replica): Promise<void> {
+  const { child } = replica;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    console.error(`${replica.name} did not stop on SIGTERM:\n${replica.output().slice(-3000)}`);
+    child.kill('SIGKILL');
+  }, 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+afterAll(async () => {
+  await Promise.all(replicas.map(stop));
+  await store?.close();
+  await proxy?.close();
+  execFileSync('psql', [DATABASE, '-q', '-c', `drop schema if exists ${SCHEMA} cascade`]);
+}, 60_000);
+
+describe('three replicas on one PostgreSQL schema', () => {
+  it('a device added through the store authenticates through B at once, and its session is answered by C', async () => {
+    const [, b, c] = replicas as [Replica, Replica, Replica];
+    await addDevice('fresh-1');
+    expect(await login(b, 'fresh-1')).toBe('allow');
+    expect(await authz(c, 'fresh-1')).toBe('allow');
+  });
+
+  it('a device registered a moment after B refused it is let in by B within a second', async () => {
+    const [, b] = replicas as [Replica, Replica];
+    expect(await login(b, 'late-1')).toBe('deny');
+    await addDevice('late-1');
+    const ms = await until(async () => (await login(b, 'late-1')) === 'allow', 5_000);
+    console.log(`refused-then-registered: allowed by B after ${ms.toFixed(1)} ms`);
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it('disabled in the store, it is refused by A and B within a second, where B had cached an allow', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    await addDevice('victim-1');
+    expect(await login(a, 'victim-1')).toBe('allow');
+    // B answers the session A authenticated, twice: the second answer comes from B's caches.
+    expect(await authz(b, 'victim-1')).toBe('allow');
+    expect(await authz(b, 'victim-1')).toBe('allow');
+    const start = performance.now();
+    await store.updateDevice('victim-1', { enabled: false }, ctx);
+    const committed = performance.now() - start;
+    const [onA, onB] = await Promise.all([
+      until(async () => (await authz(a, 'victim-1')) === 'deny', 5_000),
+      until(async () => (await authz(b, 'victim-1')) === 'deny', 5_000),
+    ]);
+    console.log(
+      `disable → refused (after commit, ${committed.toFixed(1)} ms): A ${onA.toFixed(1)} ms, B ${onB.toFixed(1)} ms`,
+    );
+    expect(onA).toBeLessThan(1_000);
+    expect(onB).toBeLessThan(1_000);
+    expect(await login(b, 'victim-1')).toBe('deny');
+    expect(await login(a, 'victim-1')).toBe('deny');
+  });
+
+  it('PostgreSQL cut mid-traffic: zero allows for new logins, not ready; restored: service recovers', async () => {
+    await addDevice('before-cut');
+    for (const replica of replicas) expect(await login(replica, 'before-cut')).toBe('allow');
+    let stop = false;
+    const answers: string[] = [];
+    // Traffic throughout: logins of a device all replicas know.
+    const traffic = (async () => {
+      while (!stop) {
+        for (const replica of replicas) answers.push(await login(replica, 'before-cut'));
+      }
+    })();
+    proxy.cut();
+    // Registered while the replicas cannot reach PostgreSQL (the test's own connection can).
+    await addDevice('during-cut');
+    const newLogins: string[] = [];
+    for (const replica of replicas) newLogins.push(await login(replica, 'during-cut'));
+    for (const replica of replicas) {
+      await until(async () => (await ready(replica)) === 503, 10_000);
+    }
+    // From here every replica knows the store is gone (one round of traffic may still be in flight).
+    const notReadyAt = answers.length + replicas.length;
+    for (let round = 0; round < 3; round++) {
+      for (const replica of replicas) newLogins.push(await login(replica, 'during-cut'));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const duringCut = answers.slice(notReadyAt);
+    expect(newLogins.filter((answer) => answer === 'allow')).toEqual([]);
+    expect(duringCut.length).toBeGreaterThan(0);
+    // No grace period configured: once a replica saw the store gone, its caches let nobody in.
+    expect(duringCut.filter((answer) => answer === 'allow')).toEqual([]);
+    proxy.restore();
+    for (const replica of replicas) {
+      const ms = await until(async () => (await ready(replica)) === 200, 30_000);
+      console.log(`${replica.name} ready again ${ms.toFixed(0)} ms after the proxy was restored`);
+      await until(async () => (await login(replica, 'during-cut')) === 'allow', 10_000);
+    }
+    stop = true;
+    await traffic;
+  }, 120_000);
+});
