@@ -147,7 +147,7 @@ async function throughServers(password) {
   const cheap = await hashPassword(password, { memoryCost: 256, timeCost: 1 });
   const latencies = [];
   for (let c = 0; c < 50; c++) {
-    const id = `latency-${c}`;
+    const id = `latency-${SCHEMA}-${Date.now()}-${c}`;
     await store.createDevice({ id, roles: ['device'] }, context);
     await store.addCredential(id, { kind: 'password', hash: cheap }, context);
     const body = JSON.stringify({ username: id, password, clientid: id });
