@@ -23,7 +23,11 @@ export {
   type MigrateResult,
   migrateRegistry,
 } from './migrate-registry.js';
-export { createPostgresRegistry, type PostgresRegistryOptions } from './postgres-registry.js';
+export {
+  createPostgresRegistry,
+  type PostgresRegistryOptions,
+  rotateEncryptionKey,
+} from './postgres-registry.js';
 export { RegistryError, type RegistryErrorCode } from './registry-error.js';
 export type {
   AdminScope,

@@ -28,7 +28,10 @@ export interface MigrateResult {
  */
 export async function migrateRegistry(options: MigrateRegistryOptions): Promise<MigrateResult> {
   const schema = schemaName(options.schema);
-  const sql = postgres(options.url, { ...connectionOptions(options.statementTimeoutMs ?? 60_000), max: 1 });
+  const sql = postgres(options.url, {
+    ...connectionOptions(options.statementTimeoutMs ?? 60_000, schema),
+    max: 1,
+  });
   const t: TableName = (name) => sql(`${schema}.${name}`);
   try {
     return await sql.begin(async (tx) => {

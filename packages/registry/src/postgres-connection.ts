@@ -11,12 +11,12 @@ export function schemaName(schema = 'mqtt_warden'): string {
 }
 
 /** Options every registry connection uses: bounded waits, no notice noise, an application name in pg_stat_activity. */
-export function connectionOptions(statementTimeoutMs: number): postgres.Options<{}> {
+export function connectionOptions(statementTimeoutMs: number, schema: string): postgres.Options<{}> {
   return {
     connect_timeout: 10,
     idle_timeout: 60,
     onnotice: () => {},
-    connection: { statement_timeout: statementTimeoutMs, application_name: 'mqtt-warden-registry' },
+    connection: { statement_timeout: statementTimeoutMs, application_name: `mqtt-warden-registry/${schema}` },
   };
 }
 

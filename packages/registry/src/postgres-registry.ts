@@ -97,16 +97,52 @@ export async function createPostgresRegistry(options: PostgresRegistryOptions): 
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
   if (options.migrate) await migrateRegistry({ url: options.url, schema });
   const sql: Sql = postgres(options.url, {
-    ...connectionOptions(statementTimeoutMs),
+    ...connectionOptions(statementTimeoutMs, schema),
     max: options.poolSize ?? 10,
   });
   try {
     const store = new PostgresRegistry(sql, schema, box, options);
-    await store.open();
+    await store.open(true);
     return store;
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw unavailable(error) ?? error;
+  }
+}
+
+/**
+ * Re-encrypts every sealed secret (PSK keys, SAS keys, private signing keys) under the newest of
+ * `encryptionKeys`, `batchSize` rows (default 500) per transaction. Idempotent: values already under the
+ * newest key are skipped, so an interrupted run is simply run again. Returns how many it re-encrypted.
+ *
+ * @example
+ * ```ts
+ * await rotateEncryptionKey({
+ *   url: 'postgres://warden@db/warden',
+ *   encryptionKeys: [newKey, oldKey],
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * });
+ * ```
+ */
+export async function rotateEncryptionKey(
+  options: PostgresRegistryOptions & {
+    readonly batchSize?: number;
+    readonly onProgress?: (done: number, total: number) => void;
+  },
+): Promise<number> {
+  if (!options.encryptionKeys?.length) throw missingEncryptionKey('stored secrets');
+  const box = new SecretBox(options.encryptionKeys);
+  const schema = schemaName(options.schema);
+  const sql: Sql = postgres(options.url, {
+    ...connectionOptions(options.statementTimeoutMs ?? 60_000, schema),
+    max: 1,
+  });
+  const store = new PostgresRegistry(sql, schema, box, options);
+  try {
+    await store.open(false);
+    return await store.rotateEncryptionKey(options);
+  } finally {
+    await store.close();
   }
 }
 
@@ -139,7 +175,8 @@ class PostgresRegistry implements RegistryStore {
     return this.#sql(`${this.#schema}.${name}`);
   }
 
-  async open(): Promise<void> {
+  /** Checks the schema version and, with `feed`, starts the change feed and the periodic jobs. */
+  async open(feed: boolean): Promise<void> {
     const [row] = await this.#sql<{ version: number | null }[]>`
       SELECT max(version) AS version FROM ${this.#t('schema_migrations')}`.catch((error) => {
       throw unavailable(error) ?? error;
@@ -149,6 +186,7 @@ class PostgresRegistry implements RegistryStore {
       throw new ConfigError(
         `the registry schema ${this.#schema} is at version ${version}, this mqtt-warden needs ${LATEST_MIGRATION}: run "mqtt-warden migrate --config FILE" or set store.postgres.migrateOnStart`,
       );
+    if (!feed) return;
     this.#lastEpoch = await this.currentEpoch();
     await this.#startListening();
     const check = setInterval(() => void this.#checkEpoch(), this.#options.epochCheckMs ?? 5000);
@@ -219,6 +257,7 @@ class PostgresRegistry implements RegistryStore {
       const before = await this.#requireDevice(tx, id, expectedVersion);
       const sessions = await tx<{ username: string; client_id: string }[]>`
         DELETE FROM ${this.#t('sessions')} WHERE device_id = ${id} RETURNING username, client_id`;
+      await tx`DELETE FROM ${this.#t('credentials')} WHERE device_id = ${id}`;
       await tx`DELETE FROM ${this.#t('devices')} WHERE id = ${id}`;
       for (const s of sessions) w.emit({ kind: 'session', username: s.username, clientId: s.client_id });
       w.audit(id, before, undefined);
@@ -243,32 +282,49 @@ class PostgresRegistry implements RegistryStore {
       );
       if (new Set(credentials.map((c) => c.id)).size !== credentials.length)
         throw new InvalidInputError('a credential id appears twice in the import');
-      for (let i = 0; i < devices.length; i += IMPORT_BATCH)
+      // unnest of one text[] per column: one statement per batch, parsed once, no per-row parameters.
+      for (let i = 0; i < devices.length; i += IMPORT_BATCH) {
+        const batch = devices.slice(i, i + IMPORT_BATCH);
+        const column = (pick: (d: Device) => string | null) => batch.map(pick);
         await tx`
           INSERT INTO ${this.#t('devices')}
-          SELECT d.id, d.username,
-            ARRAY(SELECT jsonb_array_elements_text(d."clientIds")), ARRAY(SELECT jsonb_array_elements_text(d.roles)),
-            ARRAY(SELECT jsonb_array_elements_text(d.groups)), d.attributes, d.enabled, d."notBefore", d."expiresAt",
-            d."createdAt", d."updatedAt", d.version
-          FROM jsonb_to_recordset(${tx.json(devices.slice(i, i + IMPORT_BATCH) as never)}) AS d(
-            id text, username text, "clientIds" jsonb, roles jsonb, groups jsonb, attributes jsonb, enabled boolean,
-            "notBefore" timestamptz, "expiresAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz,
-            version integer)
+          SELECT d.id, d.username, d.client_ids::text[], d.roles::text[], d.groups::text[], d.attributes::jsonb,
+            d.enabled::boolean, d.not_before::timestamptz, d.expires_at::timestamptz, d.created_at::timestamptz,
+            ${now}, d.version::integer
+          FROM unnest(
+            ${column((d) => d.id)}::text[], ${column((d) => d.username)}::text[],
+            ${column((d) => arrayLiteral(d.clientIds))}::text[], ${column((d) => arrayLiteral(d.roles))}::text[],
+            ${column((d) => arrayLiteral(d.groups))}::text[], ${column((d) => JSON.stringify(d.attributes))}::text[],
+            ${column((d) => String(d.enabled))}::text[], ${column((d) => d.notBefore?.toISOString() ?? null)}::text[],
+            ${column((d) => d.expiresAt?.toISOString() ?? null)}::text[],
+            ${column((d) => d.createdAt.toISOString())}::text[], ${column((d) => String(d.version))}::text[]
+          ) AS d(id, username, client_ids, roles, groups, attributes, enabled, not_before, expires_at, created_at, version)
           ON CONFLICT (id) DO UPDATE SET username = excluded.username, client_ids = excluded.client_ids,
             roles = excluded.roles, groups = excluded.groups, attributes = excluded.attributes,
             enabled = excluded.enabled, not_before = excluded.not_before, expires_at = excluded.expires_at,
             updated_at = excluded.updated_at, version = excluded.version`;
+      }
       for (let i = 0; i < credentials.length; i += IMPORT_BATCH) {
         const batch = credentials.slice(i, i + IMPORT_BATCH);
+        const column = (pick: (c: (typeof batch)[number]) => string | null) => batch.map(pick);
         const written = await tx`
           INSERT INTO ${this.#t('credentials')}
-          SELECT * FROM jsonb_populate_recordset(null::${this.#t('credentials')}, ${tx.json(batch as never)})
+            (id, device_id, kind, password_hash, psk_identity, sealed_key, fingerprint, issuer, serial, created_at, expires_at)
+          SELECT c.id, c.device_id, c.kind, c.password_hash, c.psk_identity, c.sealed_key, c.fingerprint, c.issuer,
+            c.serial, ${now}, c.expires_at::timestamptz
+          FROM unnest(
+            ${column((c) => c.id)}::text[], ${column((c) => c.device_id)}::text[], ${column((c) => c.kind)}::text[],
+            ${column((c) => c.password_hash)}::text[], ${column((c) => c.psk_identity)}::text[],
+            ${column((c) => c.sealed_key)}::text[], ${column((c) => c.fingerprint)}::text[],
+            ${column((c) => c.issuer)}::text[], ${column((c) => c.serial)}::text[],
+            ${column((c) => c.expires_at?.toISOString() ?? null)}::text[]
+          ) AS c(id, device_id, kind, password_hash, psk_identity, sealed_key, fingerprint, issuer, serial, expires_at)
           ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, password_hash = excluded.password_hash,
             psk_identity = excluded.psk_identity, sealed_key = excluded.sealed_key, fingerprint = excluded.fingerprint,
             issuer = excluded.issuer, serial = excluded.serial, created_at = excluded.created_at,
             expires_at = excluded.expires_at, last_used_at = NULL, revoked_at = NULL
             WHERE ${this.#t('credentials')}.device_id = excluded.device_id
-          RETURNING id`;
+          RETURNING 1`;
         if (written.length !== batch.length)
           throw new RegistryError(
             'ERR_REGISTRY_EXISTS',
@@ -998,9 +1054,15 @@ function translate(error: unknown): unknown {
       what[pg.constraint_name ?? ''] ?? `a unique value is taken (${pg.constraint_name})`,
     );
   }
-  if (pg.code === '22P02' || pg.code === '22007' || pg.code === '22008' || pg.code === '22001')
+  // Malformed text, NUL bytes, out-of-range dates, values too large for an index.
+  if (['22P02', '22007', '22008', '22001', '22021', '22P05', '54000'].includes(pg.code ?? ''))
     return new InvalidInputError('a value does not fit the registry (malformed or too long)');
   return unavailable(error) ?? error;
+}
+
+/** A PostgreSQL array literal of strings (quoted and escaped), read back with `::text[]`. */
+function arrayLiteral(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
 
 function deviceRow(d: Device) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError } from '@mqtt-warden/core';
 import type { Credential, CredentialInput } from './credential.js';
-import type { Device, DeviceInput, DevicePatch } from './device.js';
+import type { Device, DeviceAttributes, DeviceInput, DevicePatch } from './device.js';
 
 /**
  * How every store turns inputs into records, so the memory and PostgreSQL stores fill in the same
@@ -9,9 +9,33 @@ import type { Device, DeviceInput, DevicePatch } from './device.js';
  */
 
 function requireText(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 1024)
-    throw new InvalidInputError(`${what} must be a non-empty string of at most 1024 characters`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024 || value.includes('\0'))
+    throw new InvalidInputError(`${what} must be a non-empty string of at most 1024 characters, without NUL`);
   return value;
+}
+
+function requireItems(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.length > 1000)
+    throw new InvalidInputError(`${what} must be a list of at most 1000 strings`);
+  for (const item of value)
+    if (typeof item !== 'string' || item.length > 1024 || item.includes('\0'))
+      throw new InvalidInputError(`each of ${what} must be a string of at most 1024 characters, without NUL`);
+  return [...value];
+}
+
+/** Attribute values become policy placeholders: strings or lists of strings, nothing else. */
+function requireAttributes(value: unknown): DeviceAttributes {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidInputError('device attributes must be an object of strings or lists of strings');
+  const attributes: Record<string, string | string[]> = {};
+  for (const [key, item] of Object.entries(value)) {
+    requireItems([key], 'attribute names');
+    attributes[key] =
+      typeof item === 'string'
+        ? requireItems([item], 'attribute values')[0]!
+        : requireItems(item, `attribute ${key}`);
+  }
+  return attributes;
 }
 
 function requireDate(value: unknown, what: string): Date | undefined {
@@ -27,10 +51,10 @@ export function newDevice(input: DeviceInput, now: Date): Device {
   return {
     id,
     username: requireText(input.username ?? id, 'device username'),
-    clientIds: [...(input.clientIds ?? [id])],
-    roles: [...(input.roles ?? [])],
-    groups: [...(input.groups ?? [])],
-    attributes: structuredClone(input.attributes ?? {}),
+    clientIds: requireItems(input.clientIds ?? [id], 'clientIds'),
+    roles: requireItems(input.roles ?? [], 'roles'),
+    groups: requireItems(input.groups ?? [], 'groups'),
+    attributes: requireAttributes(input.attributes ?? {}),
     enabled: input.enabled ?? true,
     ...optionalDate('notBefore', requireDate(input.notBefore, 'notBefore')),
     ...optionalDate('expiresAt', requireDate(input.expiresAt, 'expiresAt')),
@@ -46,10 +70,10 @@ export function patchDevice(device: Device, patch: DevicePatch, now: Date): Devi
   const next = {
     ...rest,
     ...(patch.username !== undefined && { username: requireText(patch.username, 'device username') }),
-    ...(patch.clientIds !== undefined && { clientIds: [...patch.clientIds] }),
-    ...(patch.roles !== undefined && { roles: [...patch.roles] }),
-    ...(patch.groups !== undefined && { groups: [...patch.groups] }),
-    ...(patch.attributes !== undefined && { attributes: structuredClone(patch.attributes) }),
+    ...(patch.clientIds !== undefined && { clientIds: requireItems(patch.clientIds, 'clientIds') }),
+    ...(patch.roles !== undefined && { roles: requireItems(patch.roles, 'roles') }),
+    ...(patch.groups !== undefined && { groups: requireItems(patch.groups, 'groups') }),
+    ...(patch.attributes !== undefined && { attributes: requireAttributes(patch.attributes) }),
     ...(patch.enabled !== undefined && { enabled: patch.enabled }),
     updatedAt: now,
     version: device.version + 1,

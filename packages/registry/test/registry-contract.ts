@@ -94,9 +94,20 @@ export function registryContract(name: string, factory: RegistryFactory): void {
 
       it('refuses malformed input with ERR_INVALID_INPUT', async () => {
         expect(await codeOf(store.createDevice({ id: '' }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'nul\0' }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'x'.repeat(1025) }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'r', roles: ['nul\0'] }, ctx))).toBe(
+          'ERR_INVALID_INPUT',
+        );
         expect(await codeOf(store.createDevice({ id: 'x', expiresAt: new Date(Number.NaN) }, ctx))).toBe(
           'ERR_INVALID_INPUT',
         );
+        const attributes = { a: { nested: true } } as unknown as Record<string, string>;
+        expect(await codeOf(store.createDevice({ id: 'a', attributes }, ctx))).toBe('ERR_INVALID_INPUT');
+        expect(await codeOf(store.createDevice({ id: 'a', attributes: { k: 'nul\0' } }, ctx))).toBe(
+          'ERR_INVALID_INPUT',
+        );
+        expect((await store.listDevices()).devices).toEqual([]);
       });
 
       it('updates a device one version at a time; null clears a date', async () => {
@@ -226,6 +237,16 @@ export function registryContract(name: string, factory: RegistryFactory): void {
           [
             { device: { id: 'old', roles: ['y'] } },
             {
+              device: {
+                id: 'odd',
+                roles: ['a,b', 'q"uote', 'back\\slash', '{x}', 'NULL', ''],
+                groups: [],
+                clientIds: ['c 1', "c'2"],
+                attributes: { 'k"': ['v,1', '}'] },
+                expiresAt: new Date('2030-01-01T00:00:00Z'),
+              },
+            },
+            {
               device: { id: 'new', username: 'new-user' },
               credentials: [
                 { kind: 'password', hash: '$argon2id$fake' },
@@ -235,7 +256,15 @@ export function registryContract(name: string, factory: RegistryFactory): void {
           ],
           ctx,
         );
-        expect(result).toEqual({ created: 1, updated: 1 });
+        expect(result).toEqual({ created: 2, updated: 1 });
+        // Values that mean something in array literals and JSON come back as they went in.
+        expect(await store.getDevice('odd')).toMatchObject({
+          roles: ['a,b', 'q"uote', 'back\\slash', '{x}', 'NULL', ''],
+          groups: [],
+          clientIds: ['c 1', "c'2"],
+          attributes: { 'k"': ['v,1', '}'] },
+          expiresAt: new Date('2030-01-01T00:00:00Z'),
+        });
         const old = await store.getDevice('old');
         expect(old).toMatchObject({ roles: ['y'], version: 2, createdAt: new Date(time - 1000) });
         expect(old?.updatedAt).toEqual(new Date(time));

@@ -8,6 +8,8 @@ const COMMANDS: Record<string, string> = {
   passwd: 'set or delete a user in a users file or Mosquitto password_file: mqtt-warden passwd FILE USERNAME',
   hash: 'print the argon2id hash of a password read from stdin: mqtt-warden hash',
   import: 'import ACLs as a policy: mqtt-warden import mosquitto-acl|dynsec|go-auth-acl FILE --out POLICY',
+  migrate: 'apply the registry schema migrations in PostgreSQL: mqtt-warden migrate --config FILE',
+  store: 'registry maintenance: mqtt-warden store rotate-key --config FILE',
 };
 
 const USAGE = `Usage: mqtt-warden <command> [options]

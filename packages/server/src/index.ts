@@ -1,3 +1,4 @@
+export { encryptionKeys, openRegistry, type RegistryLog } from './open-registry.js';
 export {
   PrincipalDirectory,
   type PrincipalDirectoryOptions,

@@ -227,8 +227,13 @@ export class PrincipalDirectory implements PrincipalResolver {
     if (!this.#shared) return undefined;
     const record = await this.#shared.store.getSession(username ?? '', clientId);
     if (!record || record.expiresAt.getTime() <= this.#now()) return undefined;
+    // Checked against what this replica knows now: a store user's current entry, a registry device's state.
     const principal =
-      record.deviceId === undefined ? record.principal : await this.#shared.revalidate(record);
+      record.authenticator === this.#storeAuthenticator
+        ? await this.#fromEntry(record.principal.username, clientId, record.principal)
+        : record.deviceId === undefined
+          ? record.principal
+          : await this.#shared.revalidate(record);
     if (!principal) {
       await this.#shared.store.deleteSession(username ?? '', clientId);
       return undefined;

@@ -127,6 +127,9 @@ export class RegistryCredentials {
       if (!this.#healthy) throw new UnavailableError('the device registry is unreachable; try again later');
       found = await withTimeout(fetch(), this.#timeoutMs);
     } catch (error) {
+      // A name no device can have (NUL bytes, oversized): not found, and no sign of an unhealthy store,
+      // so a client cannot make the replica refuse everyone by sending one.
+      if (errorCode(error) === 'ERR_INVALID_INPUT') return undefined;
       const graced = this.#grace?.get(key);
       this.setHealthy(false);
       if (graced) return graced.found;
@@ -192,7 +195,7 @@ export class RegistryCredentials {
 
   /** Records that a credential proved a login; written in the next batch. */
   touch(credentialId: string): void {
-    // Bounded: under a flood of distinct credentials the oldest pending records are dropped, not memory.
+    // Bounded: under a flood of distinct credentials, records beyond 10,000 pending wait for a later login.
     if (this.#touched.size >= 10_000 && !this.#touched.has(credentialId)) return;
     this.#touched.set(credentialId, new Date(this.#now()));
   }

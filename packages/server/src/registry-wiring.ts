@@ -20,8 +20,6 @@ export interface RegistryWiringOptions {
   /** How often the store is pinged for `/readyz` and recovery. Default 1 s. */
   readonly pingIntervalMs?: number;
   readonly logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
-  /** Clock in ms; tests inject one. */
-  readonly now?: () => number;
 }
 
 export interface RegistryWiring {
@@ -106,21 +104,14 @@ export function wireRegistry(options: RegistryWiringOptions): RegistryWiring {
 }
 
 /** Whether the store answers within `timeoutMs`. */
-async function ping(store: RegistryStore, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([store.ping().catch(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function ping(store: RegistryStore, timeoutMs: number): Promise<boolean> {
+  return withTimeout(store.ping(), timeoutMs).catch(() => false);
 }
 
 /**
- * Shared sessions in the registry. A session of a registry device read back after the device changed
- * (or on another replica) holds only while the device is usable, the client id is still one of its own,
+ * Shared sessions in the registry. A session of a registry device proven by a SAS token or a certificate
+ * (password sessions are checked against the password store instead), read back after the device
+ * changed or on another replica, holds only while the device is usable, the client id is still one of its own,
  * its username unchanged, and one of its credentials live; its roles, groups and attributes are the
  * device's current ones.
  */
@@ -152,10 +143,8 @@ export function registrySessions(
       if (principal.username !== undefined && principal.username !== device.username) return undefined;
       const held = await bounded(() => store.listCredentials(device.id));
       if (!held.some((credential) => credentialLive(credential, t))) return undefined;
-      const attributes =
-        principal.method === 'password'
-          ? deviceAttributes(device)
-          : { ...principal.attributes, ...deviceAttributes(device) };
+      // The verifier's own attributes (cert.*, sas.*) stay; the device's are its current ones.
+      const attributes = { ...principal.attributes, ...deviceAttributes(device) };
       const expiresAt = Math.min(
         principal.expiresAt ?? Number.POSITIVE_INFINITY,
         device.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,

@@ -146,22 +146,35 @@ export const ServerConfigSchema = strictObject({
       ])
       .default({ attribute: 'warden_session', maxBytes: 2048 }),
   }).default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } }),
-  /** The device registry (PostgreSQL) shared by every replica; files only when absent. */
+  /**
+   * The device registry (PostgreSQL). `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys
+   * and private signing keys; after a rotation the old keys go in `previousEncryptionKeys` until
+   * `mqtt-warden store rotate-key` re-encrypted everything. See docs/registry.md.
+   */
   store: strictObject({
     postgres: strictObject({
       url: secretSchema,
-      schema: z.string().optional(),
-      poolSize: z.int().positive().optional(),
-      statementTimeoutMs: z.int().positive().optional(),
-      migrateOnStart: z.boolean().optional(),
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,47}$/, 'a schema is lower-case letters, digits and "_" (at most 48)')
+        .optional(),
+      poolSize: z.int().min(1).max(100).optional(),
+      statementTimeoutMs: z.int().min(100).max(600_000).optional(),
+      migrateOnStart: z.boolean().default(false),
     }),
     encryptionKey: secretSchema.optional(),
+    previousEncryptionKeys: z.array(secretSchema).optional(),
     /**
      * While the store is unreachable, devices verified in the last this many seconds keep logging in
      * (against the credentials then read). Default 0: off, every new login answers "unavailable".
+     * See docs/replicas.md.
      */
     graceSeconds: z.int().min(0).max(3600).default(0),
-  }).optional(),
+  })
+    .refine((store) => store.encryptionKey !== undefined || store.previousEncryptionKeys === undefined, {
+      error: 'previousEncryptionKeys only decrypt: set encryptionKey too (the key that encrypts)',
+    })
+    .optional(),
   /** Management APIs told about registry revocations (needs `store:`); see docs/connectors.md. */
   connectors: strictObject({
     rabbitmq: strictObject({
@@ -285,6 +298,7 @@ export function parseServerConfig(
       ...value.store,
       postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },
       encryptionKey: value.store.encryptionKey?.withPath(at),
+      previousEncryptionKeys: value.store.previousEncryptionKeys?.map((key) => key.withPath(at)),
     },
     sessions: {
       ticket:

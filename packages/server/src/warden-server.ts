@@ -144,11 +144,7 @@ export async function createWardenServer(
   if (!config.policy.watch) policy.close();
 
   // An injected registry is the caller's to close; one opened from the config is ours.
-  const opened = options.registry
-    ? undefined
-    : await openRegistry(config, (error) =>
-        log.warn({ code: errorCode(error) }, 'registry change feed interrupted; it reconnects by itself'),
-      );
+  const opened = options.registry ? undefined : await openRegistry(config, { log });
   const registry = options.registry ?? opened;
   const credentials =
     registry &&

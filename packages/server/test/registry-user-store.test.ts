@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ConnectRequest } from '@mqtt-warden/core';
+import { type ConnectRequest, InvalidInputError } from '@mqtt-warden/core';
 import { createMemoryStore, createPasswordAuthenticator, hashPassword } from '@mqtt-warden/password';
 import { MemoryRegistry } from '@mqtt-warden/registry';
 import { RegistryCredentials, registryUserStore } from '@mqtt-warden/server';
@@ -57,5 +57,23 @@ describe('registry devices behind the password authenticator', () => {
       outcome: 'allow',
       principal: { id: 'dev-1', username: 'dev-1', attributes: { 'device.id': 'dev-1' } },
     });
+  });
+
+  it('a lookup the store refuses as malformed is "not found", not a sign of an unhealthy store', async () => {
+    const picky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'findCredentials') {
+          return () => Promise.reject(new InvalidInputError('a value does not fit the registry'));
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const strict = new RegistryCredentials({ store: picky });
+    try {
+      expect(await strict.find({ kind: 'password', username: 'x'.repeat(5_000) })).toBeUndefined();
+      expect(strict.healthy).toBe(true);
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -109,6 +109,15 @@ describe('the password authenticator on the registry', () => {
     expect(await login(server, 'nobody', 'device-secret')).toBe('deny');
   });
 
+  it('refuses a name no device can have as unknown, and keeps serving everyone else', async () => {
+    await addDevice(store, 'steady-1');
+    for (const name of ['nul\u0000name', 'x'.repeat(2_000), 'x'.repeat(100_000)]) {
+      expect(await login(server, name, 'device-secret', 'c')).not.toBe('allow');
+    }
+    expect(await login(server, 'steady-1', 'device-secret')).toBe('allow');
+    expect((await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
   it('finds a device created a moment after it was refused (no cached "not found")', async () => {
     expect(await login(server, 'late-1', 'device-secret')).toBe('deny');
     await addDevice(store, 'late-1');
@@ -312,15 +321,19 @@ describe('replicas sharing one registry', () => {
   });
 });
 
-/** A registry that can be made to fail like an unreachable PostgreSQL. */
-function failing(store: RegistryStore): { store: RegistryStore; down: (value: boolean) => void } {
-  let isDown = false;
+/** A registry that can be made to fail like an unreachable PostgreSQL, or to hang like a stuck one. */
+function failing(store: RegistryStore): {
+  store: RegistryStore;
+  down: (value: boolean | 'hang') => void;
+} {
+  let mode: boolean | 'hang' = false;
   const proxy = new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (isDown && property !== 'onChange' && property !== 'close') {
+        if (mode !== false && property !== 'onChange' && property !== 'close') {
+          if (mode === 'hang') return new Promise(() => {});
           if (property === 'ping') return Promise.resolve(false);
           return Promise.reject(new UnavailableError('registry down (test)'));
         }
@@ -328,7 +341,7 @@ function failing(store: RegistryStore): { store: RegistryStore; down: (value: bo
       };
     },
   });
-  return { store: proxy, down: (value) => (isDown = value) };
+  return { store: proxy, down: (value) => (mode = value) };
 }
 
 describe('when the registry does not answer', () => {
@@ -359,6 +372,19 @@ describe('when the registry does not answer', () => {
     await until(async () => (await ready()) === 200);
     expect(await ready()).toBe(200);
     expect(await login(server, 'new-1', 'device-secret')).toBe('allow');
+  });
+
+  it('answers a login within the lookup bound, never allow, while the store hangs', async () => {
+    server = await createWardenServer(await config(), { registry: store });
+    await addDevice(memory, 'stuck-1');
+    down('hang');
+    const start = performance.now();
+    expect(await login(server, 'stuck-1', 'device-secret')).not.toBe('allow');
+    const ms = performance.now() - start;
+    // The 3 s bound, plus room for a loaded machine: a broker (EMQX waits 5 s) still hears the answer.
+    expect(ms).toBeLessThan(5_000);
+    await until(async () => (await ready()) === 503);
+    expect(await ready()).toBe(503);
   });
 
   it('with graceSeconds, lets a device verified within the grace period in, and nobody else', async () => {

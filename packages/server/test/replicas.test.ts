@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword } from '@mqtt-warden/password';
 import { createPostgresRegistry, type RegistryStore } from '@mqtt-warden/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePki } from './pki.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -109,6 +110,7 @@ beforeAll(async () => {
     migrate: true,
   });
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  makePki(dir);
   writeFileSync(
     join(dir, 'warden.yaml'),
     `listen: { host: 127.0.0.1, port: 0 }
@@ -120,7 +122,12 @@ store:
     schema: ${SCHEMA}
     statementTimeoutMs: 2000
   encryptionKey: "${KEY}"
+deviceTokens: { enabled: true }
 authenticators:
+  # A certificate proves no username here, so a forgotten session is never rebuilt from a name: a
+  # replica answers another's session only through the shared session store.
+  - type: x509
+    trustAnchors: [ca.pem]
   - type: password
 `,
   );
@@ -186,6 +193,33 @@ describe('three replicas on one PostgreSQL schema', () => {
     expect(onB).toBeLessThan(1_000);
     expect(await login(b, 'victim-1')).toBe('deny');
     expect(await login(a, 'victim-1')).toBe('deny');
+  });
+
+  it('a device token issued by A is accepted by C (one signing key, shared through the store)', async () => {
+    const [a, , c] = replicas as [Replica, Replica, Replica];
+    await addDevice('token-1');
+    const response = await fetch(`${a.url}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from('token-1:device-secret').toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ client_id: 'token-1' }),
+    });
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    expect(token).toMatch(/^eyJ/);
+    expect(await login(c, 'token-1', token)).toBe('allow');
+    expect(await store.listSigningKeys()).toHaveLength(1);
+  });
+
+  it('a restarted replica loses no session', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    await addDevice('restart-1');
+    expect(await login(b, 'restart-1')).toBe('allow');
+    await stop(a);
+    const restarted = await startReplica('A');
+    replicas[0] = restarted;
+    expect(await authz(restarted, 'restart-1')).toBe('allow');
   });
 
   it('PostgreSQL cut mid-traffic: zero allows for new logins, not ready; restored: service recovers', async () => {
