@@ -148,6 +148,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *   taking the session over (same client id) does not inherit what was queued for refused filters.
  * - Per-client state (remembered decisions, timers) is bounded in bytes and freed at disconnect.
  * - A principal with `expiresAt` is disconnected when it passes.
+ * - With `changes`, a revoked or disabled device's clients are disconnected (their will unpublished) and a
+ *   changed device's clients get its new principal and have their subscriptions re-checked; a policy
+ *   change re-checks every client's subscriptions.
  *
  * @example
  * ```ts
