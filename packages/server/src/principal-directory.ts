@@ -358,6 +358,8 @@ export class PrincipalDirectory implements PrincipalResolver {
         held.latest = session;
       } else identities.set(identity, { count: 1, latest: session });
     }
+    const previous = this.#sessions.peek(key)?.deviceId;
+    if (previous !== undefined && previous !== deviceId) this.#unindexDevice(previous, key);
     this.#sessions.set(key, session, { ttl: Math.min(this.#ttlMs, left), size });
     if (deviceId !== undefined) {
       let keys = this.#devices.get(deviceId);
@@ -370,15 +372,16 @@ export class PrincipalDirectory implements PrincipalResolver {
     return session;
   }
 
+  #unindexDevice(deviceId: string, key: string): void {
+    const keys = this.#devices.get(deviceId);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#devices.delete(deviceId);
+  }
+
   #unindex(session: Session, replaced: boolean): void {
-    // A replaced session's key is indexed again for its successor.
-    if (session.deviceId !== undefined && !replaced) {
-      const keys = this.#devices.get(session.deviceId);
-      if (keys) {
-        keys.delete(session.key);
-        if (keys.size === 0) this.#devices.delete(session.deviceId);
-      }
-    }
+    // A replaced session's key is indexed again for its successor (see #put).
+    if (session.deviceId !== undefined && !replaced) this.#unindexDevice(session.deviceId, session.key);
     if (session.name === undefined) return;
     const identities = this.#names.get(session.name);
     const held = identities?.get(session.identity);
