@@ -16,6 +16,7 @@ const chunk = Number(process.argv[3] ?? 20_000);
 const schema = `bench_import_${randomBytes(4).toString('hex')}`;
 const admin = postgres(url, { max: 1, onnotice: () => {} });
 
+const keys = randomBytes(32 * total);
 const rows = (from, count) =>
   Array.from({ length: count }, (_, i) => {
     const id = `device-${String(from + i).padStart(7, '0')}`;
@@ -27,7 +28,12 @@ const rows = (from, count) =>
         attributes: { site: `s${(from + i) % 50}` },
       },
       credentials: [
-        { id: `${id}-psk`, kind: 'psk', identity: `psk-${id}`, key: randomBytes(32) },
+        {
+          id: `${id}-psk`,
+          kind: 'psk',
+          identity: `psk-${id}`,
+          key: keys.subarray(32 * (from + i), 32 * (from + i + 1)),
+        },
         {
           id: `${id}-pw`,
           kind: 'password',
@@ -55,10 +61,12 @@ try {
   const store = await createPostgresRegistry({ url, schema, encryptionKeys: [randomBytes(32)] });
   try {
     for (const pass of ['create', 'replace']) {
+      // The rows are made before the clock starts: only importDevices is measured.
+      const calls = [];
+      for (let from = 0; from < total; from += chunk) calls.push(rows(from, Math.min(chunk, total - from)));
       const cpuBefore = await cpuSeconds();
       const started = process.hrtime.bigint();
-      for (let from = 0; from < total; from += chunk)
-        await store.importDevices(rows(from, Math.min(chunk, total - from)), { actor: 'bench' });
+      for (const call of calls) await store.importDevices(call, { actor: 'bench' });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = (await cpuSeconds()) - cpuBefore;
       console.log(

@@ -3,6 +3,8 @@ import { auditSnapshot } from './audit-snapshot.js';
 import type { Credential, CredentialInput, CredentialLookup, DeviceCredentials } from './credential.js';
 import type { Device, DeviceInput, DevicePage, DevicePatch, DeviceQuery } from './device.js';
 import {
+  type ChangeBody,
+  IDEMPOTENCY_TTL_MS,
   isRevoked,
   newCredential,
   newDevice,
@@ -10,6 +12,7 @@ import {
   pageSize,
   patchDevice,
   replaceDevice,
+  requireSessionKeys,
 } from './records.js';
 import { RegistryError } from './registry-error.js';
 import type {
@@ -24,15 +27,6 @@ import type {
   SigningKey,
   WriteContext,
 } from './registry-store.js';
-
-/** How long an idempotency key answers with its first result. */
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-type ChangeBody = RegistryChange extends infer C
-  ? C extends RegistryChange
-    ? Omit<C, 'epoch'>
-    : never
-  : never;
 
 export interface MemoryRegistryOptions {
   /** The clock (tests move it to check expiry and future revocations). Default `() => new Date()`. */
@@ -166,6 +160,7 @@ export class MemoryRegistry implements RegistryStore {
           seen.add(row.device.id);
           const existing = this.#state.devices.get(row.device.id);
           const device = replaceDevice(existing, row.device, now);
+          this.#requireFreeUsername(device.username, device.id);
           if (!existing) created++;
           this.#state.devices.set(device.id, device);
           if (existing && existing.username !== device.username)
@@ -180,13 +175,6 @@ export class MemoryRegistry implements RegistryStore {
             this.#requireFreeCredential(credential);
             this.#state.credentials.set(credential.id, credential);
           }
-        }
-        // Usernames are checked once every row is in, so two imported devices may swap names.
-        const owners = new Map<string, string>();
-        for (const device of this.#state.devices.values()) {
-          const owner = owners.get(device.username);
-          if (owner !== undefined) throw exists(`username ${device.username} is taken by device ${owner}`);
-          owners.set(device.username, device.id);
         }
         const result = { created, updated: rows.length - created };
         this.#record(context, 'device.import', `${rows.length} devices`, undefined, {
@@ -378,6 +366,7 @@ export class MemoryRegistry implements RegistryStore {
   // Sessions
 
   async putSession(record: SessionRecord): Promise<void> {
+    requireSessionKeys(record.username, record.clientId);
     this.#read(() => {
       this.#state.sessions.set(sessionKey(record.username, record.clientId), structuredClone(record));
       this.#emit({ kind: 'session', username: record.username, clientId: record.clientId });

@@ -7,12 +7,16 @@ import { migrateRegistry } from './migrate-registry.js';
 import { LATEST_MIGRATION } from './migrations.js';
 import { connectionOptions, schemaName, unavailable } from './postgres-connection.js';
 import {
+  type ChangeBody,
+  IDEMPOTENCY_TTL_MS,
   newCredential,
   newDevice,
   normalizeFingerprint,
   pageSize,
   patchDevice,
   replaceDevice,
+  requireSessionKeys,
+  unstorable,
 } from './records.js';
 import { RegistryError } from './registry-error.js';
 import type {
@@ -55,7 +59,6 @@ export interface PostgresRegistryOptions {
   readonly onFeedError?: (error: unknown) => void;
 }
 
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Change-log rows are kept this long; a replica away for longer starts with empty caches anyway. */
 const CHANGE_LOG_TTL_MS = 24 * 60 * 60 * 1000;
 /** Rows per bulk statement in an import. */
@@ -64,11 +67,6 @@ const IMPORT_BATCH = 5000;
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
 type Row = Record<string, unknown>;
-type ChangeBody = RegistryChange extends infer C
-  ? C extends RegistryChange
-    ? Omit<C, 'epoch'>
-    : never
-  : never;
 
 /** What a write collects while it runs; committed with it. */
 interface Writes {
@@ -210,6 +208,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getDevice(id: string): Promise<Device | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(id)) return undefined;
       const [row] = await sql`SELECT * FROM ${this.#t('devices')} WHERE id = ${id}`;
       return row && toDevice(row);
     });
@@ -272,10 +271,17 @@ class PostgresRegistry implements RegistryStore {
       const ids = rows.map((row) => row.device.id);
       if (new Set(ids).size !== ids.length)
         throw new InvalidInputError('a device id appears twice in the import');
-      const existing = new Map<string, Device>();
+      // Only what a replacement keeps (creation time, version) and what a rename must announce.
+      const existing = new Map<string, Pick<Device, 'username' | 'createdAt' | 'version'>>();
       for (let i = 0; i < ids.length; i += IMPORT_BATCH)
-        for (const row of await tx`SELECT * FROM ${this.#t('devices')} WHERE id = ANY(${ids.slice(i, i + IMPORT_BATCH)}::text[])`)
-          existing.set(row.id as string, toDevice(row));
+        for (const row of await tx`
+          SELECT id, username, created_at, version FROM ${this.#t('devices')}
+          WHERE id = ANY(${ids.slice(i, i + IMPORT_BATCH)}::text[])`)
+          existing.set(row.id as string, {
+            username: row.username as string,
+            createdAt: row.created_at as Date,
+            version: row.version as number,
+          });
       const devices = rows.map((row) => replaceDevice(existing.get(row.device.id), row.device, now));
       const credentials = rows.flatMap((row) =>
         (row.credentials ?? []).map((input) => this.#credentialRow(newCredential(row.device.id, input, now))),
@@ -357,6 +363,7 @@ class PostgresRegistry implements RegistryStore {
   }
 
   async listCredentials(deviceId: string): Promise<readonly Credential[]> {
+    if (unstorable(deviceId)) return [];
     return this.#read(async (sql) =>
       (
         await sql`SELECT * FROM ${this.#t('credentials')} WHERE device_id = ${deviceId} ORDER BY created_at, id`
@@ -408,6 +415,7 @@ class PostgresRegistry implements RegistryStore {
   async findCredentials(lookup: CredentialLookup): Promise<DeviceCredentials | undefined> {
     const now = this.#now();
     return this.#read(async (sql) => {
+      if (unstorable(...Object.values(lookup))) return undefined;
       const live = sql`(c.revoked_at IS NULL OR c.revoked_at > ${now})`;
       const credentials = this.#t('credentials');
       if (lookup.kind === 'password' || lookup.kind === 'sas') {
@@ -437,6 +445,7 @@ class PostgresRegistry implements RegistryStore {
 
   async touchCredential(credentialId: string, at: Date): Promise<void> {
     // Coarsened to a minute: a login storm costs one write per credential per minute, not per login.
+    if (unstorable(credentialId)) return;
     await this.#read(
       (sql) => sql`
         UPDATE ${this.#t('credentials')} SET last_used_at = ${at}
@@ -550,7 +559,8 @@ class PostgresRegistry implements RegistryStore {
   // Sessions
 
   async putSession(record: SessionRecord): Promise<void> {
-    await this.#transaction(undefined, 'session.put', async (tx, w) => {
+    requireSessionKeys(record.username, record.clientId);
+    await this.#write(undefined, 'session.put', async (tx, w) => {
       const row = {
         username: record.username,
         client_id: record.clientId,
@@ -569,6 +579,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getSession(username: string, clientId: string): Promise<SessionRecord | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(username, clientId)) return undefined;
       const [row] = await sql`
         SELECT * FROM ${this.#t('sessions')}
         WHERE username = ${username} AND client_id = ${clientId} AND expires_at > ${this.#now()}`;
@@ -586,7 +597,7 @@ class PostgresRegistry implements RegistryStore {
   }
 
   async deleteSession(username: string, clientId: string): Promise<void> {
-    await this.#transaction(undefined, 'session.delete', async (tx, w) => {
+    await this.#write(undefined, 'session.delete', async (tx, w) => {
       const deleted = await tx`
         DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId} RETURNING 1`;
       if (deleted.length > 0) w.emit({ kind: 'session', username, clientId });
@@ -614,6 +625,7 @@ class PostgresRegistry implements RegistryStore {
 
   async getAdminToken(id: string): Promise<AdminToken | undefined> {
     return this.#read(async (sql) => {
+      if (unstorable(id)) return undefined;
       const [row] = await sql`SELECT * FROM ${this.#t('admin_tokens')} WHERE id = ${id}`;
       return row && toToken(row);
     });
@@ -845,16 +857,12 @@ class PostgresRegistry implements RegistryStore {
     }
   }
 
-  /** An audited write, once per idempotency key and actor. */
-  #write<T>(context: WriteContext, action: string, run: (tx: Tx, writes: Writes) => Promise<T>): Promise<T> {
-    return this.#transaction(context, action, run);
-  }
-
   /**
-   * One write transaction. Writers take one advisory lock, so epochs commit in order and a listener that
+   * One write transaction, audited and run once per idempotency key and actor when it has a context.
+   * Writers take one advisory lock, so epochs commit in order and a listener that
    * reads the change log after epoch N never misses a later-committing N-1.
    */
-  async #transaction<T>(
+  async #write<T>(
     context: WriteContext | undefined,
     action: string,
     run: (tx: Tx, writes: Writes) => Promise<T>,
@@ -901,9 +909,14 @@ class PostgresRegistry implements RegistryStore {
               RETURNING epoch
             ) SELECT max(epoch) AS epoch FROM inserted`;
           const epoch = Number(logged!.epoch);
-          // The payload is the change itself when there is one (listeners need no query), else the last epoch.
-          const payload = changes.length === 1 ? { ...changes[0], epoch } : { epoch, count: changes.length };
-          await tx`SELECT pg_notify(${this.#channel}, ${JSON.stringify(payload)})`;
+          // The payload is the change itself when there is one and it is small (listeners need no query),
+          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and client ids can be longer.
+          const single = changes.length === 1 ? JSON.stringify({ ...changes[0], epoch }) : undefined;
+          const payload =
+            single !== undefined && Buffer.byteLength(single) <= 4000
+              ? single
+              : JSON.stringify({ epoch, count: changes.length });
+          await tx`SELECT pg_notify(${this.#channel}, ${payload})`;
         }
         if (context && key !== undefined)
           await tx`
@@ -922,8 +935,9 @@ class PostgresRegistry implements RegistryStore {
   #encodeResult(result: unknown, aad: string): string {
     const json = JSON.stringify(result ?? null, function (this: Record<string, unknown>, name, value) {
       const raw = this[name];
-      if (raw instanceof Date) return { $date: raw.toISOString() };
-      if (raw instanceof Uint8Array) return { $bytes: Buffer.from(raw).toString('base64') };
+      // Tags start with NUL, which no stored name may contain, so attributes cannot pose as them.
+      if (raw instanceof Date) return { '\0date': raw.toISOString() };
+      if (raw instanceof Uint8Array) return { '\0bytes': Buffer.from(raw).toString('base64') };
       return value;
     });
     return this.#box ? this.#box.seal(Buffer.from(json, 'utf8'), aad) : `json:${json}`;
@@ -934,9 +948,9 @@ class PostgresRegistry implements RegistryStore {
       ? stored.slice(5)
       : Buffer.from(this.#requireBox('idempotent results').open(stored, aad)).toString('utf8');
     return JSON.parse(json, (_, value) => {
-      if (value && typeof value === 'object' && '$date' in value) return new Date(value.$date);
-      if (value && typeof value === 'object' && '$bytes' in value)
-        return new Uint8Array(Buffer.from(value.$bytes, 'base64'));
+      if (value && typeof value === 'object' && '\0date' in value) return new Date(value['\0date']);
+      if (value && typeof value === 'object' && '\0bytes' in value)
+        return new Uint8Array(Buffer.from(value['\0bytes'], 'base64'));
       return value ?? undefined;
     });
   }

@@ -2,6 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { InvalidInputError } from '@mqtt-warden/core';
 import type { Credential, CredentialInput } from './credential.js';
 import type { Device, DeviceAttributes, DeviceInput, DevicePatch } from './device.js';
+import type { RegistryChange } from './registry-store.js';
+
+/** A change before the store numbered it. */
+export type ChangeBody = RegistryChange extends infer C
+  ? C extends RegistryChange
+    ? Omit<C, 'epoch'>
+    : never
+  : never;
+
+/** How long an idempotency key answers with its first result. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How every store turns inputs into records, so the memory and PostgreSQL stores fill in the same
@@ -92,7 +103,11 @@ export function patchDevice(device: Device, patch: DevicePatch, now: Date): Devi
 }
 
 /** An imported device replacing `existing` (keeps its creation time, one version later). */
-export function replaceDevice(existing: Device | undefined, input: DeviceInput, now: Date): Device {
+export function replaceDevice(
+  existing: Pick<Device, 'createdAt' | 'version'> | undefined,
+  input: DeviceInput,
+  now: Date,
+): Device {
   const fresh = newDevice(input, now);
   return existing ? { ...fresh, createdAt: existing.createdAt, version: existing.version + 1 } : fresh;
 }
@@ -153,6 +168,20 @@ export function normalizeFingerprint(value: string): string {
   if (!/^[0-9A-F]{64}$/.test(hex))
     throw new InvalidInputError('a certificate fingerprint is the SHA-256 digest in hex (64 digits)');
   return hex;
+}
+
+/**
+ * Whether a lookup key cannot be stored (it holds NUL, which PostgreSQL text refuses and no record has):
+ * such a lookup finds nothing instead of failing.
+ */
+export function unstorable(...keys: readonly string[]): boolean {
+  return keys.some((key) => key.includes('\0'));
+}
+
+/** A session's keys, checked as every store can hold them. */
+export function requireSessionKeys(username: string, clientId: string): void {
+  if (typeof username !== 'string' || typeof clientId !== 'string' || unstorable(username, clientId))
+    throw new InvalidInputError('a session username and client id are strings without NUL');
 }
 
 /** Whether a credential is revoked at `now` (a revocation set in the future has not happened yet). */

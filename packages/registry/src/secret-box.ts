@@ -34,6 +34,8 @@ export function encryptionKeyId(key: Uint8Array): string {
  */
 export class SecretBox {
   readonly #keys = new Map<string, Buffer>();
+  #ivPool = Buffer.alloc(0);
+  #ivOffset = 0;
   /** The id of the key that encrypts. */
   readonly currentKeyId: string;
 
@@ -53,11 +55,25 @@ export class SecretBox {
 
   /** Encrypts `plaintext` under the newest key, bound to `aad` (the id of the row that stores it). */
   seal(plaintext: Uint8Array, aad: string): string {
-    const iv = randomBytes(12);
+    const iv = this.#nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.currentKeyId)!, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
     return `v1:${this.currentKeyId}:${iv.toString('base64url')}:${body.toString('base64url')}`;
+  }
+
+  /**
+   * A fresh random 96-bit IV, cut from a pool filled 4,096 at a time: one random call per thousands of
+   * seals keeps bulk imports fast, and every IV is still random and used once.
+   */
+  #nextIv(): Buffer {
+    if (this.#ivOffset >= this.#ivPool.length) {
+      this.#ivPool = randomBytes(12 * 4096);
+      this.#ivOffset = 0;
+    }
+    const iv = this.#ivPool.subarray(this.#ivOffset, this.#ivOffset + 12);
+    this.#ivOffset += 12;
+    return iv;
   }
 
   /** Decrypts a value sealed for the same `aad`; throws SecretBoxError otherwise. */

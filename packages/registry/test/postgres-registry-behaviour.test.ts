@@ -106,6 +106,29 @@ describe('change feed across replicas', () => {
     });
   });
 
+  it('when the epoch check fails, emits resync once the database answers again and keeps listening', async () => {
+    const schema = await newSchema();
+    const failures: unknown[] = [];
+    const store = await open(schema, {
+      epochCheckMs: 100,
+      statementTimeoutMs: 300,
+      onFeedError: (error) => failures.push(error),
+    });
+    const seen: RegistryChange[] = [];
+    store.onChange((change) => seen.push(change));
+    // The change log locked past statement_timeout: the epoch check fails as ERR_UNAVAILABLE.
+    await admin.begin(async (tx) => {
+      await tx`LOCK TABLE ${tx(`${schema}.change_log`)} IN ACCESS EXCLUSIVE MODE`;
+      await vi.waitFor(() => expect(failures.length).toBeGreaterThan(0), { timeout: 15_000 });
+    });
+    expect(failures[0]).toMatchObject({ code: 'ERR_UNAVAILABLE' });
+    await vi.waitFor(() => expect(seen.some((c) => c.kind === 'resync')).toBe(true), { timeout: 15_000 });
+    await store.createDevice({ id: 'after' }, ctx);
+    await vi.waitFor(() => expect(seen.at(-1)).toMatchObject({ kind: 'device', deviceId: 'after' }), {
+      timeout: 15_000,
+    });
+  });
+
   it('finds a change whose notification was lost with the periodic epoch check', async () => {
     const schema = await newSchema();
     const store = await open(schema, { epochCheckMs: 200 });
