@@ -3,9 +3,8 @@
  * driven by mosquitto_pub/mosquitto_sub and MQTT.js. The node is private: its own name, ports, epmd,
  * data and config in a temp dir (reference/rabbitmq.md §5), started once for the file and stopped by PID.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +12,10 @@ import { promisify } from 'node:util';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RabbitNode, startRabbitNode } from './rabbitmq-node.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 
 const POLICY = `version: 1
 users: { demo: [device], sensor-1: [operator] }
@@ -32,29 +31,15 @@ roles:
       - { effect: allow, actions: publish, topics: 'fleet/#' }
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('RabbitMQ 3.10 with rabbitmq_auth_backend_http → mqtt-warden', () => {
   let dir: string;
   let warden: WardenServer;
-  let epmd: ChildProcess;
-  let rabbit: ChildProcess;
+  let node: RabbitNode | undefined;
   let mqttPort: number;
-  let env: NodeJS.ProcessEnv;
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'warden-rmq-'));
-    for (const sub of ['data', 'log', 'home']) mkdirSync(join(dir, sub));
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
     copyFileSync(join(ROOT, 'examples/quickstart/users.yaml'), join(dir, 'users.yaml'));
     warden = await createWardenServer(
@@ -64,60 +49,24 @@ describe('RabbitMQ 3.10 with rabbitmq_auth_backend_http → mqtt-warden', () => 
       ),
     );
     const wardenUrl = await warden.listen();
-
-    const [amqpPort, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
-    mqttPort = await freePort();
-    // The shipped example, with this run's ports.
-    const conf = readFileSync(join(ROOT, 'examples/rabbitmq/rabbitmq.conf'), 'utf8')
-      .replaceAll('http://127.0.0.1:8080', wardenUrl)
-      .replace('127.0.0.1:5672', `127.0.0.1:${amqpPort}`)
-      .replace('127.0.0.1:1883', `127.0.0.1:${mqttPort}`);
-    writeFileSync(join(dir, 'rabbitmq.conf'), conf);
-    copyFileSync(join(ROOT, 'examples/rabbitmq/enabled_plugins'), join(dir, 'enabled_plugins'));
-    writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
-    env = {
-      ...process.env,
-      RABBITMQ_NODENAME: `wardentest${process.pid}@localhost`,
-      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-      RABBITMQ_NODE_PORT: String(amqpPort),
-      RABBITMQ_DIST_PORT: String(distPort),
-      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
-      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-      RABBITMQ_MNESIA_BASE: join(dir, 'data'),
-      RABBITMQ_LOG_BASE: join(dir, 'log'),
-      RABBITMQ_PID_FILE: join(dir, 'node.pid'),
-      RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-      ERL_EPMD_PORT: String(epmdPort),
-      ERL_EPMD_ADDRESS: '127.0.0.1',
-      HOME: join(dir, 'home'),
-    };
-    epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
-    rabbit = spawn(join(RABBIT_BIN, 'rabbitmq-server'), [], { env, stdio: 'ignore' });
-    await run(join(RABBIT_BIN, 'rabbitmqctl'), ['wait', join(dir, 'node.pid'), '--timeout', '120'], {
-      env,
-      timeout: 130_000,
+    node = await startRabbitNode({
+      dir,
+      // The shipped example, with this run's ports.
+      conf: (ports) =>
+        readFileSync(join(ROOT, 'examples/rabbitmq/rabbitmq.conf'), 'utf8')
+          .replaceAll('http://127.0.0.1:8080', wardenUrl)
+          .replace('127.0.0.1:5672', `127.0.0.1:${ports.amqp}`)
+          .replace('127.0.0.1:1883', `127.0.0.1:${ports.mqtt}`),
+      plugins: readFileSync(join(ROOT, 'examples/rabbitmq/enabled_plugins'), 'utf8')
+        .replace(/[[\].\s]/g, '')
+        .split(','),
     });
+    mqttPort = node.ports.mqtt;
   }, 150_000);
 
   afterAll(async () => {
     for (const client of clients) client.end(true);
-    const pidFile = join(dir, 'node.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      try {
-        process.kill(pid, 'SIGTERM');
-        // The beam process exits in about a second; wait for it so the data dir is released.
-        for (let i = 0; i < 100; i++) {
-          process.kill(pid, 0);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      } catch {
-        // gone
-      }
-    }
-    rabbit?.kill('SIGTERM');
-    epmd?.kill('SIGTERM');
+    await node?.stop();
     await warden?.close();
   }, 30_000);
 

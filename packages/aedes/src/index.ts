@@ -4,6 +4,8 @@ export { type ConnectRequestOptions, connectRequestOf, remoteAddressOf } from '.
 export { AuthenticationFailedError, ConnectRefusedError, NotAuthorizedError } from './errors.js';
 export {
   type PreConnectInfo,
+  type PrincipalChange,
+  type PrincipalChanges,
   type WardenHooks,
   type WardenHooksOptions,
   wardenHooks,

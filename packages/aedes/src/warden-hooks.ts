@@ -44,8 +44,44 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
    * decisions and are not rate limited here.
    */
   readonly defenses?: Defenses;
+  /**
+   * Follow a source of identity changes, such as a device registry's change feed, so that revocation
+   * reaches connected clients: see {@link PrincipalChanges}.
+   */
+  readonly changes?: PrincipalChanges;
   /** Clock in ms; tests inject one. */
   readonly now?: () => number;
+}
+
+/**
+ * One change of a change feed. `RegistryChange` of `@mqtt-warden/registry` fits: `deviceId` names the
+ * device whose clients are revalidated (principal id, or its `device.id` attribute); `kind: 'resync'`
+ * (the feed was interrupted) revalidates every client; other changes are ignored (a policy change
+ * arrives through the guard's authorizer).
+ */
+export interface PrincipalChange {
+  readonly kind: string;
+  readonly deviceId?: string;
+  /** Set when one of the device's credentials changed (added or revoked). */
+  readonly credentialId?: string;
+}
+
+/**
+ * A change source and how to revalidate a connected principal after a change. Structurally typed, so the
+ * Aedes adapter depends on no store: pass `{ source: store, revalidate }` with a `RegistryStore`.
+ */
+export interface PrincipalChanges {
+  readonly source: { onChange(listener: (change: PrincipalChange) => void): () => void };
+  /**
+   * The principal as it is now: the same or an updated one (new roles, attributes) keeps the client
+   * connected, its remembered decisions dropped and its subscriptions re-checked; `undefined` (device
+   * deleted, disabled, credential revoked) disconnects it without publishing its will. A throw or
+   * rejection disconnects too: a change that cannot be checked never keeps a grant.
+   */
+  readonly revalidate: (
+    principal: Principal,
+    change: PrincipalChange,
+  ) => Principal | undefined | Promise<Principal | undefined>;
 }
 
 type Hook<K extends keyof AedesOptions> = NonNullable<AedesOptions[K]>;
@@ -71,7 +107,11 @@ interface Will {
 
 interface ClientState {
   readonly client: Client;
-  readonly principal: Principal;
+  principal: Principal;
+  /** Set when a revalidation refused the principal: nothing more is allowed, the will included. */
+  revoked: boolean;
+  /** Counts revalidations started, so an older answer does not overwrite a newer one. */
+  revalidations: number;
   /** Decisions valid for one policy version: receive by topic, publish by topic at `qos * 2 + retain`. */
   readonly receive: Map<string, boolean>;
   readonly publish: readonly Map<string, boolean>[];
@@ -119,6 +159,9 @@ const AEDES = { adapter: 'aedes' } as const;
  *   taking the session over (same client id) does not inherit what was queued for refused filters.
  * - Per-client state (remembered decisions, timers) is bounded in bytes and freed at disconnect.
  * - A principal with `expiresAt` is disconnected when it passes.
+ * - With `changes`, a revoked or disabled device's clients are disconnected (their will unpublished) and a
+ *   changed device's clients get its new principal and have their subscriptions re-checked; a policy
+ *   change re-checks every client's subscriptions.
  *
  * @example
  * ```ts
@@ -141,11 +184,29 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
   let version = 0;
   const stopWatching = guard.onChange(() => {
     version++;
+    for (const state of live) recheckSubscriptions(state);
+  });
+  const { changes } = options;
+  const stopFollowing = changes?.source.onChange((change) => {
+    for (const state of live) {
+      if (change.kind === 'resync' || concerns(change, state.principal)) {
+        void revalidate(state, change, changes);
+      }
+    }
   });
 
   function track(client: Client, principal: Principal): void {
     const publish = Array.from({ length: 6 }, () => new Map<string, boolean>());
-    const state: ClientState = { client, principal, receive: new Map(), publish, bytes: 0, version };
+    const state: ClientState = {
+      client,
+      principal,
+      revoked: false,
+      revalidations: 0,
+      receive: new Map(),
+      publish,
+      bytes: 0,
+      version,
+    };
     states.set(client, state);
     live.add(state);
     client.conn.once('close', () => untrack(state));
@@ -180,6 +241,54 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     return guard.authorize(principal, request, AEDES).allowed;
   }
 
+  function subscribeAllowed(principal: Principal, filter: string, qos?: QoS): boolean {
+    return (
+      !isShared(filter) &&
+      // authorizeForward checks every delivery, so a receive deny inside the filter need not refuse it.
+      allowed(principal, { action: 'subscribe', topic: filter, qos, deliveryChecked: true })
+    );
+  }
+
+  /** Removes the client's subscriptions its principal may no longer hold (policy or principal changed). */
+  function recheckSubscriptions(state: ClientState): void {
+    const { client } = state;
+    const internals = client as unknown as ClientInternals;
+    const lost = Object.keys(internals.subscriptions).filter(
+      (filter) => !subscribeAllowed(state.principal, filter),
+    );
+    if (lost.length === 0) return;
+    // Without a message id Aedes sends no UNSUBACK and leaves the session's persistence alone.
+    client.unsubscribe({ cmd: 'unsubscribe', unsubscriptions: lost }, () => {});
+    if (!client.clean) {
+      internals.broker.persistence.removeSubscriptions(client, lost).catch(() => {
+        // Still refused at every restore and delivery; nothing is granted by failing to remove it.
+      });
+    }
+  }
+
+  async function revalidate(state: ClientState, change: PrincipalChange, changes: PrincipalChanges) {
+    const mine = ++state.revalidations;
+    let next: Principal | undefined;
+    try {
+      next = await changes.revalidate(state.principal, change);
+    } catch {
+      next = undefined;
+    }
+    // Gone meanwhile, or a newer revalidation decides.
+    if (!live.has(state) || mine !== state.revalidations) return;
+    if (next === undefined) {
+      state.revoked = true;
+      forget(state);
+      state.client.close();
+      return;
+    }
+    state.principal = next;
+    forget(state);
+    clearTimeout(state.timer);
+    if (next.expiresAt !== undefined) scheduleExpiry(state, next.expiresAt);
+    recheckSubscriptions(state);
+  }
+
   /** A publish or receive decision, from the client's cache when the policy has not changed since. */
   function remembered(
     state: ClientState,
@@ -190,6 +299,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     retain?: boolean,
   ): boolean {
     const { principal } = state;
+    if (state.revoked) return false;
     // The guard checks expiry itself, but a remembered allow must not outlive the credentials either.
     if (principal.expiresAt !== undefined && principal.expiresAt <= now()) return false;
     if (state.version !== version) {
@@ -305,14 +415,8 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
       const state = states.get(client);
       const ok =
         state !== undefined &&
-        !isShared(subscription.topic) &&
-        // authorizeForward checks every delivery, so a receive deny inside the filter need not refuse it.
-        allowed(state.principal, {
-          action: 'subscribe',
-          topic: subscription.topic,
-          qos: subscription.qos,
-          deliveryChecked: true,
-        });
+        !state.revoked &&
+        subscribeAllowed(state.principal, subscription.topic, subscription.qos);
       done(null, ok ? subscription : null);
       // Still connecting: Aedes is restoring the persistent session's subscriptions (a SUBSCRIBE is only
       // read after CONNACK). The principal resuming the session may not have this one: drop it for good.
@@ -339,6 +443,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     close() {
       stopWatching();
+      stopFollowing?.();
       for (const state of live) untrack(state);
     },
   };
@@ -374,6 +479,14 @@ function subscribedTo(client: Client, topic: string): boolean {
     }
   }
   return false;
+}
+
+/** Whether a change names the principal's device: its id, or the `device.id` attribute registry logins carry. */
+function concerns(change: PrincipalChange, principal: Principal): boolean {
+  const { deviceId } = change;
+  return (
+    deviceId !== undefined && (principal.id === deviceId || principal.attributes['device.id'] === deviceId)
+  );
 }
 
 function isShared(filter: string): boolean {

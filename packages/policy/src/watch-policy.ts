@@ -19,10 +19,13 @@ export interface WatchPolicyOptions extends Omit<PolicyOptions, 'file'> {
  * An {@link Authorizer} backed by a policy file that it reloads when the file changes. A valid new
  * policy replaces the old one atomically (a decision uses one or the other, never a mix) and change
  * listeners run (the guard clears its decision cache); an invalid one is reported and the old one stays.
+ * A policy from elsewhere (the registry's active version) can be put in force over the file's with
+ * {@link PolicyWatcher.override}.
  */
 export class PolicyWatcher implements Authorizer {
   readonly file: string;
   #current: Policy;
+  #override: Policy | undefined;
   #text: string;
   readonly #options: WatchPolicyOptions;
   readonly #listeners = new Set<() => void>();
@@ -43,21 +46,41 @@ export class PolicyWatcher implements Authorizer {
     this.#watcher.on('error', (error) => options.onError?.(error));
   }
 
-  /** The policy in force. */
+  /** The policy in force: the override when one is set, else the file's. */
   get current(): Policy {
+    return this.#override ?? this.#current;
+  }
+
+  /** The file's policy, in force when no override is set. */
+  get filePolicy(): Policy {
     return this.#current;
   }
 
   authorize(principal: Principal, request: AccessRequest): Decision {
-    return this.#current.authorize(principal, request);
+    return this.current.authorize(principal, request);
   }
 
   admit(principal: Principal): Decision {
-    return this.#current.admit(principal);
+    return this.current.admit(principal);
   }
 
   explain(principal: Principal, request: AccessRequest): Explanation {
-    return this.#current.explain(principal, request);
+    return this.current.explain(principal, request);
+  }
+
+  /**
+   * Puts `policy` in force instead of the file's (the file is still watched and reloaded, for when the
+   * override is cleared with `undefined`); change listeners run, as for a reload.
+   *
+   * @example
+   * ```ts
+   * watcher.override(parsePolicy(version.text, { file: `policy v${version.version}` }));
+   * ```
+   */
+  override(policy: Policy | undefined): void {
+    if (policy === this.#override) return;
+    this.#override = policy;
+    for (const listener of this.#listeners) listener();
   }
 
   onChange(listener: () => void): () => void {

@@ -18,6 +18,7 @@ const route = z
   .union([z.string().regex(/^\//, 'a path starts with "/"'), z.literal(false)])
   .describe('An HTTP path starting with "/", or false to turn the route off.');
 const port = z.int().min(0).max(65_535);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' });
 /** Headers a broker always sends or that proxies rewrite: a shared secret in them would not work. */
 const RESERVED_HEADERS = [
   'host',
@@ -312,6 +313,27 @@ export const ServerConfigSchema = strictObject({
     .describe(
       'The device registry on PostgreSQL (docs/registry.md, docs/replicas.md): devices, credentials, policy versions and sessions shared by every replica. `encryptionKey` (32 random bytes, base64) seals PSK keys, SAS keys and private signing keys.',
     ),
+  connectors: strictObject({
+    rabbitmq: strictObject({
+      url: httpUrl,
+      /** A management user tagged `administrator` (it closes other users' connections). */
+      username: z.string().min(1),
+      password: secretSchema,
+    })
+      .optional()
+      .describe("RabbitMQ management API: closes a revoked device's connections."),
+    emqx: strictObject({
+      url: httpUrl,
+      apiKey: z.string().min(1),
+      apiSecret: secretSchema,
+    })
+      .optional()
+      .describe('EMQX REST API: kicks a revoked device and cleans its authorization cache.'),
+  })
+    .optional()
+    .describe(
+      'Management APIs told about registry revocations so brokers drop revoked clients (needs `store:`; docs/connectors.md).',
+    ),
   adapters: strictObject({
     emqx: strictObject({
       enabled: z.boolean().default(true).describe('Serve the EMQX routes.'),
@@ -465,6 +487,16 @@ export function parseServerConfig(
       ...value.adapters,
       emqx: value.adapters.emqx && withSecretPath(value.adapters.emqx, at),
       goAuth: value.adapters.goAuth && withSecretPath(value.adapters.goAuth, at),
+    },
+    connectors: value.connectors && {
+      rabbitmq: value.connectors.rabbitmq && {
+        ...value.connectors.rabbitmq,
+        password: value.connectors.rabbitmq.password.withPath(at),
+      },
+      emqx: value.connectors.emqx && {
+        ...value.connectors.emqx,
+        apiSecret: value.connectors.emqx.apiSecret.withPath(at),
+      },
     },
     policy: { ...value.policy, file: at(value.policy.file) },
     store: value.store && {

@@ -15,8 +15,10 @@ import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
 import type { RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
+import { followActivePolicy } from './active-policy.js';
 import { createAuditSinks } from './audit-sinks.js';
 import { buildChainLink, type ChainLink, type ChainRegistry } from './authenticator-chain.js';
+import { startBrokerConnectors } from './broker-connectors.js';
 import { defenseAuditEvent } from './defense-audit-event.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
@@ -91,6 +93,9 @@ export async function createWardenServer(
   config: ServerConfig,
   options: WardenServerOptions = {},
 ): Promise<WardenServer> {
+  if (config.connectors && !config.store && !options.registry) {
+    throw new ConfigError("connectors: need store: (the registry's change feed tells them what to close)");
+  }
   const tls = config.listen.tls;
   const https = tls
     ? {
@@ -175,6 +180,8 @@ export async function createWardenServer(
     await opened?.close();
     throw error;
   }
+  // With a registry, its active policy version is enforced over the file's (docs/connectors.md).
+  const activePolicy = registry && (await followActivePolicy({ store: registry, policy, log }));
   const authenticators: Authenticator[] = links.map((link) => link.authenticator);
   const tokens = config.deviceTokens?.enabled ? config.deviceTokens : undefined;
   const issuer = tokens
@@ -312,6 +319,9 @@ export async function createWardenServer(
   });
 
   const metrics = createServerMetrics(guard, defenses);
+  const connectorFeed =
+    registry && (await startBrokerConnectors(config.connectors, registry, log, metrics.registry));
+  // After every metric is registered: merge copies what the registries hold now.
   const metricsRegistry = Registry.merge([metrics.registry, auditRegistry]);
   const adapterOf = new Map<string, string>();
   let closing = false;
@@ -466,6 +476,8 @@ export async function createWardenServer(
       policy.close();
       guard.close();
       for (const link of links) link.close();
+      activePolicy?.close();
+      connectorFeed?.close();
       await wiring?.close();
       await operations?.close();
       await app.close();
