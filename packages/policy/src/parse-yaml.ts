@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { loadYamlFast } from './load-yaml-fast.js';
 import { PolicyError, type PolicyIssue } from './policy-error.js';
 
 export type Path = readonly (string | number)[];
@@ -36,6 +37,16 @@ export function parseYaml<S extends z.ZodType>(
   text: string,
   options: ParseYamlOptions<S>,
 ): LocatedValue<z.output<S>> {
+  // Most documents are valid and plain: read them fast; errors and the rest take the `yaml` package's
+  // path below, whose messages and positions the tests pin.
+  const fast = loadYamlFast(text);
+  if (fast) {
+    try {
+      return { value: validateDocument(fast.value, options), locate: (path) => fast.locate(path) };
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+    }
+  }
   const { file } = options;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
