@@ -80,15 +80,14 @@ export function loadYamlFast(text: string): FastYaml | undefined {
     const open = opens.pop()!;
     const result: unknown = state.result;
     // An empty value (`key:`) is where it would have been written, as the `yaml` package places it.
-    let start = skipBlank(text, open);
-    if (result === null && !NULL_WORD.test(text[start] ?? '')) start = open;
     // A node read through a nested composeNode closes twice: the inner close has the children.
     if (result !== null && typeof result === 'object' && found.length > mark && !children.has(result)) {
       children.set(result, found.slice(mark));
     }
     found.length = mark;
-    found.push(result, start);
-    if (opens.length === 0) root = start;
+    // Where the node was opened: its text starts after blanks (see `startOf`), found only when asked.
+    found.push(result, open);
+    if (opens.length === 0) root = open;
   };
   let value: unknown;
   try {
@@ -143,16 +142,25 @@ export function loadYamlFast(text: string): FastYaml | undefined {
         at = list[segment * 2 + 1] as number | undefined;
       } else {
         const pair = pairsOf(node).get(String(segment));
-        if (pair && key && i === path.length - 1) return position(pair[0]);
+        if (pair && key && i === path.length - 1) return position(startOf(text, pair[0], segment));
         at = pair?.[1];
       }
       if (at === undefined) break;
       offset = at;
       node = (node as Record<string | number, unknown>)[segment];
     }
-    return offset === -1 ? undefined : position(offset);
+    return offset === -1 ? undefined : position(startOf(text, offset, node));
   };
   return { value, locate };
+}
+
+/**
+ * Where a node opened at `offset` starts: after blanks, except an empty value (`key:`), which the
+ * `yaml` package places where it would have been written.
+ */
+function startOf(text: string, offset: number, value: unknown): number {
+  const start = skipBlank(text, offset);
+  return value === null && !NULL_WORD.test(text[start] ?? '') ? offset : start;
 }
 
 /** The first offset at or after `offset` that is not a space, tab, line break or comment. */
