@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { DecisionCache } from './decision-cache.js';
 import { DecisionKeys } from './decision-keys.js';
 import { errorCode } from './errors.js';
 import type {
@@ -152,7 +152,7 @@ export function createGuard(options: GuardOptions): Guard {
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const cacheMax = cacheOptions?.max ?? 100_000;
   const cache =
-    cacheOptions && new LRUCache<number, Decision>({ max: cacheMax, ttl: cacheOptions.ttlMs ?? 60_000 });
+    cacheOptions && new DecisionCache({ max: cacheMax, ttlMs: cacheOptions.ttlMs ?? 60_000, now });
   const keys = new DecisionKeys(
     {
       entries: cacheMax,
