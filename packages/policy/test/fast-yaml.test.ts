@@ -100,6 +100,12 @@ describe('the fast YAML path', () => {
     });
   });
 
+  it('leaves a %YAML 1.1 directive to the yaml package (whose 1.1 schema reads yes as true)', () => {
+    const text = '%YAML 1.1\n---\na: yes\n';
+    expect(loadYamlFast(text)).toBeUndefined();
+    expect(parseYaml(text, { schema }).value).toEqual(slow(text).value);
+  });
+
   it('gives rules the same source line either way', () => {
     const text = documents.quickstart;
     const principal = {
