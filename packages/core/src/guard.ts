@@ -78,7 +78,8 @@ export interface GuardOptions {
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
   /**
-   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s. Its key tables keep at most
+   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s (two generations of half the
+   * entries each: a decision stays until `max / 2` to `max` newer ones or the TTL push it out). Its key tables keep at most
    * `maxBytes` of topic strings and as much of principal contents (default 16 MiB each, counted at two
    * bytes a character); a topic longer than `maxTopicLength` characters (default 1,024) is decided
    * without the cache.
