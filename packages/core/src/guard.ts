@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { DecisionCache } from './decision-cache.js';
 import { DecisionKeys } from './decision-keys.js';
 import { errorCode } from './errors.js';
 import type {
@@ -78,7 +78,8 @@ export interface GuardOptions {
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
   /**
-   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s. Its key tables keep at most
+   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s (two generations of half the
+   * entries each: a decision stays until `max / 2` to `max` newer ones or the TTL push it out). Its key tables keep at most
    * `maxBytes` of topic strings and as much of principal contents (default 16 MiB each, counted at two
    * bytes a character); a topic longer than `maxTopicLength` characters (default 1,024) is decided
    * without the cache.
@@ -152,7 +153,7 @@ export function createGuard(options: GuardOptions): Guard {
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const cacheMax = cacheOptions?.max ?? 100_000;
   const cache =
-    cacheOptions && new LRUCache<number, Decision>({ max: cacheMax, ttl: cacheOptions.ttlMs ?? 60_000 });
+    cacheOptions && new DecisionCache({ max: cacheMax, ttlMs: cacheOptions.ttlMs ?? 60_000, now });
   const keys = new DecisionKeys(
     {
       entries: cacheMax,

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { loadYamlFast } from './load-yaml-fast.js';
 import { PolicyError, type PolicyIssue } from './policy-error.js';
 
 export type Path = readonly (string | number)[];
@@ -36,6 +37,16 @@ export function parseYaml<S extends z.ZodType>(
   text: string,
   options: ParseYamlOptions<S>,
 ): LocatedValue<z.output<S>> {
+  // Most documents are valid and plain: read them fast; errors and the rest take the `yaml` package's
+  // path below, whose messages and positions the tests pin.
+  const fast = loadYamlFast(text);
+  if (fast) {
+    try {
+      return { value: validateDocument(fast.value, options), locate: (path) => fast.locate(path) };
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+    }
+  }
   const { file } = options;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -174,15 +185,31 @@ export function validateDocument<S extends z.ZodType>(
  * to its output, replacing that object's prototype and losing the key: a `when:` condition on it
  * would vanish and match everyone.
  */
-function protoKeyPaths(value: unknown, path: Path = [], found: Path[] = [], seen = new Set<object>()) {
+function protoKeyPaths(value: unknown): Path[] {
+  const found: Path[] = [];
+  const path: (string | number)[] = [];
   // YAML aliases can make the value cyclic: visit each object once.
-  if (value === null || typeof value !== 'object' || seen.has(value)) return found;
-  seen.add(value);
-  for (const [key, item] of Object.entries(value)) {
-    const at = [...path, Array.isArray(value) ? Number(key) : key];
-    if (key === '__proto__') found.push(at);
-    else protoKeyPaths(item, at, found, seen);
-  }
+  const seen = new Set<object>();
+  const visit = (node: unknown) => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        path.push(i);
+        visit(node[i]);
+        path.pop();
+      }
+      return;
+    }
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      path.push(key);
+      if (key === '__proto__') found.push([...path]);
+      else visit((node as Record<string, unknown>)[key]);
+      path.pop();
+    }
+  };
+  visit(value);
   return found;
 }
 
