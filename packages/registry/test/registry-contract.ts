@@ -565,6 +565,13 @@ export function registryContract(name: string, factory: RegistryFactory): void {
       expect(await codeOf(store.putSession(session('u\0', 'c')))).toBe('ERR_INVALID_INPUT');
     });
 
+    it('takes concurrent writes of one session without waiting for other writes: one of them stands', async () => {
+      const writes = Array.from({ length: 10 }, (_, i) => ({ ...session('u', 'c'), authenticator: `a${i}` }));
+      await Promise.all(writes.map((write) => store.putSession(write)));
+      const stored = await store.getSession('u', 'c');
+      expect(writes.map((write) => write.authenticator)).toContain(stored?.authenticator);
+    });
+
     it('stores a session whose client id is longer than a notification may be', async () => {
       const long = 'c'.repeat(10_000);
       await store.putSession(session('u', long));
