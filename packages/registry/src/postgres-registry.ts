@@ -599,7 +599,8 @@ class PostgresRegistry implements RegistryStore {
   async deleteSession(username: string, clientId: string): Promise<void> {
     if (unstorable(username, clientId)) return;
     await this.#read(
-      (sql) => sql`DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId}`,
+      (sql) =>
+        sql`DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId}`,
     );
   }
 
@@ -909,7 +910,7 @@ class PostgresRegistry implements RegistryStore {
             ) SELECT max(epoch) AS epoch FROM inserted`;
           const epoch = Number(logged!.epoch);
           // The payload is the change itself when there is one and it is small (listeners need no query),
-          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and client ids can be longer.
+          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and ids can be longer.
           const single = changes.length === 1 ? JSON.stringify({ ...changes[0], epoch }) : undefined;
           const payload =
             single !== undefined && Buffer.byteLength(single) <= 4000

@@ -107,8 +107,9 @@ export type RegistryChange =
 /**
  * The registry: the fleet's source of truth. Every implementation (memory, PostgreSQL) runs the same
  * contract suite (`registryContract` in `test/registry-contract.ts`). Writes are atomic with their audit
- * record and their change notification (sessions excepted: see {@link RegistryStore.putSession}). Reads that fail because the backend is down throw
- * `UnavailableError` (`ERR_UNAVAILABLE`) from `@mqtt-warden/core`, never return "not found".
+ * record and their change notification (sessions excepted: see {@link RegistryStore.putSession}). Reads
+ * that fail because the backend is down throw `UnavailableError` (`ERR_UNAVAILABLE`) from
+ * `@mqtt-warden/core`, never return "not found".
  *
  * Errors: `RegistryError` with code `ERR_REGISTRY_NOT_FOUND`, `ERR_REGISTRY_EXISTS` (duplicate id, username,
  * PSK identity, certificate binding) or `ERR_REGISTRY_CONFLICT` (version mismatch).

@@ -1,7 +1,7 @@
 import type { ConnectRequest, Principal } from '@mqtt-warden/core';
 import { createMemoryStore } from '@mqtt-warden/password';
-import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '@mqtt-warden/registry';
+import { describe, expect, it } from 'vitest';
 import {
   PrincipalDirectory,
   type PrincipalDirectoryOptions,
