@@ -149,9 +149,11 @@ function brokerSuite(name: string, open: () => Promise<Setup>) {
     });
 
     it("refuses a client id that is not the device's (CONNACK 5 after the handshake)", async () => {
+      const before = published.length;
       expect(await handshake(port(), 'id-2', k2)).toBe(true);
-      expect(await mosquittoPub(port(), 'id-2', k2, 'dev-1')).not.toBe(0);
-      expect(published).not.toContain('dev-1 devices/dev-1/up'.replace('dev-1 ', 'dev-2 '));
+      expect(await mosquittoPub(port(), 'id-2', k2, 'dev-1')).toBe(5);
+      expect(await mosquittoPub(port(), 'id-2', k2, 'dev-2')).toBe(0);
+      expect(published.slice(before)).toEqual(['dev-2 devices/dev-2/up']);
     });
 
     it("yields the device's principal: id, proven username, roles, groups, attributes", async () => {
@@ -297,6 +299,33 @@ describe('RegistryPskKeys: bounded, fail closed', () => {
         code: 'ERR_PSK_KEYS_FULL',
       },
     );
+  });
+
+  it("answers only inside the device's validity window and before the credential's revocation time", async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const store = new MemoryRegistry({ now: () => new Date(now) });
+    const at = (iso: string) => new Date(iso);
+    await store.createDevice({ id: 'w', notBefore: at('2030-01-02'), expiresAt: at('2030-01-10') }, context);
+    const credential = await store.addCredential(
+      'w',
+      { kind: 'psk', identity: 'iw', key: generatePskKey() },
+      context,
+    );
+    const keys = await RegistryPskKeys.load(store, { now: () => now });
+    expect(keys.get('iw')).toBeUndefined();
+    now = Date.parse('2030-01-03T00:00:00Z');
+    expect(keys.get('iw')).toBeDefined();
+    // Revoked with an overlap window: works until then.
+    await store.revokeCredential('w', credential.id, context, at('2030-01-04'));
+    await expect.poll(() => keys.get('iw') !== undefined).toBe(true);
+    const outcome = await createRegistryPskAuthenticator(keys).authenticate({
+      clientId: 'w',
+      transport: { tls: true, pskIdentity: 'iw' },
+    });
+    expect(outcome).toMatchObject({ outcome: 'allow', principal: { expiresAt: Date.parse('2030-01-04') } });
+    now = Date.parse('2030-01-05T00:00:00Z');
+    expect(keys.get('iw')).toBeUndefined();
+    keys.close();
   });
 
   it('leaves out (and logs) a device that no longer fits; the table never grows past maxBytes', async () => {
