@@ -100,9 +100,8 @@ class Table {
     for (const c of psks) bytes += ENTRY_OVERHEAD + 2 * (c.identity.length + c.id.length) + c.key.byteLength;
     if (this.bytes + bytes > this.maxBytes) return false;
     for (const c of psks) {
-      const owner = this.entries.get(c.identity)?.device.id;
-      // Identities are unique in the store; a stale claim by another device loses to the newer read.
-      if (owner !== undefined) this.remove(owner);
+      // Identities are unique in the store: a stale claim by another device (a moved credential whose
+      // change is still in flight) loses to this newer read; `remove` leaves entries it no longer owns.
       this.entries.set(c.identity, {
         identity: c.identity,
         key: c.key,
