@@ -66,10 +66,14 @@ export interface RegistryPskKeysOptions {
   readonly now?: () => number;
 }
 
-/** Estimated bytes of one identity beyond its strings and key: map slot, entry object, Buffer header. */
-const ENTRY_OVERHEAD = 240;
-/** Estimated bytes of one device beyond its JSON text: object, arrays, map slot, identity list. */
-const DEVICE_OVERHEAD = 320;
+/**
+ * Estimated bytes of one identity beyond its strings and key: map slot, entry object, Buffer and
+ * ArrayBuffer headers. With DEVICE_OVERHEAD, set so that the estimate is at least the V8 heap measured
+ * for 10,000 PostgreSQL devices with one identity each (≈ 1.55 KB per device).
+ */
+const ENTRY_OVERHEAD = 400;
+/** Estimated bytes of one device beyond its JSON text: object, Dates, arrays, map slot, identity list. */
+const DEVICE_OVERHEAD = 600;
 
 interface DeviceSlot {
   readonly identities: readonly string[];
@@ -136,9 +140,9 @@ class Table {
  * expired nor revoked, so a disabled device or revoked key fails its next handshake as soon as this
  * replica hears the change (LISTEN/NOTIFY for PostgreSQL: well under a second).
  *
- * Bounded: each identity costs about 240 bytes + 2 × (identity + credential id length) + key length,
- * each device holding one about 320 bytes + 2 × its JSON length (≈ 1 KiB for a device with one
- * identity and a few roles, so the default 64 MiB holds ≈ 60,000 such devices). Disabled and expired devices, and
+ * Bounded: each identity costs about 400 bytes + 2 × (identity + credential id length) + key length,
+ * each device holding one about 600 bytes + 2 × its JSON length (≈ 1.6 KB for a device with one
+ * identity and a few roles, so the default 64 MiB holds ≈ 40,000 such devices). Disabled and expired devices, and
  * devices without a live PSK credential, cost nothing. {@link RegistryPskKeys.load} throws
  * {@link PskKeysFullError} (`ERR_PSK_KEYS_FULL`) when the fleet does not fit `maxBytes`; later, a device
  * that no longer fits is left out (its handshakes fail) and logged.
