@@ -4,7 +4,7 @@
  * written through a second store instance so the change arrives by LISTEN/NOTIFY). Debian's mosquitto_pub
  * is the client; revocation is measured with raw TLS handshakes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { attachGuard } from '@mqtt-warden/aedes';
@@ -17,6 +17,7 @@ import {
   type PskRegistry,
   pskIdentityOf,
   RegistryPskKeys,
+  revalidateRegistryPsk,
 } from '@mqtt-warden/psk';
 import {
   createPostgresRegistry,
@@ -35,7 +36,7 @@ version: 1
 roles:
   sensor:
     clientIds: "*" # the registry authenticator already bound the client id to the device's clientIds
-    rules: [{ effect: allow, actions: publish, topics: "devices/\${clientid}/#" }]
+    rules: [{ effect: allow, actions: [publish, subscribe, receive], topics: "devices/\${clientid}/#" }]
 `;
 const context = { actor: 'test' };
 const hex = (key: Uint8Array) => Buffer.from(key).toString('hex');
@@ -126,7 +127,10 @@ function brokerSuite(name: string, open: () => Promise<Setup>) {
         {},
         { tls: { psk: { pskCallback: createPskCallback(keys), ciphers: CIPHERS, pskIdentityHint: 'w' } } },
       );
-      attachGuard(server.broker, guard, { pskIdentityOf });
+      attachGuard(server.broker, guard, {
+        pskIdentityOf,
+        changes: { source: setup.reader, revalidate: revalidateRegistryPsk(keys) },
+      });
       server.broker.on('publish', (packet, client) => {
         if (client) published.push(`${client.id} ${packet.topic}`);
       });
@@ -204,6 +208,33 @@ function brokerSuite(name: string, open: () => Promise<Setup>) {
       await expect.poll(() => handshake(port(), 'id-2b', k3), { timeout: 3_000 }).toBe(true);
       expect(await mosquittoPub(port(), 'id-2b', k3, 'dev-2')).toBe(0);
       expect(await handshake(port(), 'id-2', k2)).toBe(false);
+    });
+
+    it('drops a connected mosquitto_sub within a second when its device is disabled, not on a role change', async () => {
+      const k4 = generatePskKey();
+      await setup.writer.createDevice({ id: 'dev-4', roles: ['sensor'] }, context);
+      await setup.writer.addCredential('dev-4', { kind: 'psk', identity: 'id-4', key: k4 }, context);
+      await expect.poll(() => handshake(port(), 'id-4', k4), { timeout: 3_000 }).toBe(true);
+      const sub = spawn(
+        'mosquitto_sub',
+        [
+          ...['-h', '127.0.0.1', '-p', String(port()), '--psk-identity', 'id-4', '--psk', hex(k4)],
+          ...['--ciphers', CIPHERS, '-i', 'dev-4', '-t', 'devices/dev-4/#'],
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise<number | null>((resolve) => sub.once('exit', resolve));
+      await expect.poll(() => server.broker.connectedClients, { timeout: 5_000 }).toBeGreaterThan(0);
+      await setup.writer.updateDevice('dev-4', { groups: ['other'] }, context);
+      await delay(300);
+      expect(sub.exitCode).toBeNull();
+      const started = performance.now();
+      await setup.writer.updateDevice('dev-4', { enabled: false }, context);
+      const code = await Promise.race([exited, delay(1_000).then(() => 'open' as const)]);
+      const ms = performance.now() - started;
+      if (code === 'open') sub.kill();
+      console.log(`[${name}] disable → connected client dropped after ${ms.toFixed(1)} ms`);
+      expect(code).not.toBe('open');
     });
   });
 }

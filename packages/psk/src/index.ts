@@ -9,6 +9,7 @@ export { type PskKeySource, PskStore } from './psk-store.js';
 export {
   createRegistryPskAuthenticator,
   type RegistryPskAuthenticatorOptions,
+  revalidateRegistryPsk,
 } from './registry-psk-authenticator.js';
 export {
   type PskRegistry,

@@ -54,32 +54,86 @@ export function createRegistryPskAuthenticator(
       if (!device.clientIds.includes(request.clientId)) {
         return refuse('this client id is not registered for the device');
       }
-      const expiresAt = Math.min(
-        device.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
-        entry.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
-        entry.revokedAt?.getTime() ?? Number.POSITIVE_INFINITY,
+      return applyConnectUsernameIfSent(
+        devicePrincipal(entry, request.clientId, request.transport.remoteAddress),
+        request,
+        mode,
       );
-      const principal: Principal = {
-        id: device.id,
-        clientId: request.clientId,
-        username: device.username,
-        method: 'psk',
-        roles: device.roles,
-        groups: device.groups,
-        attributes: {
-          ...device.attributes,
-          'psk.identity': identity,
-          'device.id': device.id,
-          'registry.device': device.id,
-        },
-        remoteAddress: request.transport.remoteAddress,
-        tls: true,
-        ...(Number.isFinite(expiresAt) && { expiresAt }),
-      };
-      // No CONNECT username is fine: the key proves the device's; another one is refused (must-match).
-      return request.username === undefined
-        ? { outcome: 'allow', principal }
-        : applyConnectUsername(principal, request, mode);
     },
+  };
+}
+
+/**
+ * Revalidates a connected client after a registry change (the Aedes adapter's `changes.revalidate`): a
+ * principal that {@link createRegistryPskAuthenticator} built is answered again from the same
+ * {@link RegistryPskKeys} once the change was re-read: `undefined` (disconnect) when the device is disabled,
+ * expired or deleted, its PSK credential revoked, the client id no longer its own or its username changed; else the device's
+ * current principal (new roles, groups, attributes). Other principals are returned unchanged.
+ *
+ * @example
+ * ```ts
+ * attachGuard(broker, guard, { pskIdentityOf, changes: { source: store, revalidate: revalidateRegistryPsk(keys) } });
+ * ```
+ */
+export function revalidateRegistryPsk(keys: {
+  current(identity: string, deviceId: string): Promise<RegistryPskEntry | undefined>;
+}): (principal: Principal) => Promise<Principal | undefined> {
+  return async (principal) => {
+    const identity = principal.attributes['psk.identity'];
+    const deviceId = principal.attributes['registry.device'];
+    if (principal.method !== 'psk' || typeof identity !== 'string' || typeof deviceId !== 'string') {
+      return principal;
+    }
+    const entry = await keys.current(identity, deviceId);
+    if (!entry?.device.clientIds.includes(principal.clientId)) return undefined;
+    // The username the session proved is no longer the device's: it logs in again under the new one.
+    if (principal.username !== entry.device.username) return undefined;
+    const { claimedUsername } = principal;
+    return {
+      ...devicePrincipal(entry, principal.clientId, principal.remoteAddress),
+      ...(claimedUsername !== undefined && { claimedUsername }),
+    };
+  };
+}
+
+function applyConnectUsernameIfSent(
+  principal: Principal,
+  request: ConnectRequest,
+  mode: ConnectUsernameMode,
+): AuthOutcome {
+  // No CONNECT username is fine: the key proves the device's; another one is refused (must-match).
+  return request.username === undefined
+    ? { outcome: 'allow', principal }
+    : applyConnectUsername(principal, request, mode);
+}
+
+/** The principal of a registry device logged in with one of its PSK identities. */
+function devicePrincipal(
+  entry: RegistryPskEntry,
+  clientId: string,
+  remoteAddress: string | undefined,
+): Principal {
+  const { device, identity } = entry;
+  const expiresAt = Math.min(
+    device.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    entry.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    entry.revokedAt?.getTime() ?? Number.POSITIVE_INFINITY,
+  );
+  return {
+    id: device.id,
+    clientId,
+    username: device.username,
+    method: 'psk',
+    roles: device.roles,
+    groups: device.groups,
+    attributes: {
+      ...device.attributes,
+      'psk.identity': identity,
+      'device.id': device.id,
+      'registry.device': device.id,
+    },
+    remoteAddress,
+    tls: true,
+    ...(Number.isFinite(expiresAt) && { expiresAt }),
   };
 }

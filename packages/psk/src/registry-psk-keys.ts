@@ -166,6 +166,8 @@ export class RegistryPskKeys implements PskKeySource {
   #unsubscribe: () => void = () => {};
   /** Devices whose re-read is in flight, with the change it answers: only the latest read applies. */
   readonly #pending = new Map<string, number>();
+  /** The latest re-read of each changed device, for {@link current}. */
+  readonly #inflight = new Map<string, Promise<void>>();
   #changes = 0;
   /** Set while everything is reloading: devices changed meanwhile, re-read after the swap. */
   #changedDuringReload: Set<string> | undefined;
@@ -223,6 +225,19 @@ export class RegistryPskKeys implements PskKeySource {
     return entry;
   }
 
+  /**
+   * The entry of an identity once every change heard so far for `deviceId` has been re-read: for
+   * revalidating a connected client after a change (see `revalidateRegistryPsk`). Undefined when the
+   * identity is no longer the device's or not usable, or the store could not be read (fail closed).
+   */
+  async current(identity: string, deviceId: string): Promise<RegistryPskEntry | undefined> {
+    // Other listeners of the same change may run before this table's: let them all run first.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.#inflight.get(deviceId);
+    const entry = this.lookup(identity);
+    return entry?.device.id === deviceId ? entry : undefined;
+  }
+
   /** Identities held (including ones not usable right now). */
   get size(): number {
     return this.#table.entries.size;
@@ -248,10 +263,14 @@ export class RegistryPskKeys implements PskKeySource {
       void this.#reload();
       return;
     }
-    if ((change.kind !== 'device' && change.kind !== 'credential') || change.deviceId === undefined) return;
-    this.#table.remove(change.deviceId);
-    this.#changedDuringReload?.add(change.deviceId);
-    void this.#refresh(change.deviceId);
+    const { deviceId } = change;
+    if ((change.kind !== 'device' && change.kind !== 'credential') || deviceId === undefined) return;
+    this.#table.remove(deviceId);
+    this.#changedDuringReload?.add(deviceId);
+    const read = this.#refresh(deviceId).finally(() => {
+      if (this.#inflight.get(deviceId) === read) this.#inflight.delete(deviceId);
+    });
+    this.#inflight.set(deviceId, read);
   }
 
   /** Re-reads one device; on failure it stays out (fail closed) and is tried again after `retryMs`. */
