@@ -27,3 +27,13 @@ export class SasTokenError extends WardenError {
     super(code, message);
   }
 }
+
+/**
+ * The registry's PSK credentials do not fit the configured memory bound of {@link RegistryPskKeys}
+ * (code `ERR_PSK_KEYS_FULL`): raise `maxBytes`, or revoke unused PSK credentials.
+ */
+export class PskKeysFullError extends WardenError {
+  constructor(message: string) {
+    super('ERR_PSK_KEYS_FULL', message);
+  }
+}

@@ -1,22 +1,28 @@
 /**
  * Three real `mqtt-warden serve` processes on one PostgreSQL schema, reached through a TCP proxy the
- * test can cut. The test writes to the store directly (its own connection, not through the proxy), as
- * an admin API on any replica would.
+ * test can cut. The test writes to the store directly (its own connection, not through the proxy);
+ * replicas-admin.test.ts makes the same changes through the replicas' admin API.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '@mqtt-warden/password';
 import { createPostgresRegistry, type RegistryStore } from '@mqtt-warden/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki } from './pki.js';
+import {
+  authz,
+  DATABASE,
+  dropSchema,
+  login as emqxLogin,
+  type Replica,
+  startReplica as startServe,
+  stopReplica,
+  until,
+} from './replica-processes.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
-const CLI = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const DATABASE = 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `reg_wire_${randomBytes(4).toString('hex')}`;
 const KEY = randomBytes(32).toString('base64');
 const ctx = { actor: 'test:replicas' };
@@ -28,75 +34,20 @@ roles:
       - { effect: allow, actions: [publish, subscribe], topics: "devices/\${clientid}/#" }
 `;
 
-interface Replica {
-  readonly name: string;
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
-
 let dir: string;
 let proxy: TcpProxy;
 let store: RegistryStore;
 let hash: string;
 const replicas: Replica[] = [];
 
-async function startReplica(name: string): Promise<Replica> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'warden.yaml'), '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /mqtt-warden listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
-  });
-  return { name, url, child, output: () => output };
-}
-
-async function post(replica: Replica, path: string, payload: object): Promise<string> {
-  try {
-    const response = await fetch(`${replica.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return ((await response.json()) as { result: string }).result;
-  } catch {
-    return 'no answer';
-  }
-}
-const login = (replica: Replica, id: string, password = 'device-secret') =>
-  post(replica, '/emqx/authn', { username: id, password, clientid: id });
-const authz = (replica: Replica, id: string) =>
-  post(replica, '/emqx/authz', { username: id, clientid: id, topic: `devices/${id}/t`, action: 'publish' });
+const startReplica = (name: string) => startServe(name, join(dir, 'warden.yaml'));
+const login = (replica: Replica, id: string, password = 'device-secret') => emqxLogin(replica, id, password);
 const ready = async (replica: Replica) =>
   (await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(10_000) })).status;
 
 async function addDevice(id: string) {
   await store.createDevice({ id, roles: ['device'] }, ctx);
   await store.addCredential(id, { kind: 'password', hash }, ctx);
-}
-
-/** Milliseconds until `check` holds, polling every 5 ms; fails after `limitMs`. */
-async function until(check: () => Promise<boolean>, limitMs: number): Promise<number> {
-  const start = performance.now();
-  while (!(await check())) {
-    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return performance.now() - start;
 }
 
 beforeAll(async () => {
@@ -134,25 +85,11 @@ authenticators:
   for (const name of ['A', 'B', 'C']) replicas.push(await startReplica(name));
 }, 180_000);
 
-/** Stops a replica by its PID: SIGTERM, then SIGKILL after 15 s (reported: a clean stop is expected). */
-async function stop(replica: Replica): Promise<void> {
-  const { child } = replica;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    console.error(`${replica.name} did not stop on SIGTERM:\n${replica.output().slice(-3000)}`);
-    child.kill('SIGKILL');
-  }, 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 afterAll(async () => {
-  await Promise.all(replicas.map(stop));
+  await Promise.all(replicas.map(stopReplica));
   await store?.close();
   await proxy?.close();
-  execFileSync('psql', [DATABASE, '-q', '-c', `drop schema if exists ${SCHEMA} cascade`]);
+  dropSchema(SCHEMA);
 }, 60_000);
 
 describe('three replicas on one PostgreSQL schema', () => {
@@ -216,7 +153,7 @@ describe('three replicas on one PostgreSQL schema', () => {
     const [a, b] = replicas as [Replica, Replica];
     await addDevice('restart-1');
     expect(await login(b, 'restart-1')).toBe('allow');
-    await stop(a);
+    await stopReplica(a);
     const restarted = await startReplica('A');
     replicas[0] = restarted;
     expect(await authz(restarted, 'restart-1')).toBe('allow');
