@@ -137,10 +137,7 @@ export class MemoryRegistry implements RegistryStore {
       this.#state.devices.delete(id);
       for (const credential of this.#credentialsOf(id)) this.#state.credentials.delete(credential.id);
       for (const [key, session] of this.#state.sessions)
-        if (session.deviceId === id) {
-          this.#state.sessions.delete(key);
-          this.#emit({ kind: 'session', username: session.username, clientId: session.clientId });
-        }
+        if (session.deviceId === id) this.#state.sessions.delete(key);
       this.#record(context, 'device.delete', id, before, undefined);
       this.#emit({ kind: 'device', deviceId: id, username: before.username });
       return true;
@@ -369,7 +366,6 @@ export class MemoryRegistry implements RegistryStore {
     requireSessionKeys(record.username, record.clientId);
     this.#read(() => {
       this.#state.sessions.set(sessionKey(record.username, record.clientId), structuredClone(record));
-      this.#emit({ kind: 'session', username: record.username, clientId: record.clientId });
     });
   }
 
@@ -387,8 +383,7 @@ export class MemoryRegistry implements RegistryStore {
 
   async deleteSession(username: string, clientId: string): Promise<void> {
     this.#read(() => {
-      if (this.#state.sessions.delete(sessionKey(username, clientId)))
-        this.#emit({ kind: 'session', username, clientId });
+      this.#state.sessions.delete(sessionKey(username, clientId));
     });
   }
 

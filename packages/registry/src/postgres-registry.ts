@@ -254,11 +254,9 @@ class PostgresRegistry implements RegistryStore {
       const [row] = await tx`SELECT * FROM ${this.#t('devices')} WHERE id = ${id}`;
       if (!row) return false;
       const before = await this.#requireDevice(tx, id, expectedVersion);
-      const sessions = await tx<{ username: string; client_id: string }[]>`
-        DELETE FROM ${this.#t('sessions')} WHERE device_id = ${id} RETURNING username, client_id`;
+      await tx`DELETE FROM ${this.#t('sessions')} WHERE device_id = ${id}`;
       await tx`DELETE FROM ${this.#t('credentials')} WHERE device_id = ${id}`;
       await tx`DELETE FROM ${this.#t('devices')} WHERE id = ${id}`;
-      for (const s of sessions) w.emit({ kind: 'session', username: s.username, clientId: s.client_id });
       w.audit(id, before, undefined);
       w.emit({ kind: 'device', deviceId: id, username: before.username });
       return true;
@@ -558,22 +556,24 @@ class PostgresRegistry implements RegistryStore {
 
   // Sessions
 
+  // Outside #write (no advisory lock, change-log row, NOTIFY or audit record): a session is one key whose
+  // last writer wins, no replica caches it from the feed, and every login writes one, so serializing them
+  // with the fleet's writes made logins wait on each other (issue 13: ~250 logins/s per replica).
   async putSession(record: SessionRecord): Promise<void> {
     requireSessionKeys(record.username, record.clientId);
-    await this.#write(undefined, 'session.put', async (tx, w) => {
+    await this.#read(async (sql) => {
       const row = {
         username: record.username,
         client_id: record.clientId,
-        principal: tx.json(record.principal as never),
+        principal: sql.json(record.principal as never),
         authenticator: record.authenticator,
         device_id: record.deviceId ?? null,
         expires_at: record.expiresAt,
       };
-      await tx`
-        INSERT INTO ${this.#t('sessions')} ${tx(row)}
+      await sql`
+        INSERT INTO ${this.#t('sessions')} ${sql(row)}
         ON CONFLICT (username, client_id) DO UPDATE SET principal = excluded.principal,
           authenticator = excluded.authenticator, device_id = excluded.device_id, expires_at = excluded.expires_at`;
-      w.emit({ kind: 'session', username: record.username, clientId: record.clientId });
     });
   }
 
@@ -597,11 +597,11 @@ class PostgresRegistry implements RegistryStore {
   }
 
   async deleteSession(username: string, clientId: string): Promise<void> {
-    await this.#write(undefined, 'session.delete', async (tx, w) => {
-      const deleted = await tx`
-        DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId} RETURNING 1`;
-      if (deleted.length > 0) w.emit({ kind: 'session', username, clientId });
-    });
+    if (unstorable(username, clientId)) return;
+    await this.#read(
+      (sql) =>
+        sql`DELETE FROM ${this.#t('sessions')} WHERE username = ${username} AND client_id = ${clientId}`,
+    );
   }
 
   // Admin tokens
@@ -910,7 +910,7 @@ class PostgresRegistry implements RegistryStore {
             ) SELECT max(epoch) AS epoch FROM inserted`;
           const epoch = Number(logged!.epoch);
           // The payload is the change itself when there is one and it is small (listeners need no query),
-          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and client ids can be longer.
+          // else the last epoch: NOTIFY payloads stop at 8,000 bytes and ids can be longer.
           const single = changes.length === 1 ? JSON.stringify({ ...changes[0], epoch }) : undefined;
           const payload =
             single !== undefined && Buffer.byteLength(single) <= 4000

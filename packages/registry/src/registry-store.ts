@@ -102,14 +102,14 @@ export type RegistryChange =
   | { readonly epoch: number; readonly kind: 'policy'; readonly version: number }
   | { readonly epoch: number; readonly kind: 'signing-key'; readonly kid: string }
   | { readonly epoch: number; readonly kind: 'admin-token'; readonly tokenId: string }
-  | { readonly epoch: number; readonly kind: 'session'; readonly username: string; readonly clientId: string }
   | { readonly epoch: number; readonly kind: 'resync' };
 
 /**
  * The registry: the fleet's source of truth. Every implementation (memory, PostgreSQL) runs the same
  * contract suite (`registryContract` in `test/registry-contract.ts`). Writes are atomic with their audit
- * record and their change notification. Reads that fail because the backend is down throw
- * `UnavailableError` (`ERR_UNAVAILABLE`) from `@mqtt-warden/core`, never return "not found".
+ * record and their change notification (sessions excepted: see {@link RegistryStore.putSession}). Reads
+ * that fail because the backend is down throw `UnavailableError` (`ERR_UNAVAILABLE`) from
+ * `@mqtt-warden/core`, never return "not found".
  *
  * Errors: `RegistryError` with code `ERR_REGISTRY_NOT_FOUND`, `ERR_REGISTRY_EXISTS` (duplicate id, username,
  * PSK identity, certificate binding) or `ERR_REGISTRY_CONFLICT` (version mismatch).
@@ -169,8 +169,16 @@ export interface RegistryStore {
   ): Promise<PolicyVersion>;
 
   // Sessions
+  /**
+   * Stores (or replaces) the session of `(username, clientId)`. Unlike every other write, session writes
+   * are neither audited nor announced on the change feed, and do not wait for other writes: sessions
+   * are per-key, last writer wins (a replica writes what it just proved), no replica caches them from a
+   * change, and a reader checks a record against its device again (`deviceId`). Deleting a device
+   * deletes its sessions in the same transaction, announced by the device change.
+   */
   putSession(record: SessionRecord): Promise<void>;
   getSession(username: string, clientId: string): Promise<SessionRecord | undefined>;
+  /** Deletes one session; like {@link RegistryStore.putSession}, neither audited nor announced. */
   deleteSession(username: string, clientId: string): Promise<void>;
 
   // Admin tokens

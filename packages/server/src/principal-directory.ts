@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectRequest, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import type { RegistryStore, SessionRecord } from '@mqtt-warden/registry';
@@ -58,6 +59,16 @@ interface Session {
   readonly key: string;
   /** The registry device whose changes end the session here (it is then checked again from the shared record). */
   readonly deviceId: string | undefined;
+  /** What this replica last wrote to the shared sessions for this key, while it may be relied on. */
+  written?: Written;
+}
+
+/** A shared-session write this replica made: a login proving the same again need not repeat it. */
+interface Written {
+  /** SHA-256 of the authenticator and the whole principal (identity, roles, attributes, expiry, address). */
+  readonly digest: string;
+  readonly at: number;
+  readonly expiresAt: number;
 }
 
 /** The sessions remembered under one broker username that share an identity. */
@@ -70,6 +81,8 @@ interface NameIdentity {
 
 /** Fixed overhead per session (LRU slots, objects, index entries), added to the sizes of its strings. */
 const ENTRY_OVERHEAD_BYTES = 512;
+/** What a {@link Written} mark adds to a session with shared sessions (object, 44-char digest, numbers). */
+const WRITTEN_MARK_BYTES = 160;
 
 /**
  * The server's {@link PrincipalResolver}: answers "which principal authenticated this session?" for
@@ -138,28 +151,42 @@ export class PrincipalDirectory implements PrincipalResolver {
    * Remembers the principal that authenticated the session `request` opened (a successful login), and
    * with shared sessions writes it to the store before resolving (so the broker's next request, to any
    * replica, finds it). A failed write leaves the session known here only: other replicas refuse it.
+   *
+   * A reconnect that proves the same principal again (same authenticator, identical principal) is not
+   * written again while the record this replica wrote has more than half its lifetime left: the store
+   * already holds exactly that. The mark of that write lives in the session, so it goes wherever the
+   * session goes: evicted, forgotten on a change to its device (the store may have deleted the record),
+   * dropped on `resync`, on a store change (a newer generation) and when a read here deleted the record.
    */
   async remember(request: ConnectRequest, principal: Principal, authenticator: string): Promise<void> {
-    const session = this.#put(
-      sessionKey(request.username, request.clientId),
-      request.username,
-      principal,
-      authenticator,
-    );
+    const key = sessionKey(request.username, request.clientId);
+    const previous = this.#sessions.peek(key);
+    const session = this.#put(key, request.username, principal, authenticator);
     if (!this.#shared) return;
     if (!session) {
       await this.#shared.store.deleteSession(request.username ?? '', request.clientId);
       return;
     }
-    const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - this.#now();
+    const now = this.#now();
+    const digest = createHash('sha256')
+      .update(JSON.stringify([authenticator, principal]))
+      .digest('base64');
+    const written = previous?.generation === session.generation ? previous.written : undefined;
+    if (written?.digest === digest && written.expiresAt - now > (written.expiresAt - written.at) / 2) {
+      session.written = written;
+      return;
+    }
+    const left = principal.expiresAt === undefined ? this.#ttlMs : principal.expiresAt - now;
+    const expiresAt = now + Math.min(this.#ttlMs, left);
     await this.#shared.store.putSession({
       username: request.username ?? '',
       clientId: request.clientId,
       principal,
       authenticator,
       ...(session.deviceId === undefined ? {} : { deviceId: session.deviceId }),
-      expiresAt: new Date(this.#now() + Math.min(this.#ttlMs, left)),
+      expiresAt: new Date(expiresAt),
     });
+    session.written = { digest, at: now, expiresAt };
   }
 
   /**
@@ -329,7 +356,10 @@ export class PrincipalDirectory implements PrincipalResolver {
       principal.attributes,
       principal.rules ?? null,
     ]);
-    const size = ENTRY_OVERHEAD_BYTES + 2 * (key.length + identity.length + JSON.stringify(principal).length);
+    const size =
+      ENTRY_OVERHEAD_BYTES +
+      (this.#shared ? WRITTEN_MARK_BYTES : 0) +
+      2 * (key.length + identity.length + JSON.stringify(principal).length);
     // An entry larger than the whole directory would be refused by the cache after indexing it.
     if (size > this.#maxBytes) {
       this.#sessions.delete(key);

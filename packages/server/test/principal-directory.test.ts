@@ -1,7 +1,13 @@
 import type { ConnectRequest, Principal } from '@mqtt-warden/core';
 import { createMemoryStore } from '@mqtt-warden/password';
+import type { SessionRecord } from '@mqtt-warden/registry';
 import { describe, expect, it } from 'vitest';
-import { PrincipalDirectory, type PrincipalDirectoryOptions } from '../src/principal-directory.js';
+import {
+  PrincipalDirectory,
+  type PrincipalDirectoryOptions,
+  type SharedSessions,
+} from '../src/principal-directory.js';
+import { REGISTRY_DEVICE_ATTRIBUTE } from '../src/registry-credentials.js';
 import { SessionTickets } from '../src/session-tickets.js';
 
 // Any valid stored hash: the directory never verifies passwords.
@@ -272,5 +278,79 @@ describe('PrincipalDirectory: expiry and bounds', () => {
     );
     expect(await directory.resolve({ username: 'huge', clientId: 'h' })).toBeUndefined();
     expect(await directory.resolve({ username: 'huge' })).toBeUndefined();
+  });
+});
+
+describe('PrincipalDirectory: shared sessions written once per proof', () => {
+  function shared() {
+    const records = new Map<string, SessionRecord>();
+    const puts: SessionRecord[] = [];
+    const sharedSessions: SharedSessions = {
+      store: {
+        putSession: async (record) => {
+          puts.push(record);
+          records.set(`${record.username}\0${record.clientId}`, record);
+        },
+        getSession: async (username, clientId) => records.get(`${username}\0${clientId}`),
+        deleteSession: async (username, clientId) => {
+          records.delete(`${username}\0${clientId}`);
+        },
+      },
+      revalidate: async (record) => record.principal,
+    };
+    return { sharedSessions, puts };
+  }
+
+  it('does not rewrite an identical session until half its lifetime is gone, and rewrites a changed one at once', async () => {
+    const { sharedSessions, puts } = shared();
+    const { directory, clock } = setup({ shared: sharedSessions, ttlMs: 10_000 });
+    const principal = tokenPrincipal('sub-1', 'c1');
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    await directory.remember(connect('u', 'c1'), { ...principal }, 'jwt');
+    expect(puts).toHaveLength(1);
+    clock.advance(4_000);
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    expect(puts).toHaveLength(1);
+    // 4 s of 10 left: written again, with a fresh expiry.
+    clock.advance(2_000);
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    expect(puts).toHaveLength(2);
+    expect(puts[1]?.expiresAt.getTime()).toBe(clock.now() + 10_000);
+    // Another role, address, authenticator or client id is another record.
+    await directory.remember(connect('u', 'c1'), { ...principal, roles: ['admin'] }, 'jwt');
+    await directory.remember(
+      connect('u', 'c1'),
+      { ...principal, roles: ['admin'], remoteAddress: '10.0.0.9' },
+      'jwt',
+    );
+    await directory.remember(
+      connect('u', 'c1'),
+      { ...principal, roles: ['admin'], remoteAddress: '10.0.0.9' },
+      'x509',
+    );
+    await directory.remember(connect('u', 'c2'), { ...principal, clientId: 'c2' }, 'jwt');
+    expect(puts.map((p) => [p.clientId, p.authenticator, p.principal.roles[0]])).toEqual([
+      ['c1', 'jwt', 'device'],
+      ['c1', 'jwt', 'device'],
+      ['c1', 'jwt', 'admin'],
+      ['c1', 'jwt', 'admin'],
+      ['c1', 'x509', 'admin'],
+      ['c2', 'jwt', 'device'],
+    ]);
+  });
+
+  it('writes again after the session was forgotten here (device change, resync, store change)', async () => {
+    const { sharedSessions, puts } = shared();
+    const { directory, store } = setup({ shared: sharedSessions });
+    const principal = tokenPrincipal('sub-1', 'c1', { attributes: { [REGISTRY_DEVICE_ATTRIBUTE]: 'dev-1' } });
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    directory.forgetDevice('dev-1');
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    directory.clear();
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    store.set({ username: 'someone', hash: HASH });
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    await directory.remember(connect('u', 'c1'), principal, 'jwt');
+    expect(puts).toHaveLength(4);
   });
 });

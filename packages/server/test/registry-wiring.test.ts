@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UnavailableError } from '@mqtt-warden/core';
 import { hashPassword } from '@mqtt-warden/password';
 import { createSasToken } from '@mqtt-warden/psk';
-import { MemoryRegistry, type RegistryStore } from '@mqtt-warden/registry';
+import { MemoryRegistry, type RegistryStore, type SessionRecord } from '@mqtt-warden/registry';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { certPem, makePki } from './pki.js';
@@ -343,6 +343,56 @@ function failing(store: RegistryStore): {
   });
   return { store: proxy, down: (value) => (mode = value) };
 }
+
+/** Counts the session writes that reach the registry. */
+class CountingRegistry extends MemoryRegistry {
+  sessionWrites = 0;
+  override async putSession(record: SessionRecord): Promise<void> {
+    this.sessionWrites++;
+    return super.putSession(record);
+  }
+}
+
+describe('a reconnect storm on shared sessions', () => {
+  const store = new CountingRegistry();
+  let a: WardenServer;
+  let b: WardenServer;
+  beforeAll(async () => {
+    a = await createWardenServer(await config(), { registry: store });
+    b = await createWardenServer(await config(), { registry: store });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('writes the session of a repeated login once, and B still answers for the session A authenticated', async () => {
+    await addDevice(store, 'stormy');
+    for (let i = 0; i < 5; i++) expect(await login(a, 'stormy', 'device-secret')).toBe('allow');
+    expect(store.sessionWrites).toBe(1);
+    expect(await authz(b, 'stormy', 'devices/stormy/t')).toBe('allow');
+    expect(await authz(b, 'stormy', 'devices/other/t')).toBe('deny');
+  });
+
+  it('writes again after the device was deleted with its sessions and registered anew, so B still answers', async () => {
+    await store.deleteDevice('stormy', ctx);
+    expect(await store.getSession('stormy', 'stormy')).toBeUndefined();
+    await addDevice(store, 'stormy');
+    const writes = store.sessionWrites;
+    expect(await login(a, 'stormy', 'device-secret')).toBe('allow');
+    expect(store.sessionWrites).toBe(writes + 1);
+    expect(await authz(b, 'stormy', 'devices/stormy/t')).toBe('allow');
+  });
+
+  it('writes a changed principal at once: B answers with the new roles', async () => {
+    await store.updateDevice('stormy', { roles: ['beacon'] }, ctx);
+    const writes = store.sessionWrites;
+    expect(await login(a, 'stormy', 'device-secret')).toBe('allow');
+    expect(store.sessionWrites).toBe(writes + 1);
+    expect(await authz(b, 'stormy', 'beacons/1')).toBe('allow');
+    expect(await authz(b, 'stormy', 'devices/stormy/t')).toBe('deny');
+  });
+});
 
 describe('when the registry does not answer', () => {
   const memory = new MemoryRegistry();
