@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createAdminToken } from '@mqtt-warden/admin-api';
 import { WardenError } from '@mqtt-warden/core';
 import type { AdminScope, RegistryStore } from '@mqtt-warden/registry';
 import { openRegistry } from '../open-registry.js';
 import { loadServerConfig } from '../server-config.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden admin token create --scope read|write|policy [--scope ...] [--description TEXT] --config FILE
        mqtt-warden admin token list [--json] --config FILE
@@ -28,19 +28,9 @@ const options = {
 
 /** `mqtt-warden admin token create|list|revoke` → 0 done, 1 refused, 2 usage or config error. */
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
-  >;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: true });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
+  const parsed = parseCommandArgs('admin', HELP, args, { options, allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const [noun, verb, ...rest] = positionals;
   if (noun !== 'token' || !['create', 'list', 'revoke'].includes(verb ?? '')) {
     return usage('expected "token create", "token list" or "token revoke ID"');

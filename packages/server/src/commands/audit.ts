@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { type AuditRecord, followTrail, matchesTrailFilter, type TrailFilter } from '@mqtt-warden/audit';
 import { WardenError } from '@mqtt-warden/core';
 import { loadServerConfig } from '../server-config.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden audit tail --config FILE [--principal P] [--address A] [--decision allow|deny]
                          [--follow] [--json]
@@ -17,34 +17,21 @@ no trail file yet (without --follow).`;
 
 /** `mqtt-warden audit tail`: prints (and follows) the JSON-lines audit trail with filters. */
 export async function run(args: string[]): Promise<number> {
-  let values: {
-    config?: string;
-    principal?: string;
-    address?: string;
-    decision?: string;
-    follow?: boolean;
-    json?: boolean;
-    help?: boolean;
-  };
-  let positionals: string[];
+  const parsed = parseCommandArgs('audit', HELP, args, {
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      principal: { type: 'string' },
+      address: { type: 'string' },
+      decision: { type: 'string' },
+      follow: { type: 'boolean', short: 'f' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        principal: { type: 'string' },
-        address: { type: 'string' },
-        decision: { type: 'string' },
-        follow: { type: 'boolean', short: 'f' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
     if (positionals.length !== 1 || positionals[0] !== 'tail') throw new Error('the subcommand is "tail"');
     if (values.config === undefined) throw new Error('--config FILE is required');
     if (values.decision !== undefined && values.decision !== 'allow' && values.decision !== 'deny') {

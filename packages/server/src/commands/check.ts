@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { QoS } from '@mqtt-warden/core';
 import { loadPolicy } from '@mqtt-warden/policy';
 import { check, type What, type Who } from '@mqtt-warden/testing';
+import { parseCommandArgs } from './parse-command-args.js';
 import { describeLoadError } from './validate.js';
 
 const HELP = `Usage: mqtt-warden check --policy POLICY [who] (--publish TOPIC [--qos N] [--retain]
@@ -43,16 +43,9 @@ const options = {
 
 /** `mqtt-warden check …` → 0 allow, 1 deny, 2 usage or policy error. */
 export async function run(args: string[]): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
-  try {
-    ({ values } = parseArgs({ args, options }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('check', HELP, args, { options });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values.policy) return usage('--policy is required');
   const actions = (['publish', 'subscribe', 'receive', 'connect'] as const).filter(
     (a) => values[a] !== undefined,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { AdminClient, AdminClientError } from '../admin-client.js';
+import { type CommandArgs, parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden device VERB [ARGS] [--url URL] [--token TOKEN] [--json]
 
@@ -41,7 +41,7 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
+type Values = CommandArgs<{ options: typeof options }>['values'];
 
 interface DeviceJson {
   id: string;
@@ -55,17 +55,9 @@ class UsageError extends Error {}
 
 /** `mqtt-warden device VERB ...` → 0 done, 1 refused by the API, 2 usage error. */
 export async function run(args: string[]): Promise<number> {
-  let values: Values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args, options, allowPositionals: true }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('device', HELP, args, { options, allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const [verb, ...rest] = positionals;
   try {
     const url = values.url ?? process.env.MQTT_WARDEN_ADMIN_URL;

@@ -1,5 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import {
   type ExportResult,
@@ -7,6 +6,7 @@ import {
   exportMosquittoAcl,
   formatImportReport,
 } from '@mqtt-warden/migrate';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden export TARGET POLICY --out FILE [--lossy] [--verbose]
 
@@ -40,17 +40,9 @@ const options = {
 
 /** `mqtt-warden export TARGET POLICY --out FILE` → 0 written, 1 not expressible or invalid policy, 2 usage. */
 export async function run(args: string[]): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args, options, allowPositionals: true }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('export', HELP, args, { options, allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const [target, file, ...extra] = positionals;
   if (target === undefined || !Object.hasOwn(TARGETS, target)) {
     return usage(`give a target: ${Object.keys(TARGETS).join(', ')}`);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { checkPasswordRules, hashPassword } from '@mqtt-warden/password';
+import { parseCommandArgs } from './parse-command-args.js';
 import { type CommandIo, promptHidden, readLine } from './passwd.js';
 
 const HELP = `Usage: mqtt-warden hash [--memory-cost KIB] [--time-cost N] [--parallelism N] < password
@@ -23,16 +23,9 @@ const PROCESS_IO: CommandIo = { stdin: process.stdin, stdout: process.stdout, st
 
 /** `mqtt-warden hash` → prints a hash; 0 done, 1 refused, 2 usage error. */
 export async function run(args: string[], io: CommandIo = PROCESS_IO): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
-  try {
-    ({ values } = parseArgs({ args, options }));
-  } catch (error) {
-    return usage(io, (error as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs('hash', HELP, args, { options }, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const cost = {
     memoryCost: integer(values['memory-cost']),
     timeCost: integer(values['time-cost']),

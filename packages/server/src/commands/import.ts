@@ -1,5 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import {
   type DynsecImportResult,
@@ -13,6 +12,7 @@ import {
   importMosquittoAcl,
   type UsersImportResult,
 } from '@mqtt-warden/migrate';
+import { type CommandArgs, parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden import SOURCE FILE --out POLICY|USERS [options]
 
@@ -58,7 +58,7 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
+type Values = CommandArgs<{ options: typeof options }>['values'];
 
 type Result = ImportResult | DynsecImportResult | UsersImportResult;
 
@@ -141,17 +141,9 @@ class UsageError extends Error {}
 
 /** `mqtt-warden import SOURCE FILE --out POLICY` → 0 written, 1 refused rules or invalid source, 2 usage. */
 export async function run(args: string[]): Promise<number> {
-  let values: Values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args, options, allowPositionals: true }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('import', HELP, args, { options, allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const [source, file, ...extra] = positionals;
   if (source === undefined || !Object.hasOwn(SOURCES, source)) {
     return usage(`give a source: ${Object.keys(SOURCES).join(', ')}`);

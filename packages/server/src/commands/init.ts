@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { hashPassword, parseUsersFile, setUserPassword } from '@mqtt-warden/password';
 import { CONFIG_SCHEMA_FILE } from '../config-reference.js';
+import { parseCommandArgs } from './parse-command-args.js';
 import { QUICKSTART_DIR } from './serve.js';
 
 const HELP = `Usage: mqtt-warden init [DIR]
@@ -18,21 +18,12 @@ const FILES = ['warden.yaml', 'policy.yaml', 'users.yaml'] as const;
 
 /** `mqtt-warden init [DIR]` → 0 written, 1 a file exists, 2 usage or write error. */
 export async function run(args: string[]): Promise<number> {
-  let positionals: string[];
-  let help: boolean | undefined;
-  try {
-    ({
-      positionals,
-      values: { help },
-    } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`mqtt-warden init: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('init', HELP, args, {
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { positionals } = parsed;
   if (positionals.length > 1) {
     console.error(`mqtt-warden init: give at most one directory\n\n${HELP}`);
     return 2;

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { createDefenses } from '@mqtt-warden/defenses';
 import { loadServerConfig } from '../server-config.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden lockout list --config FILE [--json]
        mqtt-warden lockout clear KEY --config FILE
@@ -20,19 +20,9 @@ const options = {
 
 /** `mqtt-warden lockout list|clear …` → 0 done, 1 nothing to clear, 2 usage or store error. */
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
-  >;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: true });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
+  const parsed = parseCommandArgs('lockout', HELP, args, { options, allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const [action, ...rest] = positionals;
   if (action !== 'list' && action !== 'clear') return usage('give list or clear');
   if (action === 'list' && rest.length > 0) return usage('list takes no KEY');

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { migrateRegistry } from '@mqtt-warden/registry';
 import { loadServerConfig } from '../server-config.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden migrate --config FILE
 
@@ -14,20 +14,11 @@ Exit status: 0 migrated (or already current), 1 the database could not be reache
 
 /** `mqtt-warden migrate --config FILE` → 0 done, 1 database error, 2 usage or config error. */
 export async function run(args: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    console.error(`mqtt-warden migrate: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('migrate', HELP, args, {
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (values.config === undefined) {
     console.error(`mqtt-warden migrate: give the server config with --config FILE\n\n${HELP}`);
     return 2;

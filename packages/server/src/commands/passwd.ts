@@ -1,5 +1,4 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import {
   checkPasswordRules,
@@ -13,6 +12,7 @@ import {
   setMosquittoPassword,
   setUserPassword,
 } from '@mqtt-warden/password';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden passwd [--stdin] FILE USERNAME
        mqtt-warden passwd -D FILE USERNAME
@@ -47,19 +47,9 @@ const options = {
 
 /** `mqtt-warden passwd FILE USERNAME` → 0 done, 1 refused, 2 usage or file error. */
 export async function run(args: string[], io: CommandIo = PROCESS_IO): Promise<number> {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
-  >;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: true });
-  } catch (error) {
-    return usage(io, (error as Error).message);
-  }
+  const parsed = parseCommandArgs('passwd', HELP, args, { options, allowPositionals: true }, io);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${HELP}\n`);
-    return 0;
-  }
   const [file, username] = positionals;
   if (positionals.length !== 2 || file === undefined || username === undefined) {
     return usage(io, 'expected FILE and USERNAME');

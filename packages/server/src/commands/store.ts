@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { rotateEncryptionKey } from '@mqtt-warden/registry';
 import { encryptionKeys } from '../open-registry.js';
 import { loadServerConfig } from '../server-config.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden store rotate-key --config FILE [--batch-size N]
 
@@ -16,25 +16,16 @@ Exit status: 0 done, 1 the database could not be reached or a secret did not dec
 
 /** `mqtt-warden store rotate-key --config FILE` → 0 done, 1 database or decryption error, 2 usage error. */
 export async function run(args: string[]): Promise<number> {
-  let values: { config?: string; 'batch-size'?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        'batch-size': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('store', HELP, args, {
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'batch-size': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1 || positionals[0] !== 'rotate-key')
     return usage('the only verb is rotate-key');
   if (values.config === undefined) return usage('give the server config with --config FILE');

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { type BrokenSuite, junitXml, runSuite, type SuiteResult } from '@mqtt-warden/testing';
+import { parseCommandArgs } from './parse-command-args.js';
 import { describeLoadError } from './validate.js';
 
 const HELP = `Usage: mqtt-warden test SUITE... [--junit FILE]
@@ -18,22 +18,12 @@ Exit status: 0 all cases passed, 1 a case failed, 2 usage error or a suite/polic
 
 /** `mqtt-warden test SUITE... [--junit FILE]` → 0 only when every case of every suite passes. */
 export async function run(args: string[]): Promise<number> {
-  let positionals: string[];
-  let values: { junit?: string; help?: boolean };
-  try {
-    ({ positionals, values } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { junit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    console.error(`mqtt-warden test: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('test', HELP, args, {
+    allowPositionals: true,
+    options: { junit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { positionals, values } = parsed;
   if (positionals.length === 0) {
     console.error(`mqtt-warden test: give at least one suite file\n\n${HELP}`);
     return 2;

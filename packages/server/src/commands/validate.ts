@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { WardenError } from '@mqtt-warden/core';
 import { formatIssue, loadPolicy, PolicyError } from '@mqtt-warden/policy';
+import { parseCommandArgs } from './parse-command-args.js';
 
 const HELP = `Usage: mqtt-warden validate POLICY
 
@@ -9,21 +9,12 @@ Exit status: 0 valid, 2 invalid or unreadable.`;
 
 /** `mqtt-warden validate POLICY` → 0 when the policy loads, 2 otherwise. */
 export async function run(args: string[]): Promise<number> {
-  let positionals: string[];
-  let help: boolean | undefined;
-  try {
-    ({
-      positionals,
-      values: { help },
-    } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`mqtt-warden validate: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArgs('validate', HELP, args, {
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { positionals } = parsed;
   if (positionals.length !== 1) {
     console.error(`mqtt-warden validate: give exactly one policy file\n\n${HELP}`);
     return 2;
