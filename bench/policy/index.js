@@ -1,43 +1,20 @@
 // Policy engine benchmark: node --expose-gc bench/policy/index.js   (after `pnpm run build`)
 // 10k principals, 1k roles, 100k rules (literal, wildcard, templated); random publish/subscribe/receive.
+
 import { createGuard } from '../../packages/core/dist/index.js';
 import { compilePolicy, parsePolicy } from '../../packages/policy/dist/index.js';
 import { filterCovers, filtersOverlap, matchTopic } from '../../packages/topic/dist/index.js';
+import { fleetPolicy, ROLES, RULES_PER_ROLE, seededRandom } from './fleet-policy.js';
 
-const ROLES = 1_000;
-const RULES_PER_ROLE = 100;
 const PRINCIPALS = 10_000;
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 
-// Deterministic PRNG (mulberry32) so runs are comparable.
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = (list) => list[Math.floor(random() * list.length)];
-const int = (n) => Math.floor(random() * n);
-
 // --- the policy document --------------------------------------------------------------------------
-const ACTION_WORDS = ['publish', 'subscribe', 'receive', 'read', 'write'];
-const roles = {};
-for (let r = 0; r < ROLES; r++) {
-  const rules = [];
-  for (let j = 0; j < RULES_PER_ROLE; j++) {
-    const kind = random();
-    let topic;
-    if (kind < 0.6) topic = `site${r}/dev${int(50)}/sensor${j}`;
-    else if (kind < 0.75) topic = `site${r}/+/sensor${j}`;
-    else if (kind < 0.9) topic = `site${r}/dev${int(50)}/#`;
-    else topic = `users/\${username}/site${r}/box${j}`;
-    rules.push({ effect: random() < 0.9 ? 'allow' : 'deny', actions: [pick(ACTION_WORDS)], topics: [topic] });
-  }
-  roles[`role${r}`] = { rules };
-}
-const document = { version: 1, roles };
+// One PRNG for the policy, then the principals and requests, as before the generator moved out.
+const rng = seededRandom();
+const { random, pick, int } = rng;
+const document = fleetPolicy(rng);
+const { roles } = document;
 
 // --- principals and requests ------------------------------------------------------------------------
 const principals = [];

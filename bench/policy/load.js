@@ -6,39 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy, loadPolicy } from '../../packages/policy/dist/index.js';
+import { fleetPolicy, ROLES, RULES_PER_ROLE, seededRandom } from './fleet-policy.js';
 
-const ROLES = 1_000;
-const RULES_PER_ROLE = 100;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = (list) => list[Math.floor(random() * list.length)];
-const int = (n) => Math.floor(random() * n);
-
-// The same generator as bench/policy/index.js.
-const ACTION_WORDS = ['publish', 'subscribe', 'receive', 'read', 'write'];
-const roles = {};
-for (let r = 0; r < ROLES; r++) {
-  const rules = [];
-  for (let j = 0; j < RULES_PER_ROLE; j++) {
-    const kind = random();
-    let topic;
-    if (kind < 0.6) topic = `site${r}/dev${int(50)}/sensor${j}`;
-    else if (kind < 0.75) topic = `site${r}/+/sensor${j}`;
-    else if (kind < 0.9) topic = `site${r}/dev${int(50)}/#`;
-    else topic = `users/\${username}/site${r}/box${j}`;
-    rules.push({ effect: random() < 0.9 ? 'allow' : 'deny', actions: [pick(ACTION_WORDS)], topics: [topic] });
-  }
-  roles[`role${r}`] = { rules };
-}
-const document = { version: 1, roles };
+const document = fleetPolicy(seededRandom());
+const { roles } = document;
 
 // YAML as people write it: block mappings, flow lists, quoted topics.
 const yaml = ['version: 1', 'roles:'];
