@@ -41,7 +41,11 @@ export async function stop({ proc }) {
 function start(name, script, args) {
   return new Promise((resolve, reject) => {
     const proc = fork(script, args, {
-      execArgv: ['--import', PROBE],
+      execArgv: [
+        '--import',
+        PROBE,
+        ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+      ],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     let out = '';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startWarden, stop } from './children.js';
+import { probe, startWarden, stop } from './children.js';
 import { wardenConfig, writeWardenFiles } from './fixtures.js';
 import { measure, spread } from './measure.js';
 
@@ -51,11 +51,24 @@ try {
   // Every user logs in once on both (the cached server then holds each verification for 30 s).
   for (const c of contenders) await measure(c.server, login, c.next, { connections: 1, amount: USERS });
   for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) c.runs.push(await measure(c.server, login, c.next, { connections, seconds }));
+    for (const c of contenders) {
+      c.runs.push(await measure(c.server, login, c.next, { connections, seconds }));
+      await settle(c.server);
+    }
   }
 } finally {
   for (const c of contenders) await stop(c.server);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Waits until the server has finished the hashes still queued when autocannon stopped (< 5 % of a core). */
+async function settle(server) {
+  for (let before = await probe(server); ; ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = await probe(server);
+    if (now.cpuUs - before.cpuUs < 25_000) return;
+    before = now;
+  }
 }
 
 console.log(
@@ -73,8 +86,8 @@ for (const { mode, runs } of contenders) {
     `| ${mode} | ${col('rps')} | ${col('cpuUsPerRequest')} | ${col('p50', 2)} | ${col('p99', 2)} |`,
   );
 }
-const failed = contenders.flatMap((c) => c.runs).reduce((sum, m) => sum + m.bad, 0);
-if (failed > 0) {
-  console.error(`\n${failed} logins failed or were not allowed: the figures above do not count`);
-  process.exitCode = 1;
+// Requests cut off by an overloaded server are a result; an answer other than allow is a broken bench.
+for (const { mode, runs } of contenders) {
+  for (const m of runs.filter((run) => run.bad > 0)) console.log(`${mode}, a round: ${m.failures}`);
 }
+if (contenders.some((c) => c.runs.some((m) => m.wrong > 0))) process.exitCode = 1;

@@ -46,6 +46,8 @@ export async function measure(server, route, next, { connections, seconds, amoun
     p99: at(0.99),
     rssMB: after.rss / 1e6,
     bad: result.errors + result.timeouts + wrong,
+    wrong,
+    failures: `${result.errors} errors (${result.timeouts} timeouts), ${wrong} not allowed`,
   };
 }
 
