@@ -1,5 +1,6 @@
 // The servers under test, each in its own child process with bench/server/cpu-probe.js preloaded: the bare
-// node:http baseline, and the real `mqtt-warden serve` bin on a config file.
+// node:http baseline, and the real `mqtt-warden serve` bin on a config file. BENCH_PROF=DIR: each child
+// writes a V8 CPU profile there when it stops.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

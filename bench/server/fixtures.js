@@ -20,13 +20,16 @@ export async function writeWardenFiles(dir) {
   return join(dir, 'warden.yaml');
 }
 
-/** The server config of the bench; `cache: false` turns off the password verification cache. */
-export function wardenConfig(usersFile, { cache = true } = {}) {
+/**
+ * The server config of the bench; `cache: false` turns off the password verification cache, `onError:
+ * 'ignore'` tells a shed login (no verification turn in time) from a refused one.
+ */
+export function wardenConfig(usersFile, { cache = true, onError = 'deny' } = {}) {
   return `listen: { host: 127.0.0.1, port: 0 }
 log: { level: warn }
 policy: { file: policy.yaml, watch: false }
 authenticators: [{ type: password, file: ${usersFile}${cache ? '' : ', cache: false'} }]
-adapters: { goAuth: { responseMode: json } }
+adapters: { emqx: { onError: ${onError} }, goAuth: { responseMode: json } }
 # Raw throughput: the defenses (bench/defenses) would rate-limit this load from one address.
 defenses: { enabled: false }
 `;

@@ -6,7 +6,8 @@ import { probe } from './children.js';
 /**
  * @param {{ url: string, proc: import('node:child_process').ChildProcess }} server
  * @param {{ path: string, type: string, allowBody?: string, allowed: (body: string) => boolean,
- *   encode: (check: object) => string }} route allowBody: the exact allow answer, else `allowed` decides
+ *   encode: (check: object) => string, shed?: (status: number, body: string) => boolean }} route allowBody:
+ *   the exact allow answer, else `allowed` decides; shed: an overloaded server's answer, counted apart
  * @param {() => object} next the check of the next request
  * @param {{ connections: number, seconds?: number, amount?: number, rate?: number }} options amount: a number
  *   of requests instead of seconds; rate: autocannon overallRate
@@ -14,6 +15,8 @@ import { probe } from './children.js';
 export async function measure(server, route, next, { connections, seconds, amount, rate }) {
   const latencies = [];
   let wrong = 0;
+  let shed = 0;
+  let example;
   const before = await probe(server);
   const run = autocannon({
     url: server.url,
@@ -28,7 +31,10 @@ export async function measure(server, route, next, { connections, seconds, amoun
         // Every answer must be the allow: a server answering errors or denies fast counts as failed.
         onResponse: (status, body) => {
           const allowed = route.allowBody === undefined ? route.allowed(body) : body === route.allowBody;
-          if (status !== 200 || !allowed) wrong++;
+          if (status === 200 && allowed) return;
+          if (route.shed?.(status, body)) return void shed++;
+          wrong++;
+          example ??= `${status} ${body.slice(0, 80)}`;
         },
       },
     ],
@@ -45,9 +51,10 @@ export async function measure(server, route, next, { connections, seconds, amoun
     p50: at(0.5),
     p99: at(0.99),
     rssMB: after.rss / 1e6,
-    bad: result.errors + result.timeouts + wrong,
+    bad: result.errors + result.timeouts + shed + wrong,
     wrong,
-    failures: `${result.errors} errors (${result.timeouts} timeouts), ${wrong} not allowed`,
+    shed,
+    failures: `${result.errors} errors (${result.timeouts} timeouts), ${shed} shed, ${wrong} not allowed${example ? ` (first: ${example})` : ''}`,
   };
 }
 
