@@ -1,0 +1,71 @@
+// The servers under test, each in its own child process with bench/server/cpu-probe.js preloaded: the bare
+// node:http baseline, and the real `mqtt-warden serve` bin on a config file. BENCH_PROF=DIR: each child
+// writes a V8 CPU profile there when it stops.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PROBE = new URL('./cpu-probe.js', import.meta.url).href;
+const BARE = fileURLToPath(new URL('./bare-server.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/server/dist/bin.js', import.meta.url));
+
+/** The bare node:http server. */
+export function startBare() {
+  return start('bare node:http', BARE, []);
+}
+
+/** `mqtt-warden serve --config FILE`, as an operator starts it. */
+export function startWarden(config) {
+  return start('mqtt-warden', BIN, ['serve', '--config', config]);
+}
+
+/** A child's CPU time (µs, user + system, all threads) and RSS (bytes) now. */
+export function probe({ proc }) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (!message?.probe) return;
+      proc.off('message', onMessage);
+      resolve({ cpuUs: message.probe.cpu.user + message.probe.cpu.system, rss: message.probe.rss });
+    };
+    proc.on('message', onMessage);
+    proc.send('probe');
+  });
+}
+
+export async function stop({ proc }) {
+  if (proc.exitCode !== null) return;
+  proc.removeAllListeners('exit');
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+function start(name, script, args) {
+  return new Promise((resolve, reject) => {
+    const proc = fork(script, args, {
+      execArgv: [
+        '--import',
+        PROBE,
+        ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+      ],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let out = '';
+    const early = (code) => reject(new Error(`${name} exited with ${code} before listening:\n${out}`));
+    const onData = (chunk) => {
+      out += chunk;
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (!url) return;
+      proc.stdout.off('data', onData);
+      proc.stdout.resume(); // keep draining what it prints later
+      proc.off('exit', early);
+      // A server that dies mid-run must end the bench, not leave it waiting for a probe.
+      proc.once('exit', (code) => {
+        console.error(`${name} exited with ${code} during the bench`);
+        process.exit(1);
+      });
+      resolve({ name, proc, url });
+    };
+    proc.stdout.setEncoding('utf8').on('data', onData);
+    proc.once('exit', early);
+  });
+}
