@@ -84,9 +84,9 @@ export class LeasedBudget implements Budget {
     this.#chunk = Math.max(1, Math.ceil(this.#perWindow / (options.chunks ?? 10)));
   }
 
-  /** True while the store could not be reached (this replica uses its own share of the budget). */
+  /** True since the store's last failure until a lease succeeds (this replica uses its own share meanwhile). */
   get degraded(): boolean {
-    return this.#now() < this.#downUntil;
+    return this.#downUntil > 0;
   }
 
   /** Tokens this replica holds now. */
