@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createGuard, type Principal } from '@mqtt-warden/core';
 import {
+  createDefenses,
   FleetSync,
   LeasedBudget,
   redisSharedState,
@@ -325,5 +327,60 @@ describe('Redis scripts', () => {
     expect(await shared.heartbeat(key, 'b', 10_000)).toBe(2);
     await shared.leave(key, 'a');
     expect(await shared.heartbeat(key, 'b', 10_000)).toBe(1);
+  });
+});
+
+describe('createDefenses on one Redis', () => {
+  const prefix = `test-shared-defenses-${randomUUID()}`;
+  afterAll(async () => {
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('refuses on B a principal drained through A, within about one flush', async () => {
+    const config = {
+      store: { redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } },
+      lockout: { enabled: false },
+      rateLimits: {
+        requests: {
+          perPrincipal: { perSecond: 0.001, burst: 100 },
+          perClientId: { perSecond: 0.001, burst: 100_000 },
+          shared: { intervalMs: 50 },
+        },
+      },
+    } as const;
+    const [a, b] = await Promise.all([createDefenses(config), createDefenses(config)]);
+    try {
+      const guard = createGuard({
+        authenticators: [],
+        authorizer: { authorize: () => ({ allowed: true, reason: 'rule' }) },
+      });
+      const [ga, gb] = [a.protect(guard), b.protect(guard)];
+      const principal: Principal = {
+        id: 'alice',
+        clientId: 'c-alice',
+        method: 'password',
+        roles: [],
+        attributes: {},
+      };
+      const ask = (g: typeof ga) => g.authorize(principal, { action: 'publish', topic: 'ok/x' }).allowed;
+      let onA = 0;
+      for (let i = 0; i < 150; i++) if (ask(ga)) onA++;
+      expect(onA).toBe(100);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // A's flush
+      let onB = 0;
+      for (let i = 0; i < 100; i++) {
+        if (ask(gb)) onB++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // Per-process buckets would give B its own 100; B allows only until its first flush.
+      expect(onB).toBeGreaterThan(0);
+      expect(onB).toBeLessThan(40);
+      expect(b.stats().shared?.replicas).toBeGreaterThanOrEqual(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });
