@@ -62,10 +62,11 @@ const MAX_SUBJECT = 256;
  * Builds the defenses from a `defenses` config block and opens their store (memory, or Redis shared by
  * replicas). Wrap the guard every adapter uses with {@link Defenses.protect}; a connect then goes:
  * connect rate limits (address, client id) → lockout check (no hash work for a locked key; answered as a
- * wrong password) → this process's verification budget (recently verified credentials first) →
- * attempt charged to the failure counters → authenticators → counters reset on success, the charge
+ * wrong password) → the verification budget, this process's or with Redis the fleet's (recently verified
+ * credentials first) → attempt charged to the failure counters → authenticators → counters reset on success, the charge
  * refunded when the answer was no wrong credential. Authorization requests are limited per
- * address, client id and principal, and a refused one costs `deniedCost` tokens.
+ * address, client id and principal (synchronously; with Redis shared approximately, see `FleetSync`),
+ * and a refused one costs `deniedCost` tokens.
  *
  * @example
  * ```ts
