@@ -8,6 +8,7 @@ import {
   type RateLimiterRes,
 } from 'rate-limiter-flexible';
 import type { DefensesConfig } from './defenses-config.js';
+import { redisSharedState, type SharedState } from './shared-state.js';
 
 /** One named family of counts per key, each kept for a window of `seconds` from its first count. */
 export interface Counter {
@@ -25,6 +26,8 @@ export interface Counter {
 /** Where the defenses keep their counters: this process's memory, or a Redis shared by replicas. */
 export interface CounterStore {
   counter(name: string, seconds: number): Counter;
+  /** With Redis: the state replicas share besides counters (request buckets, verification budget). */
+  readonly shared?: { readonly state: SharedState; readonly keyPrefix: string };
   close(): Promise<void>;
 }
 
@@ -82,6 +85,7 @@ export async function openCounterStore(
   const prefix = store.redis.keyPrefix;
   const open = config.onStoreError === 'open';
   return {
+    shared: { state: redisSharedState(redis), keyPrefix: prefix },
     counter(name, seconds) {
       const keyPrefix = `${prefix}:${name}`;
       const limiter = new RateLimiterRedis({

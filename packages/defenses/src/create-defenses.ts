@@ -9,9 +9,12 @@ import {
 import { type CounterStore, openCounterStore } from './counter-store.js';
 import type { DefenseEvent, KeyKind } from './defense-event.js';
 import { type DefensesConfig, type DefensesConfigInput, parseDefensesConfig } from './defenses-config.js';
+import { FleetSync, type FleetSyncStats } from './fleet-sync.js';
+import { type Budget, localBudget } from './leased-budget.js';
 import { Lockout, type LoginAttempt } from './lockout.js';
 import { addressKey, type LockKind, lockKey } from './lockout-key.js';
 import { RecentCredentials } from './recent-credentials.js';
+import type { RequestBuckets } from './shared-token-buckets.js';
 import { TokenBuckets } from './token-buckets.js';
 
 export interface DefensesOptions {
@@ -31,6 +34,8 @@ export interface DefenseStats {
   readonly refused: { readonly lockout: number; readonly rateLimited: number; readonly stormShed: number };
   /** Attempts answered "unavailable" because the store could not answer. */
   readonly storeErrors: number;
+  /** With Redis: the sharing of request limits and verification budget (undefined with memory). */
+  readonly shared?: FleetSyncStats;
 }
 
 /** Lockout, rate limits and storm control around a guard; see {@link createDefenses}. */
@@ -57,10 +62,11 @@ const MAX_SUBJECT = 256;
  * Builds the defenses from a `defenses` config block and opens their store (memory, or Redis shared by
  * replicas). Wrap the guard every adapter uses with {@link Defenses.protect}; a connect then goes:
  * connect rate limits (address, client id) → lockout check (no hash work for a locked key; answered as a
- * wrong password) → this process's verification budget (recently verified credentials first) →
- * attempt charged to the failure counters → authenticators → counters reset on success, the charge
+ * wrong password) → the verification budget, this process's or with Redis the fleet's (recently verified
+ * credentials first) → attempt charged to the failure counters → authenticators → counters reset on success, the charge
  * refunded when the answer was no wrong credential. Authorization requests are limited per
- * address, client id and principal, and a refused one costs `deniedCost` tokens.
+ * address, client id and principal (synchronously; with Redis shared approximately, see `FleetSync`),
+ * and a refused one costs `deniedCost` tokens.
  *
  * @example
  * ```ts
@@ -80,8 +86,10 @@ export async function createDefenses(
   const log = options.logger;
   const on = config.enabled;
   let lastStoreLog = 0;
+  const storm = on && config.storm.enabled ? config.storm : undefined;
+  const sharedStorm = storm?.shared.enabled === true && config.store !== 'memory';
   const store: CounterStore | undefined =
-    on && (config.lockout.enabled || config.rateLimits.enabled)
+    on && (config.lockout.enabled || config.rateLimits.enabled || sharedStorm)
       ? await openCounterStore(config, {
           onError: (error) => {
             // One line every 10 s at most while Redis is down.
@@ -96,17 +104,34 @@ export async function createDefenses(
   const connectsByAddress = store && limits && store.counter('conn-addr', limits.connects.perAddress.seconds);
   const connectsByClient =
     store && limits && store.counter('conn-client', limits.connects.perClientId.seconds);
+  // With Redis, request buckets and the verification budget are shared by the replicas (FleetSync);
+  // with memory, they are this process's token buckets, as they always were.
+  const sharedRequests = limits?.requests.shared.enabled === true;
+  const sync =
+    store?.shared && (sharedRequests || sharedStorm)
+      ? new FleetSync(store.shared.state, {
+          keyPrefix: store.shared.keyPrefix,
+          intervalMs: config.rateLimits.requests.shared.intervalMs,
+          maxKeys: config.rateLimits.requests.shared.maxKeys,
+          now,
+          ...(log && { logger: log }),
+        })
+      : undefined;
+  const requestBuckets = (name: string, rate: { perSecond: number; burst: number }): RequestBuckets =>
+    sync && sharedRequests ? sync.buckets(name, rate) : new TokenBuckets(rate, { now });
   const requests = limits && {
-    address: new TokenBuckets(limits.requests.perAddress, { now }),
-    client: new TokenBuckets(limits.requests.perClientId, { now }),
-    principal: new TokenBuckets(limits.requests.perPrincipal, { now }),
+    address: requestBuckets('address', limits.requests.perAddress),
+    client: requestBuckets('client', limits.requests.perClientId),
+    principal: requestBuckets('principal', limits.requests.perPrincipal),
   };
-  const storm = on && config.storm.enabled ? config.storm : undefined;
+  const stormBudget = (name: string, rate: { perSecond: number; burst: number }): Budget =>
+    sync && sharedStorm ? sync.budget(name, rate, config.storm.shared.chunks) : localBudget(rate, now);
   const budget = storm && {
-    fresh: new TokenBuckets(storm.verificationsPerSecond, { max: 1, now }),
-    recent: new TokenBuckets(storm.recentPerSecond, { max: 1, now }),
+    fresh: stormBudget('fresh', storm.verificationsPerSecond),
+    recent: stormBudget('recent', storm.recentPerSecond),
     known: new RecentCredentials({ max: storm.recentMax, ttlMs: storm.recentSeconds * 1000 }),
   };
+  sync?.start();
   const stats = { verifications: 0, refused: { lockout: 0, rateLimited: 0, stormShed: 0 }, storeErrors: 0 };
 
   function event(kind: DefenseEvent['kind'], key: KeyKind, subject: string, extra: Partial<DefenseEvent>) {
@@ -139,16 +164,16 @@ export async function createDefenses(
     return true;
   }
 
-  /** Whether this process may start one more verification now; recently verified credentials first. */
-  function withinBudget(request: ConnectRequest, attempt: LoginAttempt): boolean {
+  /** Whether one more verification may start now (fleet-wide with Redis); recently verified credentials first. */
+  async function withinBudget(request: ConnectRequest, attempt: LoginAttempt): Promise<boolean> {
     if (!budget) return true;
     const { username, password } = request;
     const known = username !== undefined && password !== undefined && budget.known.has(username, password);
-    if (known ? budget.recent.take('') : budget.fresh.take('')) return true;
+    if (await (known ? budget.recent : budget.fresh).take()) return true;
     stats.refused.stormShed++;
     event('storm-shed', 'global', attempt.username ?? attempt.clientId, {
       address: attempt.address,
-      until: now() + budget.fresh.msUntil(''),
+      until: now() + budget.fresh.msUntil(),
     });
     return false;
   }
@@ -172,7 +197,7 @@ export async function createDefenses(
         event('lockout', lock.kind, lock.subject, { address: attempt.address, until: lock.until });
         return LOCKED;
       }
-      if (!withinBudget(request, attempt)) return TRY_LATER;
+      if (!(await withinBudget(request, attempt))) return TRY_LATER;
       for (const placed of (await lockout?.charge(attempt)) ?? []) {
         event('lockout', placed.kind, placed.subject, {
           address: attempt.address,
@@ -224,7 +249,7 @@ export async function createDefenses(
         authorize(principal, request, context) {
           if (!requests) return guard.authorize(principal, request, context);
           const remote = principal.remoteAddress;
-          const keys: [KeyKind, TokenBuckets, string][] = [
+          const keys: [KeyKind, RequestBuckets, string][] = [
             ['principal', requests.principal, principal.id],
             ['client', requests.client, principal.clientId],
           ];
@@ -248,7 +273,10 @@ export async function createDefenses(
         },
       };
     },
-    stats: () => ({ ...stats, refused: { ...stats.refused } }),
-    close: async () => store?.close(),
+    stats: () => ({ ...stats, refused: { ...stats.refused }, ...(sync && { shared: sync.stats() }) }),
+    close: async () => {
+      await sync?.close();
+      await store?.close();
+    },
   };
 }

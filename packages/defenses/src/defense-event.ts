@@ -1,7 +1,7 @@
 /**
  * What a defense keyed on: `user` (username from anywhere), `user-address` (username from one
  * address), `client` (client id), `address` (remote address; IPv6 by /64), `principal` (an
- * authenticated identity), `global` (this process's verification budget).
+ * authenticated identity), `global` (the verification budget: this process's, or the fleet's with Redis).
  */
 export type KeyKind = 'user' | 'user-address' | 'client' | 'address' | 'principal' | 'global';
 
@@ -11,7 +11,8 @@ export type KeyKind = 'user' | 'user-address' | 'client' | 'address' | 'principa
  * - `lockout`: `refused: false` when a key was just locked (until `until`), `true` for an attempt
  *   answered by an existing lock (as a wrong password, with no verification).
  * - `rate-limited`: a connect or an authorization request over its limit was refused.
- * - `storm-shed`: a new verification found this process's budget spent and was told to try later.
+ * - `storm-shed`: a new verification found the budget (this process's, or the fleet's with
+ *   Redis) spent and was told to try later.
  *
  * @example
  * ```ts

@@ -7,7 +7,11 @@ export {
   DefensesConfigSchema,
   parseDefensesConfig,
 } from './defenses-config.js';
+export { FleetSync, type FleetSyncOptions, type FleetSyncStats } from './fleet-sync.js';
+export { type Budget, LeasedBudget, type LeasedBudgetOptions, localBudget } from './leased-budget.js';
 export { type Lock, Lockout, type LockoutEntry, type LoginAttempt } from './lockout.js';
-export { addressKey, type LockKind, lockKey, parseLockKey } from './lockout-key.js';
+export { addressKey, encodeKeyPart, type LockKind, lockKey, parseLockKey } from './lockout-key.js';
 export { RecentCredentials } from './recent-credentials.js';
+export { type BucketDelta, type Lease, redisSharedState, type SharedState } from './shared-state.js';
+export { type RequestBuckets, SharedTokenBuckets } from './shared-token-buckets.js';
 export { TokenBuckets } from './token-buckets.js';

@@ -48,7 +48,16 @@ function expandIPv6(address: string): string[] {
   return [...left, ...Array.from({ length: Math.max(0, missing) }, () => '0'), ...right];
 }
 
-function encode(subject: string): string {
+/**
+ * One part of a store key: URI-encoded, or `sha256.HEX` when longer than 200 characters encoded, so a
+ * 64 KiB client id costs a short key and no subject can forge a separator.
+ *
+ * @example
+ * ```ts
+ * encodeKeyPart('a b'); // 'a%20b'
+ * ```
+ */
+export function encodeKeyPart(subject: string): string {
   const encoded = encodeURIComponent(subject);
   return encoded.length <= MAX_ENCODED
     ? encoded
@@ -67,8 +76,8 @@ function encode(subject: string): string {
  */
 export function lockKey(kind: LockKind, subject: string, address?: string): string {
   return kind === 'user-address'
-    ? `${kind}:${encode(subject)}@${encode(address ?? '')}`
-    : `${kind}:${encode(subject)}`;
+    ? `${kind}:${encodeKeyPart(subject)}@${encodeKeyPart(address ?? '')}`
+    : `${kind}:${encodeKeyPart(subject)}`;
 }
 
 /**

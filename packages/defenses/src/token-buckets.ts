@@ -24,12 +24,25 @@ export class TokenBuckets {
 
   constructor(
     rate: { readonly perSecond: number; readonly burst: number },
-    options: { readonly max?: number; readonly now?: () => number } = {},
+    options: {
+      readonly max?: number;
+      readonly now?: () => number;
+      /** Called when a key is forgotten to make room (least recently used). */
+      readonly onEvict?: (key: string) => void;
+    } = {},
   ) {
     this.#perMs = rate.perSecond / 1000;
     this.#burst = rate.burst;
     this.#now = options.now ?? Date.now;
-    this.#buckets = new LRUCache({ max: options.max ?? 100_000 });
+    const onEvict = options.onEvict;
+    this.#buckets = new LRUCache({
+      max: options.max ?? 100_000,
+      ...(onEvict && {
+        dispose: (_bucket: Bucket, key: string, reason: LRUCache.DisposeReason) => {
+          if (reason === 'evict') onEvict(key);
+        },
+      }),
+    });
   }
 
   /** Takes `cost` tokens when there are that many; false (and nothing taken) otherwise. */
@@ -40,10 +53,19 @@ export class TokenBuckets {
     return true;
   }
 
-  /** Takes up to `cost` tokens, going no lower than zero (a refused request still costs). */
+  /** Takes up to `cost` tokens, going no lower than zero (a refused request still costs); a debt stays. */
   charge(key: string, cost: number): void {
     const bucket = this.#refilled(key);
-    bucket.tokens = Math.max(0, bucket.tokens - cost);
+    bucket.tokens = Math.max(Math.min(0, bucket.tokens), bucket.tokens - cost);
+  }
+
+  /**
+   * Sets a key's tokens now, down to `-burst` (a debt: refused until refilled past it), e.g. to what
+   * the replicas sharing the bucket left of it.
+   */
+  set(key: string, tokens: number): void {
+    const bucket = this.#refilled(key);
+    bucket.tokens = Math.min(this.#burst, Math.max(-this.#burst, tokens));
   }
 
   /** Ms until `cost` tokens are back for this key (0 when they are there). */

@@ -72,6 +72,37 @@ export function createServerMetrics(guard: Guard, defenses?: Defenses): ServerMe
   };
 }
 
+/** With Redis: how the sharing of request limits and verification budget is doing. */
+function registerSharingGauges(registry: Registry, defenses: Defenses): void {
+  let seen = 0;
+  new Counter({
+    name: 'mqtt_warden_defense_sync_errors_total',
+    help: 'Flushes of request limits, budget leases and heartbeats the defenses store (Redis) did not answer.',
+    registers: [registry],
+    collect() {
+      const now = defenses.stats().shared?.errors ?? seen;
+      this.inc(now - seen);
+      seen = now;
+    },
+  });
+  new Gauge({
+    name: 'mqtt_warden_defense_sync_degraded',
+    help: '1 while the store is unreachable: request limits and verification budget are this process’s own (bounded).',
+    registers: [registry],
+    collect() {
+      this.set(defenses.stats().shared?.degraded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mqtt_warden_defense_replicas',
+    help: 'Replicas last seen sharing the defenses store (this one included).',
+    registers: [registry],
+    collect() {
+      this.set(defenses.stats().shared?.replicas ?? 1);
+    },
+  });
+}
+
 /** Metrics read from the defenses when scraped: verifications, store errors, keys locked now. */
 function registerDefenseGauges(registry: Registry, defenses: Defenses): void {
   const seen = { verifications: 0, storeErrors: 0 };
@@ -95,6 +126,7 @@ function registerDefenseGauges(registry: Registry, defenses: Defenses): void {
       seen.storeErrors = now;
     },
   });
+  if (defenses.stats().shared) registerSharingGauges(registry, defenses);
   const lockout = defenses.lockout;
   if (!lockout) return;
   new Gauge({

@@ -42,8 +42,14 @@ export async function run(args: string[]): Promise<number> {
       console.error(`mqtt-warden lockout: the lockout is turned off in ${values.config}`);
       return 2;
     }
-    // Store errors must show here, not be answered from memory.
-    defenses = await createDefenses({ ...config, onStoreError: 'closed' });
+    // Store errors must show here, not be answered from memory; and this command is no replica: it
+    // must not announce itself (the others would shrink their fallback share) nor sync limits.
+    defenses = await createDefenses({
+      ...config,
+      onStoreError: 'closed',
+      rateLimits: { ...config.rateLimits, enabled: false },
+      storm: { ...config.storm, enabled: false },
+    });
     const lockout = defenses.lockout!;
     if (action === 'clear') {
       const cleared = await lockout.clear(rest[0]!);
