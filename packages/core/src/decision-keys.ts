@@ -54,7 +54,8 @@ export class DecisionKeys {
   /** `principalLimit` below the packing limit lets tests reach a reset quickly. */
   constructor(limits: DecisionKeyLimits, onReset: () => void, principalLimit = PRINCIPALS) {
     this.#byContent = new LRUCache({
-      max: limits.entries,
+      // lru-cache allocates for `max` entries up front; more than the bytes can hold never fit anyway.
+      max: Math.max(1, Math.min(limits.entries, Math.floor(limits.bytes / ENTRY_BYTES))),
       maxSize: limits.bytes,
       sizeCalculation: (_value, content) => content.length * 2 + ENTRY_BYTES,
     });
