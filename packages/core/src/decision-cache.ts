@@ -131,8 +131,12 @@ export class DecisionCache {
     }
     current.decisions++;
     current.bytes += bytes;
-    if (entry === undefined) current.topics.set(topic, new TopicDecisions(key, decision));
-    else (entry.more ??= new Map()).set(key, decision);
+    if (entry === undefined) {
+      current.topics.set(topic, new TopicDecisions(key, decision));
+      return;
+    }
+    entry.more ??= new Map();
+    entry.more.set(key, decision);
   }
 
   clear(): void {
