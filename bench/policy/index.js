@@ -2,10 +2,18 @@
 // 10k principals, 1k roles, 100k rules (literal, wildcard, templated); random publish/subscribe/receive.
 
 import { readFileSync } from 'node:fs';
-import { createGuard } from '../../packages/core/dist/index.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { compilePolicy, parsePolicy } from '../../packages/policy/dist/index.js';
 import { filterCovers, filtersOverlap, matchTopic } from '../../packages/topic/dist/index.js';
 import { fleetPolicy, ROLES, RULES_PER_ROLE, seededRandom } from './fleet-policy.js';
+
+// CORE_DIST=path/to/core/dist/index.js runs the bench against another build of the guard (an A/B).
+const { createGuard } = await import(
+  process.env.CORE_DIST
+    ? pathToFileURL(resolve(process.env.CORE_DIST)).href
+    : '../../packages/core/dist/index.js'
+);
 
 const PRINCIPALS = 10_000;
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
