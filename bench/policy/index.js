@@ -8,12 +8,13 @@ import { compilePolicy, parsePolicy } from '../../packages/policy/dist/index.js'
 import { filterCovers, filtersOverlap, matchTopic } from '../../packages/topic/dist/index.js';
 import { fleetPolicy, ROLES, RULES_PER_ROLE, seededRandom } from './fleet-policy.js';
 
-// CORE_DIST=path/to/core/dist/index.js runs the bench against another build of the guard (an A/B).
-const { createGuard } = await import(
-  process.env.CORE_DIST
-    ? pathToFileURL(resolve(process.env.CORE_DIST)).href
-    : '../../packages/core/dist/index.js'
-);
+// BASELINE_CORE_DIST=path/to/other/core/dist/index.js adds that build's guard as a fourth contender, in
+// the same alternating slices (an A/B of the cache in this bench's setting).
+const { createGuard } = await import('../../packages/core/dist/index.js');
+const baseline = process.env.BASELINE_CORE_DIST;
+const { createGuard: createBaselineGuard } = baseline
+  ? await import(pathToFileURL(resolve(baseline)).href)
+  : {};
 
 const PRINCIPALS = 10_000;
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
@@ -167,21 +168,29 @@ for (const [principal, request] of requests) policy.authorize(principal, request
 const firstPassMs = performance.now() - t;
 const profilesHeap = heap() - before;
 
-const guard = createGuard({
+const guardOptions = {
   authenticators: [],
   authorizer: policy,
   // Sized for the working set: 200k requests carry ~196k distinct topics, ~33 MiB as the cache counts
   // them with their decisions, and one generation gets half of maxBytes; under the default 16 MiB the
   // cache would keep dropping generations before a cyclic pass came back to a topic.
   cache: { max: 1_000_000, ttlMs: 600_000, maxBytes: 128 * 2 ** 20 },
-});
+};
+const guard = createGuard(guardOptions);
 for (const [principal, request] of requests) guard.authorize(principal, request);
+const baselineGuard = createBaselineGuard?.(guardOptions);
+if (baselineGuard) for (const [principal, request] of requests) baselineGuard.authorize(principal, request);
 const warm = guard.stats();
 const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 const {
-  wall: [naive, uncached, cached],
-  cpu: [, , cachedCpu],
-} = race([naiveAuthorize, (p, r) => policy.authorize(p, r), (p, r) => guard.authorize(p, r)]);
+  wall: [naive, uncached, cached, baselineCached],
+  cpu: [, , cachedCpu, baselineCpu],
+} = race([
+  naiveAuthorize,
+  (p, r) => policy.authorize(p, r),
+  (p, r) => guard.authorize(p, r),
+  ...(baselineGuard ? [(p, r) => baselineGuard.authorize(p, r)] : []),
+]);
 const stats = guard.stats();
 const hits = stats.cacheHits - warm.cacheHits;
 const hitRate = hits / (hits + stats.cacheMisses - warm.cacheMisses);
@@ -201,6 +210,14 @@ const rows = [
     `${fmt(cached)} decisions/s (hit rate after the warm-up pass ${(hitRate * 100).toFixed(1)}%)`,
   ],
   ['cached, per CPU second', `${fmt(cachedCpu)} decisions/s = ${fmt(1e9 / cachedCpu)} ns a decision`],
+  ...(baselineGuard
+    ? [
+        [
+          'cached, baseline build',
+          `${fmt(baselineCached)} decisions/s, ${fmt(1e9 / baselineCpu)} ns a decision per CPU second (${baseline})`,
+        ],
+      ]
+    : []),
   ['allowed share / disagreements', `${(allowedShare * 100).toFixed(1)}% / ${disagreements} of 20,000`],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
