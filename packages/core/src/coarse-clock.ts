@@ -34,7 +34,8 @@ export class CoarseClock {
     this.#time = Date.now();
     if (!this.#armed) {
       this.#armed = true;
-      setTimeout(this.#stale, this.#lagMs).unref();
+      // Some fake timers (jest's legacy ones) hand back a number.
+      (setTimeout(this.#stale, this.#lagMs) as { unref?: () => void }).unref?.();
     }
     return this.#time;
   }
