@@ -1,5 +1,5 @@
 import { DecisionCache } from './decision-cache.js';
-import { DecisionKeys } from './decision-keys.js';
+import { cacheTopic, DecisionKeys } from './decision-keys.js';
 import { errorCode } from './errors.js';
 import type {
   AccessRequest,
@@ -78,11 +78,12 @@ export interface GuardOptions {
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
   /**
-   * Decision cache; `false` disables it. Defaults: 100,000 entries, 60 s (two generations of half the
-   * entries each: a decision stays until `max / 2` to `max` newer ones or the TTL push it out). Its key tables keep at most
-   * `maxBytes` of topic strings and as much of principal contents (default 16 MiB each, counted at two
-   * bytes a character); a topic longer than `maxTopicLength` characters (default 1,024) is decided
-   * without the cache.
+   * Decision cache; `false` disables it. Defaults: 100,000 decisions, 16 MiB, 60 s, in two generations
+   * of half of each: a decision stays until `max / 2` to `max` newer ones, or as many bytes, or the TTL
+   * push it out, a generation at a time. `maxBytes` bounds the cached decisions with their topic strings
+   * (counted at two bytes a character plus ~128 bytes of entry a topic, 64 a further decision) and,
+   * separately, the table of principal contents; a topic longer than `maxTopicLength` characters
+   * (default 1,024) is decided without the cache.
    */
   readonly cache?:
     | false
@@ -151,16 +152,19 @@ export function createGuard(options: GuardOptions): Guard {
   const { authenticators, authorizer, audit, auditAllow, logger } = options;
   const now = options.now ?? Date.now;
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
-  const cacheMax = cacheOptions?.max ?? 100_000;
+  const maxBytes = cacheOptions?.maxBytes ?? 16 * 2 ** 20;
+  const maxTopicLength = cacheOptions?.maxTopicLength ?? 1024;
   const cache =
-    cacheOptions && new DecisionCache({ max: cacheMax, ttlMs: cacheOptions.ttlMs ?? 60_000, now });
-  const keys = new DecisionKeys(
-    {
-      entries: cacheMax,
-      bytes: cacheOptions?.maxBytes ?? 16 * 2 ** 20,
-      topicLength: cacheOptions?.maxTopicLength ?? 1024,
-    },
-    () => cache?.clear(),
+    cacheOptions &&
+    new DecisionCache({
+      max: cacheOptions.max ?? 100_000,
+      maxBytes,
+      ttlMs: cacheOptions.ttlMs ?? 60_000,
+      // Its own clock reads the system clock less often than every lookup; an injected one is exact.
+      now: options.now,
+    });
+  const keys = new DecisionKeys({ entries: cacheOptions?.max ?? 100_000, bytes: maxBytes }, () =>
+    cache?.clear(),
   );
   let hits = 0;
   let misses = 0;
@@ -272,19 +276,20 @@ export function createGuard(options: GuardOptions): Guard {
         emit(principal, request, EXPIRED, false, start, context);
         return EXPIRED;
       }
-      const key = cache === undefined ? undefined : keys.key(principal, request);
-      if (cache === undefined || key === undefined) {
+      const topic = cache === undefined ? undefined : cacheTopic(request, maxTopicLength);
+      if (cache === undefined || topic === undefined) {
         const decision = decide(principal, request);
         emit(principal, request, decision, false, start, context);
         return decision;
       }
-      let decision = cache.get(key);
+      const key = keys.key(principal, request);
+      let decision = cache.get(topic, key);
       const cached = decision !== undefined;
       if (decision === undefined) {
         misses++;
         decision = decide(principal, request);
         // Errors are not cached: the next request gets a fresh chance to be decided properly.
-        if (decision.reason !== 'error') cache.set(key, decision);
+        if (decision.reason !== 'error') cache.set(topic, key, decision);
       } else {
         hits++;
       }

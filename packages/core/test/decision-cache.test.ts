@@ -1,40 +1,129 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DecisionCache } from '../src/decision-cache.js';
 import type { Decision } from '../src/types.js';
 
 const allow: Decision = { allowed: true, reason: 'rule' };
+const deny: Decision = { allowed: false, reason: 'default' };
+
+/** Looks up and stores 9 decisions under 4 topics over 2,000 clock steps; returns how many lookups hit. */
+function churn(cache: DecisionCache, ttlMs: number, advance: (ms: number) => void, clock: () => number) {
+  const storedAt = new Map<string, number>();
+  let served = 0;
+  // Steps of 1–29 ms with lookups of old and new entries, so that entries sit in both generations.
+  for (let step = 0; step < 2_000; step++) {
+    advance(1 + ((step * 7) % 29));
+    // Pseudo-random revisits, many of them near the TTL; keys share topics.
+    const key = ((step * 7_919) >> 3) % 9;
+    const topic = `t/${key % 4}`;
+    if (cache.get(topic, key)) {
+      served++;
+      expect(clock() - storedAt.get(`${topic} ${key}`)!).toBeLessThanOrEqual(ttlMs);
+    } else {
+      cache.set(topic, key, allow);
+      storedAt.set(`${topic} ${key}`, clock());
+    }
+  }
+  return served;
+}
 
 describe('DecisionCache', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('never serves a decision more than ttlMs after it was stored, whatever the access pattern', () => {
     let clock = 1_000;
     const ttlMs = 100;
-    const cache = new DecisionCache({ max: 1_000, ttlMs, now: () => clock });
-    const storedAt = new Map<number, number>();
-    let served = 0;
-    // Steps of 1–29 ms with lookups of old and new keys, so that entries sit in both generations.
-    for (let step = 0; step < 2_000; step++) {
-      clock += 1 + ((step * 7) % 29);
-      const key = step % 5;
-      const found = cache.get(key);
-      if (found) {
-        served++;
-        expect(clock - storedAt.get(key)!).toBeLessThanOrEqual(ttlMs);
-      } else {
-        cache.set(key, allow);
-        storedAt.set(key, clock);
-      }
-    }
+    const cache = new DecisionCache({ max: 1_000, maxBytes: 2 ** 20, ttlMs, now: () => clock });
+    const served = churn(
+      cache,
+      ttlMs,
+      (ms) => {
+        clock += ms;
+      },
+      () => clock,
+    );
     expect(served).toBeGreaterThan(100);
   });
 
-  it('keeps at most max entries and forgets the oldest generation first', () => {
-    const cache = new DecisionCache({ max: 4, ttlMs: 60_000, now: () => 0 });
-    for (let key = 0; key < 10; key++) cache.set(key, allow);
+  it('keeps the TTL with its own clock, which reads the system clock only now and then', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const ttlMs = 100;
+    const cache = new DecisionCache({ max: 1_000, maxBytes: 2 ** 20, ttlMs });
+    // The event loop runs between steps: the clock's timer marks its reading stale.
+    const served = churn(cache, ttlMs, (ms) => vi.advanceTimersByTime(ms), Date.now);
+    expect(served).toBeGreaterThan(100);
+  });
+
+  it('keeps the TTL with its own clock while lookups run without a turn of the event loop', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const ttlMs = 100;
+    const cache = new DecisionCache({ max: 1_000, maxBytes: 2 ** 20, ttlMs });
+    cache.set('t', 1, allow);
+    // Time passes but no timer runs (a long synchronous burst): the clock is still reread every 64 readings.
+    vi.setSystemTime(Date.now() + ttlMs + 1);
+    let served = 0;
+    for (let i = 0; i < 200; i++) if (cache.get('t', 1)) served++;
+    expect(served).toBeLessThan(64);
+    expect(cache.get('t', 1)).toBeUndefined();
+  });
+
+  it('keeps a topic’s decisions for different keys apart', () => {
+    const cache = new DecisionCache({ max: 1_000, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    cache.set('t', 1, allow);
+    cache.set('t', 2, deny);
+    cache.set('t', 3, allow);
+    cache.set('u', 2, allow);
+    expect([cache.get('t', 1), cache.get('t', 2), cache.get('t', 3), cache.get('t', 4)]).toEqual([
+      allow,
+      deny,
+      allow,
+      undefined,
+    ]);
+    expect([cache.get('u', 1), cache.get('u', 2)]).toEqual([undefined, allow]);
+    cache.set('t', 2, allow); // a stored key is replaced, not counted twice
+    expect(cache.get('t', 2)).toBe(allow);
+    expect(cache.usage).toMatchObject({ decisions: 4, topics: 2 });
+  });
+
+  it('keeps at most max decisions and forgets the oldest generation first', () => {
+    const cache = new DecisionCache({ max: 4, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    for (let key = 0; key < 10; key++) cache.set(`t/${key % 3}`, key, allow);
     expect(cache.size).toBeLessThanOrEqual(4);
-    expect(cache.get(9)).toBe(allow);
-    expect(cache.get(0)).toBeUndefined();
+    expect(cache.get('t/0', 9)).toBe(allow);
+    expect(cache.get('t/0', 0)).toBeUndefined();
     cache.clear();
     expect(cache.size).toBe(0);
-    expect(cache.get(9)).toBeUndefined();
+    expect(cache.get('t/0', 9)).toBeUndefined();
+  });
+
+  it('forgets a generation at a time: the newest entries survive every rotation', () => {
+    // Room for some 55 of these topics in a generation; 1,000 go through.
+    const cache = new DecisionCache({ max: 10 ** 6, maxBytes: 20_000, ttlMs: 60_000, now: () => 0 });
+    const topic = (i: number) => `devices/${i}/telemetry`;
+    for (let i = 0; i < 1_000; i++) {
+      cache.set(topic(i), 7, allow);
+      // However the generations fell, the last 30 topics are all still there.
+      for (let back = Math.max(0, i - 29); back <= i; back++) expect(cache.get(topic(back), 7)).toBe(allow);
+    }
+    expect(cache.get(topic(0), 7)).toBeUndefined();
+  });
+
+  it('stays within maxBytes, as counted, under a flood of long topics and of keys on one topic', () => {
+    const maxBytes = 256 * 1024;
+    const cache = new DecisionCache({ max: 10 ** 9, maxBytes, ttlMs: 60_000, now: () => 0 });
+    const long = 'x'.repeat(5_000);
+    let most = 0;
+    for (let i = 0; i < 2_000; i++) {
+      cache.set(`${i}/${long}`, i, allow);
+      // A topic asked about by many principals: each key costs bytes too.
+      for (let k = 0; k < 50; k++) cache.set('fan/out', i * 50 + k, allow);
+      most = Math.max(most, cache.usage.bytes);
+    }
+    expect(most).toBeLessThanOrEqual(maxBytes);
+    expect(most).toBeGreaterThan(maxBytes / 2); // the bound is what limits it here, not something else
+    // A topic longer than a whole generation's bytes is not cached at all.
+    cache.set('y'.repeat(maxBytes), 1, allow);
+    expect(cache.get('y'.repeat(maxBytes), 1)).toBeUndefined();
   });
 });

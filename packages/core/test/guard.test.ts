@@ -251,6 +251,61 @@ describe('createGuard: authorize', () => {
     expect(guard.stats().cacheMisses).toBe(10_000); // and the guard was alive when measured
   });
 
+  it('keeps the heap within maxBytes under a flood of distinct principals, long topics and one topic many ask about', () => {
+    const maxBytes = 4 * MiB;
+    const guard = createGuard({
+      authenticators: [],
+      authorizer: allowAll,
+      cache: { max: 10 ** 9, maxBytes, maxTopicLength: 20_000 },
+    });
+    const before = heapAfterGc();
+    for (const batch of [0, 1, 2]) {
+      // Principals with distinct contents (as an HTTP adapter rebuilds them), each built for one request.
+      let n = 0;
+      const someone = () => principal({ id: `b${batch}p${n++}`, attributes: { note: 'z'.repeat(100) } });
+      for (const topic of longTopics(1_000, 5_000, `b${batch}/`))
+        guard.authorize(someone(), { action: 'publish', topic });
+      for (let i = 0; i < 100_000; i++)
+        guard.authorize(someone(), { action: 'receive', topic: 'fleet/broadcast' });
+    }
+    const kept = heapAfterGc() - before;
+    // The decisions with their topics, and separately the principal contents: maxBytes each, + slack.
+    expect(kept).toBeLessThan(2 * maxBytes + 2 * MiB);
+    expect(guard.stats().cacheMisses).toBe(303_000); // all distinct, and the guard was alive when measured
+  }, 60_000);
+
+  it('never answers one principal or request with a decision cached for another, however the client crafts them', () => {
+    // The client chooses its client id (and claimed username), the topic and the share group.
+    const parts = ['', 'a', '/', '1:', '1:a/', ':', '"', '","', '\\', '[', ',', 'null', '+', '#'];
+    const requests: { who: Principal; request: AccessRequest }[] = [];
+    for (const clientId of parts) {
+      for (const group of [undefined, ...parts]) {
+        for (const topic of parts.map((p) => `${p}/x`).concat(parts)) {
+          requests.push({
+            who: principal({ clientId, claimedUsername: `${clientId}"` }),
+            request: { action: 'subscribe', topic, shareGroup: group, qos: 1 },
+          });
+        }
+      }
+    }
+    const name = (p: Principal, r: AccessRequest) =>
+      JSON.stringify([p.clientId, r.shareGroup ?? null, r.topic]);
+    // Each request is allowed exactly once, when it is the one picked; everything else is denied.
+    for (const picked of [0, 1, 777, requests.length - 1]) {
+      const target = name(requests[picked]!.who, requests[picked]!.request);
+      const guard = createGuard({
+        authenticators: [],
+        authorizer: { authorize: (p, r) => ({ allowed: name(p, r) === target, reason: 'rule' }) },
+      });
+      for (const pass of [0, 1]) {
+        for (const [i, { who, request }] of requests.entries()) {
+          expect(guard.authorize(who, request).allowed, `${pass} ${name(who, request)}`).toBe(i === picked);
+        }
+      }
+      expect(guard.stats().cacheHits).toBe(requests.length); // the second pass came from the cache
+    }
+  });
+
   it('decides topics over the length bound without caching them', () => {
     const authorize = vi.fn(allowAll.authorize);
     const guard = createGuard({

@@ -216,10 +216,10 @@ export const ServerConfigSchema = strictObject({
           ttlMs: z.int().positive().optional().describe('How long a decision is reused.'),
           maxBytes: z
             .int()
-            .min(65_536, 'give the key tables at least 65536 bytes')
+            .min(65_536, 'give the decision cache at least 65536 bytes')
             .optional()
             .describe(
-              'Bounds the topic strings the key table keeps, and separately the principal contents. Default 16 MiB each.',
+              'Bounds the cached decisions with their topic strings, and separately the principal contents. Default 16 MiB each.',
             ),
           maxTopicLength: z
             .int()
