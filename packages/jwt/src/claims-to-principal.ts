@@ -1,6 +1,6 @@
-import type { ConnectRequest, Principal } from '@mqtt-warden/core';
+import type { ConnectRequest, Principal, PrincipalRule } from '@mqtt-warden/core';
 import type { JWTPayload } from 'jose';
-import { parseAclClaim } from './acl-claim.js';
+import { type AclClaimOptions, parseAclClaim } from './acl-claim.js';
 import { TokenError } from './token-error.js';
 
 /** A top-level claim name, or a path into nested objects (e.g. `['realm_access', 'roles']`). */
@@ -34,7 +34,8 @@ export interface ClaimMapping {
  * or scalar-array claim as attribute `claims.NAME` (usable as `${claims.NAME}` in policies), the
  * superuser flag, `expiresAt` = `exp` × 1000, and the ACL claim as the principal's own rules.
  * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly, and
- * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string.
+ * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string. `parseAcl` translates the
+ * ACL claim (default `parseAclClaim`; the JWT authenticator passes its `AclClaimCache`).
  *
  * @example
  * ```ts
@@ -46,6 +47,7 @@ export function claimsToPrincipal(
   request: ConnectRequest,
   method: string,
   mapping: ClaimMapping = {},
+  parseAcl: (claim: unknown, options: AclClaimOptions) => readonly PrincipalRule[] = parseAclClaim,
 ): Principal {
   const attributes: Record<string, string | readonly string[]> = {};
   for (const [name, value] of Object.entries(payload)) {
@@ -66,9 +68,7 @@ export function claimsToPrincipal(
     attributes,
     superuser: mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim)),
     ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
-    ...(aclClaim !== undefined
-      ? { rules: parseAclClaim(aclClaim, { onDropped: mapping.onAclRuleDropped }) }
-      : {}),
+    ...(aclClaim !== undefined ? { rules: parseAcl(aclClaim, { onDropped: mapping.onAclRuleDropped }) } : {}),
     remoteAddress: request.transport.remoteAddress,
     tls: request.transport.tls,
   };

@@ -1,0 +1,100 @@
+import type { PrincipalRule } from '@mqtt-warden/core';
+import { LRUCache } from 'lru-cache';
+import { type AclClaimOptions, parseAclClaim } from './acl-claim.js';
+
+/** Options of {@link AclClaimCache}. */
+export interface AclClaimCacheOptions {
+  /** Bound on the cache's estimated memory. Default 1 MiB; 0 disables caching. */
+  readonly maxBytes?: number;
+}
+
+interface Entry {
+  readonly rules: readonly PrincipalRule[];
+  /** What `parseAclClaim` reported as left out: replayed on every hit, so no warning is lost. */
+  readonly dropped: readonly string[];
+  readonly bytes: number;
+}
+
+/** Per-entry overhead (LRU slots, entry and rule objects, arrays), added to the sizes of the strings. */
+const ENTRY_BYTES = 256;
+const RULE_BYTES = 160;
+const TOPIC_BYTES = 48;
+
+/**
+ * The translations of EMQX ACL claims ({@link parseAclClaim}), remembered by the claim's exact JSON
+ * text, bounded in bytes (LRU). A fleet's tokens mostly carry the same ACL claim (placeholders such as
+ * `${clientid}` are rendered by the policy, not here), so most logins skip the translation. The key
+ * is the whole JSON text, not a digest of it: two claims share an entry only when they are the same
+ * JSON value, so one token's claim never answers for another's. Claims that fail to translate are not
+ * remembered (they throw every time). Use it for JSON-parsed claims only: `JSON.stringify` is exact
+ * for them but drops `undefined` members of arbitrary objects. Returned rules are frozen (shared).
+ *
+ * @example
+ * ```ts
+ * const acl = new AclClaimCache({ maxBytes: 1 << 20 });
+ * const rules = acl.parse(payload.acl, { onDropped: (m) => log.warn(m) });
+ * ```
+ */
+export class AclClaimCache {
+  readonly #entries: LRUCache<string, Entry> | undefined;
+
+  constructor(options: AclClaimCacheOptions = {}) {
+    const maxBytes = options.maxBytes ?? 1 << 20;
+    this.#entries =
+      maxBytes > 0
+        ? new LRUCache<string, Entry>({
+            maxSize: maxBytes,
+            // One huge claim must not evict the whole fleet's entries.
+            maxEntrySize: Math.max(1, Math.floor(maxBytes / 16)),
+            sizeCalculation: (entry) => entry.bytes,
+          })
+        : undefined;
+  }
+
+  /** Estimated bytes held (what the bound applies to). */
+  get bytes(): number {
+    return this.#entries?.calculatedSize ?? 0;
+  }
+
+  /** Same result and errors as `parseAclClaim(claim, options)`, from the cache when the claim was seen. */
+  parse(claim: unknown, options: AclClaimOptions = {}): readonly PrincipalRule[] {
+    if (!this.#entries) return parseAclClaim(claim, options);
+    const key = JSON.stringify(claim) as string | undefined;
+    if (key === undefined) return parseAclClaim(claim, options);
+    const hit = this.#entries.get(key);
+    if (hit) {
+      for (const message of hit.dropped) options.onDropped?.(message);
+      return hit.rules;
+    }
+    const dropped: string[] = [];
+    const rules = parseAclClaim(claim, {
+      onDropped: (message) => {
+        dropped.push(message);
+        options.onDropped?.(message);
+      },
+    });
+    const bytes =
+      ENTRY_BYTES + 2 * key.length + sizeOf(rules) + dropped.reduce((n, m) => n + 2 * m.length, 0);
+    this.#entries.set(key, { rules: deepFreeze(rules), dropped, bytes });
+    return rules;
+  }
+}
+
+function sizeOf(rules: readonly PrincipalRule[]): number {
+  let bytes = 0;
+  for (const rule of rules) {
+    bytes += RULE_BYTES;
+    for (const topic of rule.topics) {
+      bytes += TOPIC_BYTES + 2 * (typeof topic === 'string' ? topic.length : topic.eq.length);
+    }
+  }
+  return bytes;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
