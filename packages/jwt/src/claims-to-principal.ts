@@ -50,9 +50,12 @@ export function claimsToPrincipal(
   parseAcl: (claim: unknown, options: AclClaimOptions) => readonly PrincipalRule[] = parseAclClaim,
 ): Principal {
   const attributes: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(payload)) {
-    const attribute = toAttribute(value);
-    if (attribute !== undefined) attributes[`claims.${name}`] = attribute;
+  // for…in with an own-property check: no [name, value] arrays per claim, and an inherited
+  // (polluted) Object.prototype member never becomes an attribute.
+  for (const name in payload) {
+    if (!Object.hasOwn(payload, name)) continue;
+    const attribute = toAttribute(payload[name]);
+    if (attribute !== undefined) attributes[attributeName(name)] = attribute;
   }
   const groups = claimAt(payload, mapping.groupsClaim ?? 'groups');
   const aclClaim = mapping.aclClaim === false ? undefined : claimAt(payload, mapping.aclClaim ?? 'acl');
@@ -73,6 +76,20 @@ export function claimsToPrincipal(
     tls: request.transport.tls,
   };
   return principal;
+}
+
+/** `claims.NAME` strings of the usual claim names, made once (a new key string costs a hash lookup). */
+const ATTRIBUTE_NAMES = new Map<string, string>();
+const ATTRIBUTE_NAMES_MAX = 256;
+
+function attributeName(claim: string): string {
+  let name = ATTRIBUTE_NAMES.get(claim);
+  if (name === undefined) {
+    name = `claims.${claim}`;
+    // Claim names are chosen by the token's issuer: only a bounded number, of bounded length, is kept.
+    if (ATTRIBUTE_NAMES.size < ATTRIBUTE_NAMES_MAX && claim.length <= 64) ATTRIBUTE_NAMES.set(claim, name);
+  }
+  return name;
 }
 
 function usernameAt(payload: JWTPayload, path: ClaimPath): string {
