@@ -1,15 +1,20 @@
 // Token verification throughput. Run after a build: `ROUNDS=20 SLICE_MS=200 node bench/tokens/index.js`
 // (JWT_ONLY=1 skips introspection).
-// 1. JWT verifications/s through createJwtAuthenticator vs a bare jose jwtVerify (same token, same claims
-//    checks, the key pre-imported as a CryptoKey), in alternating short slices; ratios per pair of slices.
+// 1. JWT verifications/s through createJwtAuthenticator vs a bare jose jwtVerify (same tokens of a
+//    fleet, same claim checks, the key pre-imported as a CryptoKey), in alternating short slices.
 // 2. RFC 7662 introspection through createOAuthAuthenticator: warm cache vs cold (every token new).
 
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { createJwtAuthenticator } from '../../packages/jwt/dist/index.js';
+import { pathToFileURL } from 'node:url';
 import { createIntrospectionClient, createOAuthAuthenticator } from '../../packages/oauth/dist/index.js';
+
+// JWT_DIST=<path of another build's index.js> measures that build instead (before/after comparisons).
+const { createJwtAuthenticator } = await import(
+  process.env.JWT_DIST ? pathToFileURL(process.env.JWT_DIST).href : '../../packages/jwt/dist/index.js'
+);
 
 // jose is a dependency of the jwt package, not of the workspace root.
 const require = createRequire(new URL('../../packages/jwt/package.json', import.meta.url));
@@ -67,14 +72,16 @@ async function compare(a, b) {
   return { a: summary(sides[0]), b: summary(sides[1]), rateRatios, cpuRatios };
 }
 
-const request = (token) => ({
-  clientId: 'device-1',
+const request = (token, clientId = 'device-1') => ({
+  clientId,
   password: new TextEncoder().encode(token),
   transport: { tls: true },
 });
 
+// A fleet: every device has its own token (sub = client id) with the same ACL claim, as an IdP
+// issues them; both contenders verify the same tokens in the same order.
+const DEVICES = Number(process.env.DEVICES ?? 1_000);
 const claims = {
-  sub: 'device-1',
   iss: 'https://idp.bench',
   aud: 'mqtt',
   roles: ['sensor'],
@@ -105,11 +112,25 @@ for (const alg of ['ES256', 'RS256', 'HS256']) {
     keys = { publicKey: jwk };
     verifyKey = await importJWK(jwk, alg);
   }
-  const token = await new SignJWT(claims).setProtectedHeader({ alg }).setExpirationTime(exp).sign(signKey);
-  const authenticator = createJwtAuthenticator({ keys, algorithms: [alg], ...verifyOptions });
-  const check = await authenticator.authenticate(request(token));
-  if (check.outcome !== 'allow') throw new Error(`bench token refused: ${JSON.stringify(check)}`);
-  const req = request(token);
+  const tokens = [];
+  for (let d = 0; d < DEVICES; d++) {
+    const sub = `device-${d}`;
+    tokens.push(
+      await new SignJWT({ ...claims, sub }).setProtectedHeader({ alg }).setExpirationTime(exp).sign(signKey),
+    );
+  }
+  const requests = tokens.map((token, d) => request(token, `device-${d}`));
+  const device = (i) => ((i % DEVICES) + DEVICES) % DEVICES;
+  const authenticator = createJwtAuthenticator({
+    keys,
+    algorithms: [alg],
+    ...verifyOptions,
+    bind: { claim: 'sub', to: 'clientId' },
+  });
+  for (const req of requests.slice(0, 3)) {
+    const check = await authenticator.authenticate(req);
+    if (check.outcome !== 'allow') throw new Error(`bench token refused: ${JSON.stringify(check)}`);
+  }
   const bareOptions = { algorithms: [alg], ...verifyOptions };
   const load = loadavg();
   const {
@@ -118,8 +139,8 @@ for (const alg of ['ES256', 'RS256', 'HS256']) {
     rateRatios,
     cpuRatios,
   } = await compare(
-    () => jwtVerify(token, verifyKey, bareOptions),
-    () => authenticator.authenticate(req),
+    (i) => jwtVerify(tokens[device(i)], verifyKey, bareOptions),
+    (i) => authenticator.authenticate(requests[device(i)]),
   );
   rows.push({
     case: `JWT ${alg}`,
