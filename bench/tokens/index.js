@@ -50,8 +50,9 @@ const spread = (xs, digits = 2) =>
 /**
  * `a` against `b` in ROUNDS pairs of short slices; the order within a pair alternates (ab, ba, ab…) so
  * neither side always runs first, and each pair's ratio b/a is taken between neighbouring slices, so
- * that load drifts on the shared machine hit both sides of a ratio alike. Returns per-side medians
- * and the per-pair ratios (throughput b/a, and CPU per op a/b: > 1 means b is cheaper).
+ * that load drifts on the shared machine hit both sides of a ratio alike. Returns per-side medians,
+ * the per-pair ratios (throughput b/a, and CPU per op a/b: > 1 means b is cheaper) and the CPU µs
+ * per op that b adds to a in each pair.
  */
 async function compare(a, b) {
   for (let i = 0; i < 500; i++) await a(-1 - i); // warm-up (JIT, key caches)
@@ -59,6 +60,7 @@ async function compare(a, b) {
   const sides = [[], []];
   const rateRatios = [];
   const cpuRatios = [];
+  const cpuAdded = [];
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
     const pair = [];
@@ -67,9 +69,10 @@ async function compare(a, b) {
     sides[1].push(pair[1]);
     rateRatios.push(pair[1].rate / pair[0].rate);
     cpuRatios.push(pair[0].cpuUs / pair[1].cpuUs);
+    cpuAdded.push(pair[1].cpuUs - pair[0].cpuUs);
   }
   const summary = (xs) => ({ rate: median(xs.map((x) => x.rate)), cpuUs: median(xs.map((x) => x.cpuUs)) });
-  return { a: summary(sides[0]), b: summary(sides[1]), rateRatios, cpuRatios };
+  return { a: summary(sides[0]), b: summary(sides[1]), rateRatios, cpuRatios, cpuAdded };
 }
 
 const request = (token, clientId = 'device-1') => ({
@@ -138,6 +141,7 @@ for (const alg of ['ES256', 'RS256', 'HS256']) {
     b: ours,
     rateRatios,
     cpuRatios,
+    cpuAdded,
   } = await compare(
     (i) => jwtVerify(tokens[device(i)], verifyKey, bareOptions),
     (i) => authenticator.authenticate(requests[device(i)]),
@@ -150,6 +154,7 @@ for (const alg of ['ES256', 'RS256', 'HS256']) {
     'µs CPU/op bare': bare.cpuUs.toFixed(1),
     'µs CPU/op ours': ours.cpuUs.toFixed(1),
     'CPU ratio bare/ours': spread(cpuRatios),
+    'µs CPU added/op': spread(cpuAdded, 1),
     loadavg: `${load} → ${loadavg()}`,
   });
 }
