@@ -61,22 +61,24 @@ export function claimsToPrincipal(
   const aclClaim = mapping.aclClaim === false ? undefined : claimAt(payload, mapping.aclClaim ?? 'acl');
   const username =
     mapping.usernameClaim === undefined ? undefined : usernameAt(payload, mapping.usernameClaim);
-  const principal: Principal = {
-    id: payload.sub,
-    clientId: request.clientId,
-    ...(username !== undefined && { username }),
-    method,
-    roles: names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles'),
-    ...(groups !== undefined ? { groups: names(groups, 'groups') } : {}),
-    attributes,
-    superuser: mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim)),
-    ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
-    ...(aclClaim !== undefined ? { rules: parseAcl(aclClaim, { onDropped: mapping.onAclRuleDropped }) } : {}),
-    remoteAddress: request.transport.remoteAddress,
-    tls: request.transport.tls,
-  };
-  return principal;
+  // Built member by member, in the order of the Principal type, with absent members left out:
+  // no temporary objects for the optional ones. Evaluation order (and so which error wins) is kept.
+  const principal: Draft = { id: payload.sub, clientId: request.clientId };
+  if (username !== undefined) principal.username = username;
+  principal.method = method;
+  principal.roles = names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles');
+  if (groups !== undefined) principal.groups = names(groups, 'groups');
+  principal.attributes = attributes;
+  principal.superuser =
+    mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim));
+  if (typeof payload.exp === 'number') principal.expiresAt = payload.exp * 1000;
+  if (aclClaim !== undefined) principal.rules = parseAcl(aclClaim, { onDropped: mapping.onAclRuleDropped });
+  principal.remoteAddress = request.transport.remoteAddress;
+  principal.tls = request.transport.tls;
+  return principal as Principal;
 }
+
+type Draft = { -readonly [K in keyof Principal]?: Principal[K] };
 
 /** `claims.NAME` strings of the usual claim names, made once (a new key string costs a hash lookup). */
 const ATTRIBUTE_NAMES = new Map<string, string>();
