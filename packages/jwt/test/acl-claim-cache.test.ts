@@ -1,5 +1,5 @@
 import { AclClaimCache, createJwtAuthenticator, parseAclClaim } from '@mqtt-warden/jwt';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withPassword } from './connect-request.js';
 
@@ -114,7 +114,7 @@ describe('jwt authenticator with the ACL cache', () => {
 
   beforeAll(async () => {
     const pair = await generateKeyPair('ES256');
-    privateKey = pair.privateKey as CryptoKey;
+    privateKey = pair.privateKey;
     publicJwk = await exportJWK(pair.publicKey);
   });
 
