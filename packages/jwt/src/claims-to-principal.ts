@@ -1,6 +1,6 @@
-import type { ConnectRequest, Principal } from '@mqtt-warden/core';
+import type { ConnectRequest, Principal, PrincipalRule } from '@mqtt-warden/core';
 import type { JWTPayload } from 'jose';
-import { parseAclClaim } from './acl-claim.js';
+import { type AclClaimOptions, parseAclClaim } from './acl-claim.js';
 import { TokenError } from './token-error.js';
 
 /** A top-level claim name, or a path into nested objects (e.g. `['realm_access', 'roles']`). */
@@ -34,7 +34,8 @@ export interface ClaimMapping {
  * or scalar-array claim as attribute `claims.NAME` (usable as `${claims.NAME}` in policies), the
  * superuser flag, `expiresAt` = `exp` × 1000, and the ACL claim as the principal's own rules.
  * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly, and
- * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string.
+ * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string. `parseAcl` translates the
+ * ACL claim (default `parseAclClaim`; the JWT authenticator passes its `AclClaimCache`).
  *
  * @example
  * ```ts
@@ -46,33 +47,51 @@ export function claimsToPrincipal(
   request: ConnectRequest,
   method: string,
   mapping: ClaimMapping = {},
+  parseAcl: (claim: unknown, options: AclClaimOptions) => readonly PrincipalRule[] = parseAclClaim,
 ): Principal {
   const attributes: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(payload)) {
-    const attribute = toAttribute(value);
-    if (attribute !== undefined) attributes[`claims.${name}`] = attribute;
+  // for…in with an own-property check: no [name, value] arrays per claim, and an inherited
+  // (polluted) Object.prototype member never becomes an attribute.
+  for (const name in payload) {
+    if (!Object.hasOwn(payload, name)) continue;
+    const attribute = toAttribute(payload[name]);
+    if (attribute !== undefined) attributes[attributeName(name)] = attribute;
   }
   const groups = claimAt(payload, mapping.groupsClaim ?? 'groups');
   const aclClaim = mapping.aclClaim === false ? undefined : claimAt(payload, mapping.aclClaim ?? 'acl');
   const username =
     mapping.usernameClaim === undefined ? undefined : usernameAt(payload, mapping.usernameClaim);
-  const principal: Principal = {
-    id: payload.sub,
-    clientId: request.clientId,
-    ...(username !== undefined && { username }),
-    method,
-    roles: names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles'),
-    ...(groups !== undefined ? { groups: names(groups, 'groups') } : {}),
-    attributes,
-    superuser: mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim)),
-    ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
-    ...(aclClaim !== undefined
-      ? { rules: parseAclClaim(aclClaim, { onDropped: mapping.onAclRuleDropped }) }
-      : {}),
-    remoteAddress: request.transport.remoteAddress,
-    tls: request.transport.tls,
-  };
-  return principal;
+  // Built member by member, in the order of the Principal type, with absent members left out:
+  // no temporary objects for the optional ones. Evaluation order (and so which error wins) is kept.
+  const principal: Draft = { id: payload.sub, clientId: request.clientId };
+  if (username !== undefined) principal.username = username;
+  principal.method = method;
+  principal.roles = names(claimAt(payload, mapping.rolesClaim ?? 'roles'), 'roles');
+  if (groups !== undefined) principal.groups = names(groups, 'groups');
+  principal.attributes = attributes;
+  principal.superuser =
+    mapping.superuserClaim !== undefined && truthy(claimAt(payload, mapping.superuserClaim));
+  if (typeof payload.exp === 'number') principal.expiresAt = payload.exp * 1000;
+  if (aclClaim !== undefined) principal.rules = parseAcl(aclClaim, { onDropped: mapping.onAclRuleDropped });
+  principal.remoteAddress = request.transport.remoteAddress;
+  principal.tls = request.transport.tls;
+  return principal as Principal;
+}
+
+type Draft = { -readonly [K in keyof Principal]?: Principal[K] };
+
+/** `claims.NAME` strings of the usual claim names, made once (a new key string costs a hash lookup). */
+const ATTRIBUTE_NAMES = new Map<string, string>();
+const ATTRIBUTE_NAMES_MAX = 256;
+
+function attributeName(claim: string): string {
+  let name = ATTRIBUTE_NAMES.get(claim);
+  if (name === undefined) {
+    name = `claims.${claim}`;
+    // Claim names are chosen by the token's issuer: only a bounded number, of bounded length, is kept.
+    if (ATTRIBUTE_NAMES.size < ATTRIBUTE_NAMES_MAX && claim.length <= 64) ATTRIBUTE_NAMES.set(claim, name);
+  }
+  return name;
 }
 
 function usernameAt(payload: JWTPayload, path: ClaimPath): string {

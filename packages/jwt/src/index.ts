@@ -1,4 +1,5 @@
 export { type AclClaimOptions, parseAclClaim } from './acl-claim.js';
+export { AclClaimCache, type AclClaimCacheOptions } from './acl-claim-cache.js';
 export { type ClaimMapping, type ClaimPath, claimsToPrincipal } from './claims-to-principal.js';
 export {
   createDeviceTokenIssuer,

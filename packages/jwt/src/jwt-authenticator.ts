@@ -5,6 +5,7 @@ import {
   type GuardLogger,
   UnavailableError,
 } from '@mqtt-warden/core';
+import { AclClaimCache } from './acl-claim-cache.js';
 import { type ClaimMapping, claimsToPrincipal } from './claims-to-principal.js';
 import { createJwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
@@ -28,6 +29,11 @@ export interface JwtAuthenticatorOptions extends JwtVerifierOptions, ClaimMappin
    * `claimed` accepts any and keeps it in `claimedUsername`. See {@link ConnectUsernameMode}.
    */
   readonly connectUsername?: ConnectUsernameMode;
+  /**
+   * Bytes of memory for translated ACL claims, remembered by the claim's exact JSON text (see
+   * `AclClaimCache`). Default 1 MiB; 0 translates every claim anew.
+   */
+  readonly aclCacheBytes?: number;
 }
 
 /**
@@ -51,6 +57,8 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   const name = options.name ?? 'jwt';
   const from = options.from ?? 'password';
   const verifier = createJwtVerifier(options);
+  const aclCache = new AclClaimCache({ maxBytes: options.aclCacheBytes });
+  const parseAcl = aclCache.parse.bind(aclCache);
   const username = tokenUsername(
     { from, connectUsername: options.connectUsername, hasUsernameClaim: options.usernameClaim !== undefined },
     'usernameClaim',
@@ -72,7 +80,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
                 logger.warn({ clientId: request.clientId, sub: payload.sub }, message),
             }
           : options;
-        return username.settle(claimsToPrincipal(payload, request, name, mapping), request);
+        return username.settle(claimsToPrincipal(payload, request, name, mapping, parseAcl), request);
       } catch (error) {
         return denyFor(error);
       }

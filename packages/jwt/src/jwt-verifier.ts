@@ -2,6 +2,7 @@ import { UnavailableError } from '@mqtt-warden/core';
 import { errors, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type KeySource, resolveKeySource } from './key-source.js';
 import { TokenError } from './token-error.js';
+import { verificationCryptoKey } from './verification-crypto-key.js';
 
 /** Options of {@link createJwtVerifier}. */
 export interface JwtVerifierOptions {
@@ -46,7 +47,19 @@ export interface JwtVerifier {
  * ```
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
-  const { key, algorithms } = resolveKeySource(options.keys, options.algorithms);
+  const resolved = resolveKeySource(options.keys, options.algorithms);
+  const { algorithms } = resolved;
+  let key: unknown = resolved.key;
+  if (algorithms.length === 1) {
+    // With one algorithm the key can be imported into WebCrypto once; until then, or if that fails
+    // (verification would then fail the same way), jose takes the key as configured.
+    verificationCryptoKey(key, algorithms[0] as string).then(
+      (cryptoKey) => {
+        if (cryptoKey) key = cryptoKey;
+      },
+      () => {},
+    );
+  }
   const required = new Set(['sub', ...(options.requiredClaims ?? [])]);
   if (options.requireExpiry !== false) required.add('exp');
   const base: JWTVerifyOptions = {
@@ -60,20 +73,27 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   };
   const now = options.now;
 
+  // Plain promise chains, not async functions: one fewer promise and resumption per verification.
+  const checked = (result: Awaited<ReturnType<typeof jwtVerify>>): VerifiedJwt => {
+    if (typeof result.payload.sub !== 'string' || result.payload.sub === '') {
+      throw new TokenError('ERR_TOKEN_CLAIM', 'the "sub" claim must be a non-empty string');
+    }
+    return { payload: result.payload as VerifiedJwt['payload'], protectedHeader: result.protectedHeader };
+  };
+  const failed = (error: unknown): never => {
+    throw translate(error);
+  };
+
   return {
-    async verify(token) {
-      const verifyOptions = now ? { ...base, currentDate: new Date(now()) } : base;
-      let result: Awaited<ReturnType<typeof jwtVerify>>;
+    verify(token) {
+      let verifyOptions = base;
       try {
-        // The union of overloads makes TypeScript pick the resolver form; both are valid at runtime.
-        result = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], verifyOptions);
+        if (now) verifyOptions = { ...base, currentDate: new Date(now()) };
       } catch (error) {
-        throw translate(error);
+        return Promise.reject(error);
       }
-      if (typeof result.payload.sub !== 'string' || result.payload.sub === '') {
-        throw new TokenError('ERR_TOKEN_CLAIM', 'the "sub" claim must be a non-empty string');
-      }
-      return { payload: result.payload as VerifiedJwt['payload'], protectedHeader: result.protectedHeader };
+      // The union of overloads makes TypeScript pick the resolver form; both are valid at runtime.
+      return jwtVerify(token, key as Parameters<typeof jwtVerify>[1], verifyOptions).then(checked, failed);
     },
   };
 }
