@@ -7,6 +7,7 @@ import type { CompiledRule } from './compiled-rule.js';
  * suffices: a publish or receive looks up allows and denies together (`matching`); a subscription needs
  * the denies that overlap it and the allows that cover it, two different questions (`denies`, `allows`).
  * Exact topics (`{ eq }`) sit in maps by their string: they relate to a request only when equal to it.
+ * Lookups fill the caller's `out` array (emptied first), which it reuses for every request.
  */
 const NONE: readonly CompiledRule[] = [];
 
@@ -62,12 +63,17 @@ export class RuleTable {
   // Lookups take the levels of an already validated topic or plain filter: the caller splits once.
 
   /** Allow and deny rules of `action` whose filter matches the topic name, or whose exact topic is it. */
-  matching(action: 'publish' | 'receive', levels: readonly string[], topic: string): readonly CompiledRule[] {
+  matching(
+    action: 'publish' | 'receive',
+    levels: readonly string[],
+    topic: string,
+    out: CompiledRule[],
+  ): readonly CompiledRule[] {
     // The hottest lookup: written out so that a table without exact topics pays one undefined check.
     const index = this.#matching[action];
     const hits = this.#exact?.[action].get(topic);
     if (index.size === 0) return hits ?? NONE;
-    return index.matchLevels(levels, hits?.slice());
+    return index.matchLevels(levels, fill(out, hits));
   }
 
   /** Deny rules of `action` whose filter overlaps the subscription filter (or, for subscribe, whose exact topic is it). */
@@ -75,15 +81,16 @@ export class RuleTable {
     action: 'subscribe' | 'receive',
     levels: readonly string[],
     filter: string,
+    out: CompiledRule[],
   ): readonly CompiledRule[] {
     return action === 'subscribe'
-      ? lookup(this.#exact?.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap')
-      : lookup(undefined, filter, this.#denies.receive, levels, 'overlap');
+      ? lookup(this.#exact?.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap', out)
+      : lookup(undefined, filter, this.#denies.receive, levels, 'overlap', out);
   }
 
   /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
-  allows(levels: readonly string[], filter: string): readonly CompiledRule[] {
-    return lookup(this.#exact?.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover');
+  allows(levels: readonly string[], filter: string, out: CompiledRule[]): readonly CompiledRule[] {
+    return lookup(this.#exact?.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover', out);
   }
 
   get size(): number {
@@ -104,16 +111,24 @@ function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRul
   else map.set(key, [rule]);
 }
 
-/** The exact-topic hits for `key` followed by the index's; no allocation when neither has any. */
+/** The exact-topic hits for `key` followed by the index's, in `out`; no copy when the index is empty. */
 function lookup(
   exact: Map<string, CompiledRule[]> | undefined,
   key: string,
   index: TopicIndex<CompiledRule>,
   levels: readonly string[],
   relation: 'overlap' | 'cover',
+  out: CompiledRule[],
 ): readonly CompiledRule[] {
   const hits = exact?.get(key);
   if (index.size === 0) return hits ?? NONE;
-  const out = hits?.slice();
+  fill(out, hits);
   return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
+}
+
+/** Empties `out` (the caller's reused array) and copies `hits` into it. */
+function fill(out: CompiledRule[], hits: readonly CompiledRule[] | undefined): CompiledRule[] {
+  out.length = 0;
+  if (hits) for (const rule of hits) out.push(rule);
+  return out;
 }
