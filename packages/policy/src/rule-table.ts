@@ -12,19 +12,28 @@ import type { CompiledRule } from './compiled-rule.js';
 const NONE: readonly CompiledRule[] = [];
 
 export class RuleTable {
-  readonly #matching = { publish: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
-  readonly #denies = { subscribe: new TopicIndex<CompiledRule>(), receive: new TopicIndex<CompiledRule>() };
-  readonly #subscribeAllows = new TopicIndex<CompiledRule>();
+  // One field per index, each created by its first rule: a principal's own table (one per principal)
+  // often needs one or two, and a lookup reads its index straight from the table.
+  /** Allow and deny rules of publish, then of receive: looked up together. */
+  #publish: TopicIndex<CompiledRule> | undefined;
+  #receive: TopicIndex<CompiledRule> | undefined;
+  /** Deny rules that refuse a subscription they overlap, of subscribe, then of receive. */
+  #subscribeDenies: TopicIndex<CompiledRule> | undefined;
+  #receiveDenies: TopicIndex<CompiledRule> | undefined;
+  #subscribeAllows: TopicIndex<CompiledRule> | undefined;
   /** Exact-topic rules, by topic name (publish, receive) or filter (subscribe); created by the first one. */
   #exact: ExactMaps | undefined;
   #size = 0;
 
   add(action: Action, filter: string, rule: CompiledRule): void {
     if (action === 'subscribe') {
-      (rule.effect === 'deny' ? this.#denies.subscribe : this.#subscribeAllows).add(filter, rule);
+      if (rule.effect === 'deny') (this.#subscribeDenies ??= new TopicIndex()).add(filter, rule);
+      else (this.#subscribeAllows ??= new TopicIndex()).add(filter, rule);
+    } else if (action === 'publish') {
+      (this.#publish ??= new TopicIndex()).add(filter, rule);
     } else {
-      this.#matching[action].add(filter, rule);
-      if (action === 'receive' && rule.effect === 'deny') this.#denies.receive.add(filter, rule);
+      (this.#receive ??= new TopicIndex()).add(filter, rule);
+      if (rule.effect === 'deny') (this.#receiveDenies ??= new TopicIndex()).add(filter, rule);
     }
     this.#size++;
   }
@@ -54,7 +63,7 @@ export class RuleTable {
         !topic.startsWith('$share/') &&
         !topic.startsWith('$queue/')
       ) {
-        this.#denies.receive.add(topic, rule);
+        (this.#receiveDenies ??= new TopicIndex()).add(topic, rule);
       }
     }
     this.#size++;
@@ -70,9 +79,9 @@ export class RuleTable {
     out: CompiledRule[],
   ): readonly CompiledRule[] {
     // The hottest lookup: written out so that a table without exact topics pays one undefined check.
-    const index = this.#matching[action];
+    const index = action === 'publish' ? this.#publish : this.#receive;
     const hits = this.#exact?.[action].get(topic);
-    if (index.size === 0) return hits ?? NONE;
+    if (index === undefined || index.size === 0) return hits ?? NONE;
     return index.matchLevels(levels, fill(out, hits));
   }
 
@@ -84,8 +93,8 @@ export class RuleTable {
     out: CompiledRule[],
   ): readonly CompiledRule[] {
     return action === 'subscribe'
-      ? lookup(this.#exact?.subscribeDenies, filter, this.#denies.subscribe, levels, 'overlap', out)
-      : lookup(undefined, filter, this.#denies.receive, levels, 'overlap', out);
+      ? lookup(this.#exact?.subscribeDenies, filter, this.#subscribeDenies, levels, 'overlap', out)
+      : lookup(undefined, filter, this.#receiveDenies, levels, 'overlap', out);
   }
 
   /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
@@ -115,13 +124,14 @@ function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRul
 function lookup(
   exact: Map<string, CompiledRule[]> | undefined,
   key: string,
-  index: TopicIndex<CompiledRule>,
+  index: TopicIndex<CompiledRule> | undefined,
   levels: readonly string[],
   relation: 'overlap' | 'cover',
   out: CompiledRule[],
 ): readonly CompiledRule[] {
   const hits = exact?.get(key);
-  if (index.size === 0) return hits ?? NONE;
+  // An index whose only filter was rejected (a rendered filter too long) exists and is empty.
+  if (index === undefined || index.size === 0) return hits ?? NONE;
   fill(out, hits);
   return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
 }
