@@ -27,13 +27,13 @@ export class RuleTable {
 
   add(action: Action, filter: string, rule: CompiledRule): void {
     if (action === 'subscribe') {
-      if (rule.effect === 'deny') (this.#subscribeDenies ??= new TopicIndex()).add(filter, rule);
-      else (this.#subscribeAllows ??= new TopicIndex()).add(filter, rule);
+      if (rule.effect === 'deny') this.#subscribeDenies = added(this.#subscribeDenies, filter, rule);
+      else this.#subscribeAllows = added(this.#subscribeAllows, filter, rule);
     } else if (action === 'publish') {
-      (this.#publish ??= new TopicIndex()).add(filter, rule);
+      this.#publish = added(this.#publish, filter, rule);
     } else {
-      (this.#receive ??= new TopicIndex()).add(filter, rule);
-      if (rule.effect === 'deny') (this.#receiveDenies ??= new TopicIndex()).add(filter, rule);
+      this.#receive = added(this.#receive, filter, rule);
+      if (rule.effect === 'deny') this.#receiveDenies = added(this.#receiveDenies, filter, rule);
     }
     this.#size++;
   }
@@ -63,7 +63,7 @@ export class RuleTable {
         !topic.startsWith('$share/') &&
         !topic.startsWith('$queue/')
       ) {
-        (this.#receiveDenies ??= new TopicIndex()).add(topic, rule);
+        this.#receiveDenies = added(this.#receiveDenies, topic, rule);
       }
     }
     this.#size++;
@@ -81,7 +81,7 @@ export class RuleTable {
     // The hottest lookup: written out so that a table without exact topics pays one undefined check.
     const index = action === 'publish' ? this.#publish : this.#receive;
     const hits = this.#exact?.[action].get(topic);
-    if (index === undefined || index.size === 0) return hits ?? NONE;
+    if (index === undefined) return hits ?? NONE;
     return index.matchLevels(levels, fill(out, hits));
   }
 
@@ -114,6 +114,20 @@ interface ExactMaps {
   readonly subscribeAllows: Map<string, CompiledRule[]>;
 }
 
+/**
+ * `index` (a new one when undefined) with `rule` added under `filter`. A filter the index rejects throws
+ * before a new index is kept: a table never holds an empty one.
+ */
+function added(
+  index: TopicIndex<CompiledRule> | undefined,
+  filter: string,
+  rule: CompiledRule,
+): TopicIndex<CompiledRule> {
+  const into = index ?? new TopicIndex<CompiledRule>();
+  into.add(filter, rule);
+  return into;
+}
+
 function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void {
   const list = map.get(key);
   if (list) list.push(rule);
@@ -130,8 +144,7 @@ function lookup(
   out: CompiledRule[],
 ): readonly CompiledRule[] {
   const hits = exact?.get(key);
-  // An index whose only filter was rejected (a rendered filter too long) exists and is empty.
-  if (index === undefined || index.size === 0) return hits ?? NONE;
+  if (index === undefined) return hits ?? NONE;
   fill(out, hits);
   return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
 }
