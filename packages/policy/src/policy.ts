@@ -158,6 +158,8 @@ export class Policy implements Authorizer {
   readonly #byObject = new WeakMap<Principal, Profile>();
   readonly #byKey = new Map<string, Profile>();
   readonly #cacheSize: number;
+  /** Candidate rules of the lookup being scanned, reused by every request (evaluation is synchronous). */
+  readonly #candidates: CompiledRule[] = [];
 
   /** Use {@link compilePolicy} or {@link parsePolicy}; `locate` maps document paths to line and column. */
   constructor(
@@ -374,6 +376,8 @@ export class Policy implements Authorizer {
       trace,
       best: undefined,
     };
+    // Lookups fill this one array in turn; each result is scanned before the next lookup.
+    const out = this.#candidates;
     if (action === 'subscribe') {
       let filter = request.topic;
       if (!isValidTopicFilter(filter)) return INVALID_FILTER;
@@ -390,13 +394,17 @@ export class Policy implements Authorizer {
       const levels = filter.split('/');
       const tables = this.#tablesFor(profile, levels[0]!);
       for (const table of tables) {
-        if (scan(run, table.denies('subscribe', levels, filter), 'subscribe', 'overlaps', false))
+        if (scan(run, table.denies('subscribe', levels, filter, out), 'subscribe', 'overlaps', false))
           return run.best!.decision;
-        if (receiveDenies && scan(run, table.denies('receive', levels, filter), 'receive', 'overlaps', true))
+        if (
+          receiveDenies &&
+          scan(run, table.denies('receive', levels, filter, out), 'receive', 'overlaps', true)
+        )
           return run.best!.decision;
       }
       for (const table of tables) {
-        if (scan(run, table.allows(levels, filter), 'subscribe', 'covers', false)) return run.best!.decision;
+        if (scan(run, table.allows(levels, filter, out), 'subscribe', 'covers', false))
+          return run.best!.decision;
         if (run.best && !run.firstApplicable && !trace) return run.best.decision;
       }
     } else {
@@ -406,7 +414,7 @@ export class Policy implements Authorizer {
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
       const levels = topic.split('/');
       for (const table of this.#tablesFor(profile, levels[0]!)) {
-        if (scan(run, table.matching(action, levels, topic), action, 'matches', false))
+        if (scan(run, table.matching(action, levels, topic, out), action, 'matches', false))
           return run.best!.decision;
       }
     }
