@@ -10,4 +10,5 @@ export {
 export { type Lock, Lockout, type LockoutEntry, type LoginAttempt } from './lockout.js';
 export { addressKey, type LockKind, lockKey, parseLockKey } from './lockout-key.js';
 export { RecentCredentials } from './recent-credentials.js';
+export { SlowdownHolds } from './slowdown-holds.js';
 export { TokenBuckets } from './token-buckets.js';
