@@ -28,7 +28,7 @@ const slowdown = z
     enabled: on.describe('Hold the refused replies of keys being drained by refusals; `false`: refuse only.'),
     below: z
       .number()
-      .gt(0)
+      .min(0.01)
       .max(1)
       .default(0.5)
       .describe(
