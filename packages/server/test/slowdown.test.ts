@@ -147,7 +147,7 @@ describe('slowed, then refused (EMQX over HTTP)', () => {
     for (let i = 1; i < holds.length; i++) expect(holds[i]).toBeGreaterThan(holds[i - 1]!);
     expect(holds.at(-1)).toBeLessThanOrEqual(800);
     // Each held reply came back no sooner than its hold; the ones before the slowdown were not held.
-    heldAt.forEach((n, i) => expect(denied[n]!.ms).toBeGreaterThanOrEqual(holds[i]! - 1));
+    for (const [i, n] of heldAt.entries()) expect(denied[n]!.ms).toBeGreaterThanOrEqual(holds[i]! - 1);
     expect(heldAt[0]).toBeGreaterThanOrEqual(4);
     expect(Math.max(...denied.slice(0, heldAt[0]).map((d) => d.ms))).toBeLessThan(holds.at(-1)!);
 
