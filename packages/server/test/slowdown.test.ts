@@ -5,6 +5,7 @@ import type { DefenseEvent } from '@mqtt-warden/defenses';
 import { hashPassword } from '@mqtt-warden/password';
 import { createWardenServer, parseServerConfig, type WardenServer } from '@mqtt-warden/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defenseAuditEvent } from '../src/defense-audit-event.js';
 
 // Slowed, then refused, through the real server over loopback HTTP (EMQX's /emqx/authz): a client that
 // keeps asking for a topic it was refused gets its deny replies held longer and longer, then denies for
@@ -229,5 +230,18 @@ describe('slowed, then refused (EMQX over HTTP)', () => {
     expect(reply.result).toBe('deny');
     // Released by close: the reply and the close came well before the hold would have ended.
     expect(reply.end - closing).toBeLessThan(hold / 2);
+  });
+
+  it('audits a held reply as rate-limited with reason slowed, not as a lock or a refusal', () => {
+    const base = { key: 'principal', subject: 'dev0', address: '10.1.0.1', until: 1 } as const;
+    expect(defenseAuditEvent({ ...base, kind: 'rate-limited', refused: false, holdMs: 300 })).toMatchObject({
+      type: 'rate-limited',
+      reason: 'slowed',
+      principalId: 'dev0',
+    });
+    expect(defenseAuditEvent({ ...base, kind: 'rate-limited', refused: true })).toMatchObject({
+      type: 'rate-limited',
+      reason: 'rate-limited',
+    });
   });
 });
