@@ -1,4 +1,11 @@
-import type { AccessRequest, Guard, Principal, QoS } from '@mqtt-warden/core';
+import {
+  type AccessRequest,
+  type Decision,
+  type Guard,
+  type Principal,
+  type QoS,
+  ReplyHolds,
+} from '@mqtt-warden/core';
 import type { Defenses } from '@mqtt-warden/defenses';
 import { matchTopic } from '@mqtt-warden/topic';
 import type { AedesOptions, Client } from 'aedes';
@@ -40,8 +47,11 @@ export interface WardenHooksOptions extends ConnectRequestOptions {
    * Brute-force lockout, connect rate limits and storm control (see `@mqtt-warden/defenses`) in front of
    * `authenticate`, keyed on the CONNECT username and client id and the socket's address. A locked-out
    * CONNECT gets CONNACK 4, as a wrong password does, with no hash verification; a rate-limited or shed
-   * one CONNACK 3 (server unavailable). Publish and receive checks are answered from the per-client
-   * decisions and are not rate limited here.
+   * one CONNACK 3 (server unavailable). A SUBSCRIBE is limited as an authorization request: a client
+   * that keeps subscribing to what it was refused has its SUBACK held (slowed), then gets 0x80 for every
+   * filter until its bucket refills; other clients are not delayed. Publish and receive checks are
+   * answered from the per-client decisions and are not rate limited here (a refused publish closes the
+   * connection, so it cannot be asked again on it).
    */
   readonly defenses?: Defenses;
   /**
@@ -138,6 +148,8 @@ const SYS_PREFIX = '$SYS/';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Labels this adapter's audit events. */
 const AEDES = { adapter: 'aedes' } as const;
+/** A subscription refused before any policy is asked (unknown or revoked client, shared filter). */
+const REFUSED: Decision = { allowed: false, reason: 'default' };
 
 /**
  * Aedes 1.x hooks that put a {@link Guard} in front of every connect, publish, subscription and
@@ -176,7 +188,9 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
   const cacheSize = options.decisionCacheSize ?? 1024;
   const cacheBytes = options.decisionCacheBytes ?? 64 * 1024;
   const allowClientId = clientIdCheck(options.clientId);
-  const authenticator = options.defenses ? options.defenses.protect(guard) : guard;
+  const defended = options.defenses ? options.defenses.protect(guard) : guard;
+  // SUBACKs the defenses hold (Decision.holdMs); sent at once when the broker closes.
+  const holds = new ReplyHolds();
   const states = new WeakMap<Client, ClientState>();
   const live = new Set<ClientState>();
   // Wills seen in preConnect, authorized in authenticate (the hook does not receive the packet).
@@ -241,12 +255,19 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     return guard.authorize(principal, request, AEDES).allowed;
   }
 
-  function subscribeAllowed(principal: Principal, filter: string, qos?: QoS): boolean {
-    return (
-      !isShared(filter) &&
-      // authorizeForward checks every delivery, so a receive deny inside the filter need not refuse it.
-      allowed(principal, { action: 'subscribe', topic: filter, qos, deliveryChecked: true })
+  /** `via`: the defended guard for a SUBSCRIBE the client sent; the plain one for the broker's own rechecks. */
+  function subscribeDecision(principal: Principal, filter: string, qos?: QoS, via = guard): Decision {
+    if (isShared(filter)) return REFUSED;
+    // authorizeForward checks every delivery, so a receive deny inside the filter need not refuse it.
+    return via.authorize(
+      principal,
+      { action: 'subscribe', topic: filter, qos, deliveryChecked: true },
+      AEDES,
     );
+  }
+
+  function subscribeAllowed(principal: Principal, filter: string, qos?: QoS): boolean {
+    return subscribeDecision(principal, filter, qos).allowed;
   }
 
   /** Removes the client's subscriptions its principal may no longer hold (policy or principal changed). */
@@ -360,7 +381,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     authenticate(client, username, password, done) {
       const request = connectRequestOf(client, username, password, options);
-      authenticator.authenticate(request, AEDES).then(
+      defended.authenticate(request, AEDES).then(
         (result) => {
           const will = wills.get(client);
           wills.delete(client);
@@ -413,14 +434,25 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
 
     authorizeSubscribe(client, subscription, done) {
       const state = states.get(client);
-      const ok =
-        state !== undefined &&
-        !state.revoked &&
-        subscribeAllowed(state.principal, subscription.topic, subscription.qos);
-      done(null, ok ? subscription : null);
       // Still connecting: Aedes is restoring the persistent session's subscriptions (a SUBSCRIBE is only
-      // read after CONNACK). The principal resuming the session may not have this one: drop it for good.
-      if (!ok && client.connecting && !client.connected && !client.clean) {
+      // read after CONNACK); those are not requests the client made now, so no limit applies.
+      const restoring = client.connecting && !client.connected;
+      const decision =
+        state === undefined || state.revoked
+          ? REFUSED
+          : subscribeDecision(
+              state.principal,
+              subscription.topic,
+              subscription.qos,
+              restoring ? guard : defended,
+            );
+      const ok = decision.allowed;
+      // A held SUBACK stalls only this client: Aedes reads its next packets once this batch is answered.
+      const held = holds.wait(decision);
+      if (held) void held.then(() => done(null, null));
+      else done(null, ok ? subscription : null);
+      // The principal resuming the session may not have this one: drop it for good.
+      if (!ok && restoring && !client.clean) {
         const internals = client as unknown as ClientInternals;
         internals.broker.persistence.removeSubscriptions(client, [subscription.topic]).catch(() => {
           // Still refused at every restore and delivery; nothing is granted by failing to remove it.
@@ -442,6 +474,7 @@ export function wardenHooks(guard: Guard, options: WardenHooksOptions = {}): War
     },
 
     close() {
+      holds.release();
       stopWatching();
       stopFollowing?.();
       for (const state of live) untrack(state);

@@ -188,7 +188,7 @@ export class AlertEngine {
   }
 
   #defense(record: AuditRecord, now: number): void {
-    const what = record.kind === 'lockout' ? 'locked' : 'limited';
+    const what = record.kind === 'lockout' ? 'locked' : record.reason === 'slowed' ? 'slowed' : 'limited';
     const until = record.until ? Date.parse(record.until) : now + TAKEN_MS;
     for (const key of [record.address, record.principal, record.clientId, record.username]) {
       if (key !== undefined) this.#taken.set(key, { what, until });

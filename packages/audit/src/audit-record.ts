@@ -44,7 +44,7 @@ export interface AlertDetail {
   /** ISO time of the first event counted. */
   readonly since: string;
   readonly count: number;
-  /** What the defenses did about it (`locked`, `limited`), when an event said so. */
+  /** What the defenses did about it (`locked`, `limited`, `slowed`), when an event said so. */
   readonly taken?: string;
 }
 

@@ -126,6 +126,28 @@ describe('alert rules', () => {
     ]);
   });
 
+  it('refusedPerDevice: still raised when the defenses slow the device, saying so', async () => {
+    // What the server records for a slowed client: the guard's own deny, then the defenses' "slowed".
+    const events: (AuditEvent | DefenseEvent)[] = [];
+    for (let n = 0; n < 40; n++) {
+      events.push(refusal(n, 'dev9', '10.0.0.9', T0 + n * 1_000));
+      events.push({
+        type: 'rate-limited',
+        time: T0 + n * 1_000 + 1,
+        scope: 'principal',
+        reason: 'slowed',
+        principalId: 'dev9',
+        remoteAddress: '10.0.0.9',
+        // Slowed until its bucket is back above the slowdown threshold, if it stops asking.
+        until: T0 + n * 1_000 + 5_000,
+      });
+    }
+    const { alerts } = await alertsOf(events);
+    expect(alerts).toEqual([
+      expect.objectContaining({ rule: 'refusedPerDevice', source: 'dev9', count: 31, taken: 'slowed' }),
+    ]);
+  });
+
   it('newNetwork: a known device connecting from another /24 or /64', async () => {
     const events = [
       login(true, 'dev1', '192.0.2.10', T0),

@@ -160,6 +160,12 @@ export interface Decision {
   readonly rule?: RuleRef;
   /** Human-readable detail for explain output and logs. Never contains secrets. */
   readonly message?: string;
+  /**
+   * Milliseconds the adapter holds this deny's reply before sending it, set by the defenses for a client
+   * that keeps asking for what it was refused (see `@mqtt-warden/defenses`). Never set on an allow; the
+   * decision itself stays what it is. Adapters wait it out with {@link ReplyHolds}.
+   */
+  readonly holdMs?: number;
 }
 
 /**

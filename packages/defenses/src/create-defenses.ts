@@ -2,6 +2,7 @@ import {
   type AuditContext,
   type AuthenticationResult,
   type ConnectRequest,
+  type Decision,
   errorCode,
   type Guard,
   type GuardLogger,
@@ -15,6 +16,7 @@ import { Lockout, type LoginAttempt } from './lockout.js';
 import { addressKey, type LockKind, lockKey } from './lockout-key.js';
 import { RecentCredentials } from './recent-credentials.js';
 import type { RequestBuckets } from './shared-token-buckets.js';
+import { SlowdownHolds } from './slowdown-holds.js';
 import { TokenBuckets } from './token-buckets.js';
 
 export interface DefensesOptions {
@@ -36,6 +38,8 @@ export interface DefenseStats {
   readonly storeErrors: number;
   /** With Redis: the sharing of request limits and verification budget (undefined with memory). */
   readonly shared?: FleetSyncStats;
+  /** Refused authorization replies given a hold (`Decision.holdMs`): slowed before being refused. */
+  readonly held: number;
 }
 
 /** Lockout, rate limits and storm control around a guard; see {@link createDefenses}. */
@@ -57,6 +61,8 @@ const LOCKED: AuthenticationResult = {
 };
 const TRY_LATER: AuthenticationResult = { ok: false, reason: 'unavailable', message: 'try again later' };
 const MAX_SUBJECT = 256;
+/** The `rateLimits.requests` bucket of each request key. */
+const RATE_OF = { principal: 'perPrincipal', client: 'perClientId', address: 'perAddress' } as const;
 
 /**
  * Builds the defenses from a `defenses` config block and opens their store (memory, or Redis shared by
@@ -66,7 +72,8 @@ const MAX_SUBJECT = 256;
  * credentials first) → attempt charged to the failure counters → authenticators → counters reset on success, the charge
  * refunded when the answer was no wrong credential. Authorization requests are limited per
  * address, client id and principal (synchronously; with Redis shared approximately, see `FleetSync`),
- * and a refused one costs `deniedCost` tokens.
+ * and a refused one costs `deniedCost` tokens: a key drained by refusals has its refused replies held
+ * (`Decision.holdMs`, adapters wait it out), then, once its bucket is empty, is refused without evaluation.
  *
  * @example
  * ```ts
@@ -126,13 +133,20 @@ export async function createDefenses(
   };
   const stormBudget = (name: string, rate: { perSecond: number; burst: number }): Budget =>
     sync && sharedStorm ? sync.budget(name, rate, config.storm.shared.chunks) : localBudget(rate, now);
+  const slowdown = limits?.requests.slowdown.enabled ? limits.requests.slowdown : undefined;
+  const holds = slowdown && new SlowdownHolds({ maxHeld: slowdown.maxHeld, now });
   const budget = storm && {
     fresh: stormBudget('fresh', storm.verificationsPerSecond),
     recent: stormBudget('recent', storm.recentPerSecond),
     known: new RecentCredentials({ max: storm.recentMax, ttlMs: storm.recentSeconds * 1000 }),
   };
   sync?.start();
-  const stats = { verifications: 0, refused: { lockout: 0, rateLimited: 0, stormShed: 0 }, storeErrors: 0 };
+  const stats = {
+    verifications: 0,
+    refused: { lockout: 0, rateLimited: 0, stormShed: 0 },
+    storeErrors: 0,
+    held: 0,
+  };
 
   function event(kind: DefenseEvent['kind'], key: KeyKind, subject: string, extra: Partial<DefenseEvent>) {
     try {
@@ -239,6 +253,50 @@ export async function createDefenses(
     }
   }
 
+  /**
+   * Slowed, then refused: a refused request whose keys' buckets are below `below` of their burst gets a
+   * hold growing with the most drained one's deficit, up to `maxDelayMs`; one per key and `maxHeld` in
+   * all at once, else it is answered at once.
+   */
+  function slowed(
+    decision: Decision,
+    keys: readonly (readonly [KeyKind, RequestBuckets, string])[],
+    address: string | undefined,
+    adapter: string | undefined,
+  ): Decision {
+    const rates = limits?.requests;
+    if (!rates || !slowdown || !holds || decision.allowed || decision.reason === 'error') return decision;
+    if (adapter === undefined || !slowdown.adapters.includes(adapter)) return decision;
+    let deficit = 0;
+    let worst: { kind: KeyKind; key: string; refillMs: number } | undefined;
+    for (const [kind, buckets, key] of keys) {
+      const rate = rates[RATE_OF[kind as keyof typeof RATE_OF]];
+      const level = rate.burst * slowdown.below;
+      // The time to refill up to `level`, as a share of the time from empty: 0 at `level`, 1 when empty.
+      const refillMs = buckets.msUntil(key, level);
+      const share = Math.min(1, (refillMs * rate.perSecond) / 1000 / level);
+      if (share > deficit) [deficit, worst] = [share, { kind, key, refillMs }];
+    }
+    const holdMs = Math.ceil(slowdown.maxDelayMs * deficit);
+    if (holdMs <= 0 || !worst) return decision;
+    if (
+      !holds.reserve(
+        keys.map(([kind, , key]) => `${kind}:${key}`),
+        holdMs,
+      )
+    )
+      return decision;
+    stats.held++;
+    // `until`: when the key is out of the slowdown again, if it stops asking.
+    event('rate-limited', worst.kind, worst.key, {
+      address,
+      until: now() + worst.refillMs,
+      refused: false,
+      holdMs,
+    });
+    return { ...decision, holdMs };
+  }
+
   return {
     config,
     lockout,
@@ -269,7 +327,7 @@ export async function createDefenses(
           const decision = guard.authorize(principal, request, context);
           const cost = decision.allowed ? 1 : (limits?.requests.deniedCost ?? 1);
           for (const [, buckets, key] of keys) buckets.charge(key, cost);
-          return decision;
+          return slowed(decision, keys, remote, context?.adapter);
         },
       };
     },

@@ -10,7 +10,9 @@ export type KeyKind = 'user' | 'user-address' | 'client' | 'address' | 'principa
  *
  * - `lockout`: `refused: false` when a key was just locked (until `until`), `true` for an attempt
  *   answered by an existing lock (as a wrong password, with no verification).
- * - `rate-limited`: a connect or an authorization request over its limit was refused.
+ * - `rate-limited`: a connect or an authorization request over its limit was refused; `refused: false`
+ *   (with `holdMs`) when a refused authorization request's reply was held instead: its key is being
+ *   drained by refusals and is slowed before being refused.
  * - `storm-shed`: a new verification found the budget (this process's, or the fleet's with
  *   Redis) spent and was told to try later.
  *
@@ -28,7 +30,9 @@ export interface DefenseEvent {
   readonly subject: string;
   /** The remote address of the attempt, when known. */
   readonly address?: string;
-  /** Until when (ms since the epoch) the key stays locked or limited, when known. */
+  /** Until when (ms since the epoch) the key stays locked, limited or slowed (if it stops asking), when known. */
   readonly until?: number;
   readonly refused: boolean;
+  /** How long the reply is held, on a slowed (`rate-limited`, `refused: false`) event. */
+  readonly holdMs?: number;
 }

@@ -30,6 +30,51 @@ const failures = (n: number, what: string) =>
     .describe(what);
 const on = (what: string) => z.boolean().default(true).describe(what);
 
+/** The adapters whose refused replies may be held; go-auth is left out (see below). */
+const HOLDING_ADAPTERS = ['aedes', 'emqx', 'rabbitmq'];
+
+/**
+ * Holding the replies of a client that keeps asking for what it was refused. Bounded, because a held
+ * HTTP reply ties one of the broker's pooled connections (EMQX: 8) and must end well before the
+ * broker's request timeout (go-auth's can be 1 s; a timed-out EMQX request is an "ignore").
+ */
+const slowdown = z
+  .strictObject({
+    enabled: on('Hold the refused replies of keys being drained by refusals; `false`: refuse only.'),
+    below: z
+      .number()
+      .min(0.01)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "Share of a bucket's burst under which a key's refused requests are held: the hold grows from 0 there to `maxDelayMs` at an empty bucket.",
+      ),
+    maxDelayMs: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(500)
+      .describe(
+        "Longest hold of one reply. At most 1000: a held reply must end well before the broker's request timeout.",
+      ),
+    maxHeld: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(2)
+      .describe(
+        'Replies held at once in this process, all keys together (one per key); past it a refused reply goes out at once. Small: each held HTTP reply ties a pooled broker connection.',
+      ),
+    adapters: z
+      .array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'an adapter name, e.g. emqx'))
+      .max(16)
+      .default(HOLDING_ADAPTERS)
+      .describe(
+        'Adapters whose replies may be held (`aedes`, `emqx`, `rabbitmq`, `go-auth`, or your own AuditContext name). go-auth is left out by default: Mosquitto waits for each ACL answer on its single thread, so a held reply would stall every client of the broker.',
+      ),
+  })
+  .prefault({});
+
 /**
  * The `defenses` block: brute-force lockout, rate limits and connect-storm control. Every part is on by
  * default; `enabled: false` turns off one part or (at the top) all of them. See docs/protection.md.
@@ -130,7 +175,12 @@ export const DefensesConfigSchema = z
               .min(1)
               .max(10_000)
               .default(10)
-              .describe('Tokens a refused request costs (a granted one costs 1).'),
+              .describe(
+                'Tokens a refused request costs (a granted one costs 1): a client that keeps asking for what it was refused runs dry first.',
+              ),
+            slowdown: slowdown.describe(
+              'Slowed, then refused: once a key has spent its bucket below `below`, the replies to its refused requests are held (at most `maxHeld` at once, one per key); an empty bucket refuses at once. See docs/protection.md.',
+            ),
             shared: z
               .strictObject({
                 enabled: on('With store: redis, share the request buckets between replicas.'),

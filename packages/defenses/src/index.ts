@@ -14,4 +14,5 @@ export { addressKey, encodeKeyPart, type LockKind, lockKey, parseLockKey } from 
 export { RecentCredentials } from './recent-credentials.js';
 export { type BucketDelta, type Lease, redisSharedState, type SharedState } from './shared-state.js';
 export { type RequestBuckets, SharedTokenBuckets } from './shared-token-buckets.js';
+export { SlowdownHolds } from './slowdown-holds.js';
 export { TokenBuckets } from './token-buckets.js';

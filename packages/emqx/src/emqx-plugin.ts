@@ -6,6 +6,7 @@ import {
   type Principal,
   type PrincipalResolver,
   type QoS,
+  ReplyHolds,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -80,6 +81,9 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
     const aclMode = options.acl ?? 'deny';
     const rename = options.fields ?? {};
     const report = options.onDecision ?? (() => {});
+    // Refused replies the defenses hold (Decision.holdMs) go out at once when the server closes.
+    const holds = new ReplyHolds();
+    app.addHook('preClose', async () => holds.release());
     // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
     if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
     app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
@@ -155,6 +159,7 @@ export const emqxPlugin = fp<EmqxPluginOptions>(
               ? onError
               : 'deny';
           report({ action, result, reason: decision.allowed ? undefined : decision.reason });
+          await holds.wait(decision);
           return reply.send({ result });
         },
       });

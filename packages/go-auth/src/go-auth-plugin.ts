@@ -3,6 +3,7 @@ import {
   formatIssues,
   type Guard,
   type PrincipalResolver,
+  ReplyHolds,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -71,6 +72,9 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
     const deliveryChecked = options.deliveryChecked ?? true;
     const report = options.onDecision ?? (() => {});
     const limit = app.initialConfig.bodyLimit ?? 1_048_576;
+    // Refused replies the defenses hold (Decision.holdMs) go out at once when the server closes.
+    const holds = new ReplyHolds();
+    app.addHook('preClose', async () => holds.release());
     // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
     if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
     app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
@@ -126,7 +130,10 @@ export const goAuthPlugin = fp<GoAuthPluginOptions>(
           deliveryChecked: neutral === 'subscribe' && deliveryChecked,
         });
         if (decision.reason === 'error') return answer(reply, action, 'error', 'error');
-        if (!decision.allowed) return answer(reply, action, 'deny', decision.reason);
+        if (!decision.allowed) {
+          await holds.wait(decision);
+          return answer(reply, action, 'deny', decision.reason);
+        }
       }
       return answer(reply, action, 'grant');
     });

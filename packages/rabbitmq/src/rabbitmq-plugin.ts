@@ -4,6 +4,7 @@ import {
   type Principal,
   type PrincipalQuery,
   type PrincipalResolver,
+  ReplyHolds,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -73,6 +74,9 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
     const vhosts = new Set(options.vhosts ?? ['/']);
     const exchange = options.exchange ?? 'amq.topic';
     const report = options.onDecision ?? (() => {});
+    // Refused replies the defenses hold (Decision.holdMs) go out at once when the server closes.
+    const holds = new ReplyHolds();
+    app.addHook('preClose', async () => holds.release());
     // This plugin's own scope reads forms as bytes: passwords are bytes, other values must be UTF-8.
     if (app.hasContentTypeParser(FORM)) app.removeContentTypeParser(FORM);
     app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) =>
@@ -156,6 +160,7 @@ export const rabbitMqPlugin = fp<RabbitMqPluginOptions>(
         return answer(reply, action, 'deny', 'exchange');
       const decision = guard.authorize(principal, { action, topic: routingKeyToTopic(fields.routing_key) });
       if (decision.reason === 'error') return answer(reply, action, 'error', 'error');
+      await holds.wait(decision);
       return answer(
         reply,
         action,

@@ -7,7 +7,7 @@ export interface ServerMetrics {
   readonly registry: Registry;
   decision(adapter: string, action: string, result: string): void;
   latency(adapter: string, route: string, seconds: number): void;
-  /** Counts what a defense did (lock placed, attempt or request refused). */
+  /** Counts what a defense did (lock placed, attempt or request refused, reply held). */
   defense(event: DefenseEvent): void;
 }
 
@@ -60,11 +60,18 @@ export function createServerMetrics(guard: Guard, defenses?: Defenses): ServerMe
     labelNames: ['key'] as const,
     registers: [registry],
   });
+  const held = new Counter({
+    name: 'mqtt_warden_authorization_held_total',
+    help: 'Refused authorization replies held (slowed) because their key is being drained by refusals, by the most drained key kind.',
+    labelNames: ['key'] as const,
+    registers: [registry],
+  });
   if (defenses) registerDefenseGauges(registry, defenses);
   return {
     registry,
     defense(event) {
       if (event.refused) refusals.inc({ defense: event.kind, key: event.key });
+      else if (event.kind === 'rate-limited') held.inc({ key: event.key });
       else locks.inc({ key: event.key });
     },
     decision: (adapter, action, result) => decisions.inc({ adapter, action, result }),
