@@ -5,10 +5,10 @@ export {
   invalidInputReply,
   JSON_CONTENT_TYPE,
   jsonReply,
+  type ReplySink,
   type SafeParse,
   TEXT_CONTENT_TYPE,
   textReply,
-  type ReplySink,
   writeReply,
 } from './adapter-reply.js';
 export { applyConnectUsername, type ConnectUsernameMode, connectUsernameMode } from './connect-username.js';

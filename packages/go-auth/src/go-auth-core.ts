@@ -10,7 +10,12 @@ import {
   type UrlEncodedForm,
 } from '@mqtt-warden/core';
 import { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
-import type { GoAuthDecisionEvent, GoAuthPluginOptions, GoAuthResult, ResponseMode } from './go-auth-plugin.js';
+import type {
+  GoAuthDecisionEvent,
+  GoAuthPluginOptions,
+  GoAuthResult,
+  ResponseMode,
+} from './go-auth-plugin.js';
 import { type AclFields, aclSchema, superuserSchema, userSchema } from './go-auth-request.js';
 
 /** A go-auth request as received: the JSON body, or a form (`body` is then `form.fields`). */
@@ -153,7 +158,11 @@ export function createGoAuthCore(options: GoAuthPluginOptions): GoAuthCore {
   }
 
   /** The one place a decision becomes a go-auth reply, in the configured response mode. */
-  function decided(action: GoAuthDecisionEvent['action'], result: GoAuthResult, reason?: string): AdapterReply {
+  function decided(
+    action: GoAuthDecisionEvent['action'],
+    result: GoAuthResult,
+    reason?: string,
+  ): AdapterReply {
     report({ action, result, reason });
     return replies[result];
   }

@@ -6,4 +6,10 @@ export {
   type RabbitMqResult,
   rabbitMqPlugin,
 } from './rabbitmq-plugin.js';
-export { resourceSchema, routingKeyToTopic, topicSchema, userSchema, vhostSchema } from './rabbitmq-request.js';
+export {
+  resourceSchema,
+  routingKeyToTopic,
+  topicSchema,
+  userSchema,
+  vhostSchema,
+} from './rabbitmq-request.js';

@@ -1,4 +1,10 @@
-import { type Guard, type Principal, type PrincipalResolver, UrlEncodedForm, writeReply } from '@mqtt-warden/core';
+import {
+  type Guard,
+  type Principal,
+  type PrincipalResolver,
+  UrlEncodedForm,
+  writeReply,
+} from '@mqtt-warden/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createRabbitMqCore, type RabbitMqCore, type RabbitMqInput } from './rabbitmq-core.js';

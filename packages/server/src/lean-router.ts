@@ -1,0 +1,162 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AdapterLog, type AdapterReply, jsonReply, UrlEncodedForm } from '@mqtt-warden/core';
+import type { FastifyBaseLogger } from 'fastify';
+import { errorCodes } from 'fastify';
+import secureJsonParse from 'secure-json-parse';
+import { errorReply } from './error-reply.js';
+import type { RequiredSecret } from './listener-access.js';
+
+/** One broker endpoint the lean path answers itself. */
+export interface LeanRoute {
+  /** The adapter, for metrics and shared secrets. */
+  readonly adapter: string;
+  /** The one `content-type` header value taken here; any other goes to Fastify. */
+  readonly contentType: typeof JSON_TYPE | typeof FORM_TYPE;
+  /** The adapter core: a parsed JSON value, or a form, in; reply out. */
+  readonly answer: (body: unknown, log: AdapterLog) => Promise<AdapterReply>;
+}
+
+export const JSON_TYPE = 'application/json';
+export const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+export interface LeanRouterOptions {
+  /** Hot routes by exact request target (path, no query string). */
+  readonly routes: ReadonlyMap<string, LeanRoute>;
+  /** Fastify's request handler: everything the lean path does not answer goes there unchanged. */
+  readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
+  readonly bodyLimit: number;
+  /** `listen.allow`; a refused source goes to Fastify, which refuses and logs it. */
+  readonly allowed?: (address: string | undefined) => boolean;
+  /** Per-adapter shared secrets; a request without its secret goes to Fastify, which refuses and logs it. */
+  readonly secrets: ReadonlyMap<string, RequiredSecret>;
+  /** True once the server closes: Fastify then answers 503. */
+  readonly closing: () => boolean;
+  readonly log: LeanLog;
+  readonly latency: (adapter: string, route: string, seconds: number) => void;
+}
+
+/** Fastify's logger (pino) with the level check it has at run time. */
+export type LeanLog = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
+
+const INVALID_JSON = jsonReply(400, errorReply(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()).body);
+const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
+
+/**
+ * The server's request handler (node:http), in front of Fastify. A POST to a broker endpoint with its
+ * usual content type, a plain content length within the body limit, from an allowed source and with
+ * its shared secret is answered here: the body is parsed as Fastify would (`secure-json-parse`, or a
+ * form as bytes) and handed to the adapter core, and the reply written as one buffer. Metrics are
+ * observed in line. Everything else (other methods or content types, refusals, admin, health,
+ * metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ serverFactory: (fastifyHandler) => createServer(leanRouter({ ...options, fallback: fastifyHandler })) });
+ * ```
+ */
+export function leanRouter(
+  options: LeanRouterOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const { routes, fallback, bodyLimit, allowed, secrets, closing, log, latency } = options;
+  // The level is fixed for the server's life; Fastify's request lines are at info.
+  const info = log.isLevelEnabled('info');
+  const debug = log.isLevelEnabled('debug');
+  let requests = 0;
+
+  return (request, response) => {
+    const url = request.url ?? '';
+    const route = request.method === 'POST' ? routes.get(url) : undefined;
+    if (route === undefined || closing()) return fallback(request, response);
+    const headers = request.headers;
+    const length = headers['content-length'];
+    if (
+      headers['content-type'] !== route.contentType ||
+      headers['transfer-encoding'] !== undefined ||
+      length === undefined ||
+      !DIGITS.test(length) ||
+      Number(length) > bodyLimit ||
+      (allowed !== undefined && !allowed(request.socket.remoteAddress))
+    ) {
+      return fallback(request, response);
+    }
+    const secret = secrets.get(route.adapter);
+    if (secret !== undefined && !secret.matches(headers[secret.header])) return fallback(request, response);
+
+    const started = performance.now();
+    const reqLog = new RequestLog(log, ++requests, debug);
+    if (info) {
+      log.info(
+        { reqId: reqLog.id, req: { method: 'POST', url, ip: request.socket.remoteAddress } },
+        'incoming request',
+      );
+    }
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // An aborted upload leaves nothing to answer (and an unheard 'error' would end the process).
+    request.on('error', () => {});
+    request.on('end', () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      let input: unknown;
+      if (route.contentType === FORM_TYPE) {
+        input = UrlEncodedForm.parse(body);
+      } else {
+        try {
+          input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
+        } catch {
+          // As Fastify does: the client may send more, so the connection closes after the reply.
+          return write(response, INVALID_JSON, true);
+        }
+      }
+      route.answer(input, reqLog).then(
+        (reply) => write(response, reply, false),
+        (error: Error) => {
+          reqLog.error({ err: error }, 'request failed');
+          const { status, body } = errorReply(error);
+          write(response, jsonReply(status, body), false);
+        },
+      );
+    });
+
+    const adapter = route.adapter;
+    function write(res: ServerResponse, reply: AdapterReply, close: boolean) {
+      res.writeHead(
+        reply.status,
+        close
+          ? { connection: 'close', 'content-type': reply.contentType, 'content-length': reply.bytes.length }
+          : { 'content-type': reply.contentType, 'content-length': reply.bytes.length },
+      );
+      res.end(reply.bytes);
+      const seconds = (performance.now() - started) / 1000;
+      latency(adapter, url, seconds);
+      if (info) {
+        log.info(
+          { reqId: reqLog.id, res: { statusCode: reply.status }, responseTime: seconds * 1000 },
+          'request completed',
+        );
+      }
+    }
+  };
+}
+
+const DIGITS = /^\d{1,12}$/;
+
+/** Log lines of one request carry its id, as Fastify's do, without a child logger per request. */
+class RequestLog implements AdapterLog {
+  constructor(
+    private readonly root: LeanLog,
+    private readonly n: number,
+    private readonly debugging: boolean,
+  ) {}
+
+  get id(): string {
+    return `lean-${this.n.toString(36)}`;
+  }
+
+  debug(object: object, message: string): void {
+    if (this.debugging) this.root.debug({ reqId: this.id, ...object }, message);
+  }
+
+  error(object: object, message: string): void {
+    this.root.error({ reqId: this.id, ...object }, message);
+  }
+}
