@@ -38,7 +38,14 @@ export interface LeanRouterOptions {
 /** Fastify's logger (pino) with the level check it has at run time. */
 export type LeanLog = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
-const INVALID_JSON = jsonReply(400, errorReply(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY()).body);
+/** Fastify's answers to a body it cannot parse, as its error handler (errorReply) words them. */
+const bodyError = (error: Error & { statusCode?: number }) => {
+  const { status, body } = errorReply(error);
+  return jsonReply(status, body);
+};
+const INVALID_JSON = bodyError(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY());
+const EMPTY_JSON = bodyError(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY());
+const TOO_LARGE = bodyError(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
 const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
 
 /**
@@ -69,12 +76,13 @@ export function leanRouter(
     if (route === undefined || closing()) return fallback(request, response);
     const headers = request.headers;
     const length = headers['content-length'];
+    const chunked = headers['transfer-encoding'];
     if (
       headers['content-type'] !== route.contentType ||
-      headers['transfer-encoding'] !== undefined ||
-      length === undefined ||
-      !DIGITS.test(length) ||
-      Number(length) > bodyLimit ||
+      // A plain length within the limit, or chunks (counted as they come); Fastify refuses the rest.
+      (length === undefined
+        ? chunked !== 'chunked'
+        : chunked !== undefined || !DIGITS.test(length) || Number(length) > bodyLimit) ||
       (allowed !== undefined && !allowed(request.socket.remoteAddress))
     ) {
       return fallback(request, response);
@@ -91,19 +99,26 @@ export function leanRouter(
       );
     }
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // An aborted upload leaves nothing to answer (and an unheard 'error' would end the process).
-    request.on('error', () => {});
-    request.on('end', () => {
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= bodyLimit) return void chunks.push(chunk);
+      request.removeListener('data', onData);
+      request.removeListener('end', onEnd);
+      // Fastify's answers to a body it cannot take close the connection: the client may send more.
+      write(response, TOO_LARGE, true);
+    };
+    const onEnd = () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       let input: unknown;
       if (route.contentType === FORM_TYPE) {
         input = UrlEncodedForm.parse(body);
+      } else if (body.length === 0) {
+        return write(response, EMPTY_JSON, true);
       } else {
         try {
           input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
         } catch {
-          // As Fastify does: the client may send more, so the connection closes after the reply.
           return write(response, INVALID_JSON, true);
         }
       }
@@ -111,11 +126,14 @@ export function leanRouter(
         (reply) => write(response, reply, false),
         (error: Error) => {
           reqLog.error({ err: error }, 'request failed');
-          const { status, body } = errorReply(error);
-          write(response, jsonReply(status, body), false);
+          write(response, bodyError(error), false);
         },
       );
-    });
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    // An aborted upload leaves nothing to answer (and an unheard 'error' would end the process).
+    request.on('error', () => {});
 
     const adapter = route.adapter;
     function write(res: ServerResponse, reply: AdapterReply, close: boolean) {
