@@ -3,7 +3,7 @@
 // /emqx/authn with argon2id credentials, cached vs uncached. Build first: pnpm exec tsc -b packages/server
 // Run: node bench/server/index.js [seconds=5] [connections=50]
 import { fork } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -141,11 +141,17 @@ async function main() {
   }
 
   console.log(`\n${seconds}s per row, ${connections} connections, Node ${process.version}\n`);
-  console.log('| target | req/s | p50 ms | p99 ms | RSS MB | errors/non-2xx |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.rss} | ${r.bad} |`);
+  console.log('| target | req/s | p50 ms | p99 ms | server CPU µs/req | RSS MB | errors/non-2xx |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows)
+    console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpu} | ${r.rss} | ${r.bad} |`);
   const base = rows[0].rps;
-  for (const r of [rows[1], rows[3]]) console.log(`${r.name}: ${(r.rps / base).toFixed(2)} of bare`);
+  for (const r of [rows[1], rows[3]]) {
+    console.log(
+      `${r.name}: ${(r.rps / base).toFixed(2)} of bare req/s, bare CPU/req ÷ ours ${(rows[0].cpu / r.cpu).toFixed(2)}`,
+    );
+  }
+  console.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 }
 
 function start(target) {
@@ -164,14 +170,16 @@ async function stop({ proc }) {
   await new Promise((r) => proc.once('exit', r));
 }
 
-function rss({ proc }) {
+/** The target's RSS and its CPU time so far (µs, user + system). */
+function usage({ proc }) {
   return new Promise((resolve) => {
-    proc.once('message', (m) => resolve(m.rss));
-    proc.send('rss');
+    proc.once('message', (m) => resolve(m));
+    proc.send('usage');
   });
 }
 
 async function load(name, target, next, duration = seconds, overallRate = undefined) {
+  const before = await usage(target);
   const result = await autocannon({
     url: target.url,
     connections,
@@ -180,12 +188,15 @@ async function load(name, target, next, duration = seconds, overallRate = undefi
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (req) => ({ ...req, ...next() }) }],
   });
+  const after = await usage(target);
   return {
     name,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
-    rss: Math.round((await rss(target)) / 1e6),
+    rss: Math.round(after.rss / 1e6),
+    // Server CPU per answered request: what the server costs, whatever the load generator gets.
+    cpu: ((after.cpu - before.cpu) / Math.max(1, result.requests.total)).toFixed(1),
     bad: result.errors + result.non2xx,
   };
 }
@@ -208,6 +219,9 @@ async function child(target) {
     const server = await createWardenServer(await loadServerConfig(target));
     url = await server.listen();
   }
-  process.on('message', () => process.send({ rss: process.memoryUsage().rss }));
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage();
+    process.send({ rss: process.memoryUsage().rss, cpu: user + system });
+  });
   process.send({ url });
 }

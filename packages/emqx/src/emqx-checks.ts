@@ -44,12 +44,27 @@ const AUTHZ = Object.entries({
   mountpoint: optional,
 } satisfies Record<string, Check>);
 
-/** `authnSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `authnSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkAuthn({ username: 'dev1', password: 'pw', extra: 1 }); // { username: 'dev1', password: 'pw' }
+ * ```
+ */
 export function checkAuthn(input: unknown): AuthnFields | undefined {
   return check(input, AUTHN) as AuthnFields | undefined;
 }
 
-/** `authzSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `authzSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkAuthz({ username: 'dev1', topic: 't', action: 'publish' }); // the same fields
+ * checkAuthz({ username: 'dev1', topic: '' }); // undefined
+ * ```
+ */
 export function checkAuthz(input: unknown): AuthzFields | undefined {
   return check(input, AUTHZ) as AuthzFields | undefined;
 }

@@ -19,7 +19,15 @@ function acc(v: unknown): AclFields['acc'] | undefined {
   return n === 1 || n === 2 || n === 3 || n === 4 ? n : undefined;
 }
 
-/** `aclSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `aclSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkAcl({ username: 'u', clientid: 'c', topic: 't', acc: '2' }); // { …, acc: 2 }
+ * checkAcl({ username: 'u', clientid: 'c', topic: 't', acc: 5 }); // undefined
+ * ```
+ */
 export function checkAcl(input: unknown): AclFields | undefined {
   if (!record(input)) return undefined;
   const { username, clientid, topic } = input;
@@ -28,7 +36,14 @@ export function checkAcl(input: unknown): AclFields | undefined {
   return code === undefined ? undefined : { username, clientid, topic, acc: code };
 }
 
-/** `userSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `userSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkUser({ username: 'u', password: 'pw', clientid: 'c' }); // the same fields
+ * ```
+ */
 export function checkUser(
   input: unknown,
 ): { username: string; password: string; clientid: string } | undefined {
@@ -37,7 +52,14 @@ export function checkUser(
   return mqtt(username) && text(password) && mqtt(clientid) ? { username, password, clientid } : undefined;
 }
 
-/** `superuserSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `superuserSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkSuperuser({ username: 'u\u0000' }); // undefined
+ * ```
+ */
 export function checkSuperuser(input: unknown): { username: string } | undefined {
   if (!record(input)) return undefined;
   const { username } = input;

@@ -56,7 +56,15 @@ export const checkUser = strict<z.infer<typeof userSchema>>(USER);
 export const checkVhost = strict<z.infer<typeof vhostSchema>>(VHOST);
 /** `resourceSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
 export const checkResource = strict<z.infer<typeof resourceSchema>>(RESOURCE);
-/** `topicSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
+/**
+ * `topicSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
+ *
+ * @example
+ * ```ts
+ * checkTopic(UrlEncodedForm.parse('username=u&vhost=%2F&resource=topic&name=amq.topic&permission=read&routing_key=a.b').fields);
+ * checkTopic({ ...fields, extra: 'x' }); // undefined: the set of keys is closed
+ * ```
+ */
 export const checkTopic = strict<z.infer<typeof topicSchema>>(TOPIC);
 
 /** Like zod's `z.strictObject`: an object that is not an array, with no key outside the shape. */

@@ -2,19 +2,19 @@ import { authnSchema, authzSchema, checkAuthn, checkAuthz } from '@mqtt-warden/e
 import {
   aclSchema,
   checkAcl,
-  checkSuperuser,
   checkUser as checkGoAuthUser,
-  superuserSchema,
+  checkSuperuser,
   userSchema as goAuthUserSchema,
+  superuserSchema,
 } from '@mqtt-warden/go-auth';
 import {
+  checkUser as checkRabbitUser,
   checkResource,
   checkTopic,
-  checkUser as checkRabbitUser,
   checkVhost,
+  userSchema as rabbitUserSchema,
   resourceSchema,
   topicSchema,
-  userSchema as rabbitUserSchema,
   vhostSchema,
 } from '@mqtt-warden/rabbitmq';
 import fc from 'fast-check';
