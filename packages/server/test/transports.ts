@@ -31,7 +31,10 @@ export const TRANSPORTS = ['inject', 'http'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /** A sender for `server` over `transport`; `http` starts the listener. */
-export async function sender(server: WardenServer, transport: Transport): Promise<Send> {
+export async function sender(
+  server: Pick<WardenServer, 'app' | 'listen'>,
+  transport: Transport,
+): Promise<Send> {
   if (transport === 'inject') return (request) => server.app.inject(request) as Promise<Answer>;
   return viaHttp(await server.listen());
 }
