@@ -18,7 +18,7 @@ export interface Answer {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly rawPayload: Buffer;
-  json(): any;
+  json(): unknown;
 }
 
 export type Send = (request: Sendable) => Promise<Answer>;
