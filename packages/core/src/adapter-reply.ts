@@ -9,7 +9,7 @@ export interface AdapterReply {
   /** The exact `content-type` header value. */
   readonly contentType: string;
   readonly body: string;
-  /** `body` as bytes, encoded once for the constant replies. */
+  /** `body` as bytes, encoded once for the constant replies (its length is the content length). */
   readonly bytes: Buffer;
 }
 

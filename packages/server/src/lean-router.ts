@@ -52,7 +52,7 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
  * The server's request handler (node:http), in front of Fastify. A POST to a broker endpoint with its
  * usual content type, a plain content length within the body limit, from an allowed source and with
  * its shared secret is answered here: the body is parsed as Fastify would (`secure-json-parse`, or a
- * form as bytes) and handed to the adapter core, and the reply written as one buffer. Metrics are
+ * form as bytes) and handed to the adapter core, and the reply written in one write. Metrics are
  * observed in line. Everything else (other methods or content types, refusals, admin, health,
  * metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
  *
@@ -143,7 +143,9 @@ export function leanRouter(
           ? { connection: 'close', 'content-type': reply.contentType, 'content-length': reply.bytes.length }
           : { 'content-type': reply.contentType, 'content-length': reply.bytes.length },
       );
-      res.end(reply.bytes);
+      // A string body goes out in one write with the headers; a Buffer would be a second iovec (writev),
+      // which cost about twice the server CPU per request here (measured under load, 2 cores).
+      res.end(reply.body);
       const seconds = (performance.now() - started) / 1000;
       latency(adapter, url, seconds);
       if (info) {
