@@ -1,3 +1,16 @@
+export {
+  type AdapterLog,
+  type AdapterReply,
+  checkedFields,
+  invalidInputReply,
+  JSON_CONTENT_TYPE,
+  jsonReply,
+  type ReplySink,
+  type SafeParse,
+  TEXT_CONTENT_TYPE,
+  textReply,
+  writeReply,
+} from './adapter-reply.js';
 export { applyConnectUsername, type ConnectUsernameMode, connectUsernameMode } from './connect-username.js';
 export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
 export { FileReadError } from './file-read-error.js';

@@ -1,3 +1,5 @@
+export { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
+export { createGoAuthCore, type GoAuthCore, type GoAuthInput } from './go-auth-core.js';
 export {
   type GoAuthDecisionEvent,
   type GoAuthPluginOptions,
@@ -5,3 +7,4 @@ export {
   goAuthPlugin,
   type ResponseMode,
 } from './go-auth-plugin.js';
+export { aclSchema, superuserSchema, userSchema } from './go-auth-request.js';

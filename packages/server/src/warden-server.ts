@@ -1,17 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { basename, dirname } from 'node:path';
 import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
-import type { Authenticator, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
+import type {
+  AdapterLog,
+  Authenticator,
+  Guard,
+  Principal,
+  PrincipalResolver,
+  UrlEncodedForm,
+} from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/defenses';
-import { emqxPlugin } from '@mqtt-warden/emqx';
-import { goAuthPlugin } from '@mqtt-warden/go-auth';
+import { createEmqxCore, type EmqxPluginOptions, emqxPlugin } from '@mqtt-warden/emqx';
+import { createGoAuthCore, type GoAuthPluginOptions, goAuthPlugin } from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
 import { hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
-import { rabbitMqPlugin } from '@mqtt-warden/rabbitmq';
+import {
+  createRabbitMqCore,
+  type RabbitMqCore,
+  type RabbitMqPluginOptions,
+  rabbitMqPlugin,
+} from '@mqtt-warden/rabbitmq';
 import type { RegistryStore } from '@mqtt-warden/registry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
@@ -22,6 +36,8 @@ import { startBrokerConnectors } from './broker-connectors.js';
 import { defenseAuditEvent } from './defense-audit-event.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
+import { errorReply } from './error-reply.js';
+import { FORM_TYPE, JSON_TYPE, type LeanLog, type LeanRoute, leanRouter } from './lean-router.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
 import { openRegistry } from './open-registry.js';
 import { operationsRoutes } from './operations-routes.js';
@@ -141,8 +157,25 @@ export async function createWardenServer(
     connectionTimeout: config.limits.requestTimeoutMs,
     return503OnClosing: true,
   };
+  // The lean path answers the broker hot paths before Fastify; until it is built, all goes to Fastify.
+  let handle: RequestListener | undefined;
+  let fastifyHandler: RequestListener = () => {};
+  const serverFactory = (fastifyHandle: RequestListener) => {
+    fastifyHandler = fastifyHandle;
+    const listener: RequestListener = (request, response) => (handle ?? fastifyHandler)(request, response);
+    const server = https ? createHttpsServer(https, listener) : createHttpServer(listener);
+    // What Fastify sets on a server it creates itself.
+    server.keepAliveTimeout = config.limits.keepAliveTimeoutMs;
+    server.requestTimeout = config.limits.requestTimeoutMs;
+    server.setTimeout(config.limits.requestTimeoutMs);
+    return server;
+  };
   // Fastify's types pick the server kind from the literal options; both kinds serve the same routes.
-  const app = Fastify({ ...fastifyOptions, ...(https ? { https } : {}) } as FastifyServerOptions);
+  const app = Fastify({
+    ...fastifyOptions,
+    ...(https ? { https } : {}),
+    serverFactory,
+  } as FastifyServerOptions);
   const log = app.log;
 
   // Before anything that must be closed on failure.
@@ -327,12 +360,9 @@ export async function createWardenServer(
   let closing = false;
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    const { status, body } = errorReply(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    reply.code(status).send({
-      error: error.code ?? errorCode(error),
-      message: status >= 500 ? 'internal error' : error.message,
-    });
+    reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
@@ -347,8 +377,9 @@ export async function createWardenServer(
   });
   const exposed = exposure(config.listen);
   if (exposed) log.warn(exposed);
+  const allowed = config.listen.allow ? sourceAllowlist(config.listen.allow) : undefined;
   listenerAccess(app, {
-    allowed: config.listen.allow ? sourceAllowlist(config.listen.allow) : undefined,
+    allowed,
     secretFor:
       sharedSecrets.size > 0
         ? (url) => {
@@ -364,9 +395,18 @@ export async function createWardenServer(
   });
 
   const adapters = config.adapters;
+  const hot = new Map<string, LeanRoute>();
+  /** Serves an endpoint on the lean path too, unless it is left out (`false`). */
+  const lean = (
+    path: string | false,
+    adapter: string,
+    contentType: LeanRoute['contentType'],
+    answer: LeanRoute['answer'],
+  ) => {
+    if (path !== false) hot.set(path, { adapter, contentType, answer });
+  };
   if (adapters.emqx?.enabled !== false) {
-    mounting = 'emqx';
-    await app.register(emqxPlugin, {
+    const emqx: EmqxPluginOptions = {
       guard: guardFor('emqx'),
       resolver: resolverFor('emqx'),
       paths: adapters.emqx?.paths,
@@ -375,22 +415,37 @@ export async function createWardenServer(
       acl: adapters.emqx?.acl,
       fields: adapters.emqx?.fields,
       onDecision: (e) => metrics.decision('emqx', e.action, e.result),
-    });
+    };
+    mounting = 'emqx';
+    await app.register(emqxPlugin, emqx);
+    const core = createEmqxCore(emqx);
+    app.addHook('preClose', async () => core.release());
+    lean(emqx.paths?.authz ?? '/emqx/authz', 'emqx', JSON_TYPE, (body, log) => core.authz({ body }, log));
+    lean(emqx.paths?.authn ?? '/emqx/authn', 'emqx', JSON_TYPE, (body, log) => core.authn({ body }, log));
   }
   if (adapters.goAuth?.enabled !== false) {
-    mounting = 'go-auth';
-    await app.register(goAuthPlugin, {
+    const goAuth: GoAuthPluginOptions = {
       guard: guardFor('go-auth'),
       resolver: resolverFor('go-auth'),
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
       deliveryChecked: adapters.goAuth?.deliveryChecked,
       onDecision: (e) => metrics.decision('go-auth', e.action, e.result),
-    });
+    };
+    mounting = 'go-auth';
+    await app.register(goAuthPlugin, goAuth);
+    const core = createGoAuthCore(goAuth);
+    app.addHook('preClose', async () => core.release());
+    lean(goAuth.paths?.acl ?? '/mosquitto/acl', 'go-auth', JSON_TYPE, (body, log) => core.acl({ body }, log));
+    lean(goAuth.paths?.user ?? '/mosquitto/user', 'go-auth', JSON_TYPE, (body, log) =>
+      core.user({ body }, log),
+    );
+    lean(goAuth.paths?.superuser ?? '/mosquitto/superuser', 'go-auth', JSON_TYPE, (body, log) =>
+      core.superuser({ body }, log),
+    );
   }
   if (adapters.rabbitmq?.enabled !== false) {
-    mounting = 'rabbitmq';
-    await app.register(rabbitMqPlugin, {
+    const rabbitmq: RabbitMqPluginOptions = {
       guard: guardFor('rabbitmq'),
       resolver: resolverFor('rabbitmq'),
       paths: adapters.rabbitmq?.paths,
@@ -398,7 +453,18 @@ export async function createWardenServer(
       exchange: adapters.rabbitmq?.exchange,
       tags: rabbitMqTags(adapters.rabbitmq?.tags, policy),
       onDecision: (e) => metrics.decision('rabbitmq', e.action, e.result),
-    });
+    };
+    mounting = 'rabbitmq';
+    await app.register(rabbitMqPlugin, rabbitmq);
+    const core = createRabbitMqCore(rabbitmq);
+    app.addHook('preClose', async () => core.release());
+    // RabbitMQ sends forms only.
+    const form = (answer: RabbitMqCore['topic']) => (body: unknown, log: AdapterLog) =>
+      answer(body as UrlEncodedForm, log);
+    lean(rabbitmq.paths?.topic ?? '/rabbitmq/topic', 'rabbitmq', FORM_TYPE, form(core.topic));
+    lean(rabbitmq.paths?.user ?? '/rabbitmq/user', 'rabbitmq', FORM_TYPE, form(core.user));
+    lean(rabbitmq.paths?.vhost ?? '/rabbitmq/vhost', 'rabbitmq', FORM_TYPE, form(core.vhost));
+    lean(rabbitmq.paths?.resource ?? '/rabbitmq/resource', 'rabbitmq', FORM_TYPE, form(core.resource));
   }
   mounting = undefined;
   if (tokens && issuer) {
@@ -455,6 +521,16 @@ export async function createWardenServer(
   }
 
   await app.ready();
+  handle = leanRouter({
+    routes: hot,
+    fallback: fastifyHandler,
+    bodyLimit: config.limits.bodyBytes,
+    allowed,
+    secrets: sharedSecrets,
+    closing: () => closing,
+    log: log as LeanLog,
+    latency: metrics.latency,
+  });
   return {
     app,
     guard,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretMatcher } from '../src/secret-matcher.js';
 import { sourceAllowlist } from '../src/source-allowlist.js';
 import { makePki } from './pki.js';
+import { type Send, sender, TRANSPORTS, viaHttp } from './transports.js';
 
 // Issue 11 item 3: the listener authenticates its caller (the broker) — mutual TLS, a source allowlist,
 // a shared-secret header — and /metrics is served only where the user chose.
@@ -70,7 +71,10 @@ describe('mutual TLS: listen.tls.ca makes the broker present a certificate from 
   });
   afterAll(() => server?.close());
 
-  /** POST /emqx/authn over HTTPS, trusting the server's certificate, with the client certificate `name`. */
+  /**
+   * POST /emqx/authn over HTTPS, trusting the server's certificate, with the client certificate `name`;
+   * with a content length, as EMQX sends it, so the lean path answers.
+   */
   function authn(name?: string): Promise<{ status: number; body: string }> {
     const client = name
       ? { cert: readFileSync(join(dir, `${name}.pem`)), key: readFileSync(join(dir, `${name}.key`)) }
@@ -81,7 +85,10 @@ describe('mutual TLS: listen.tls.ca makes the broker present a certificate from 
         {
           method: 'POST',
           ca: readFileSync(join(dir, 'server.pem')),
-          headers: { 'content-type': 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(JSON.stringify(LOGIN)),
+          },
           ...client,
         },
         (res) => {
@@ -173,6 +180,10 @@ describe('listen.allow: source addresses', () => {
       try {
         const base = await server.listen();
         expect((await fetch(`${base}/healthz`)).status, allow).toBe(status);
+        // The broker endpoints too, which the lean path answers when the source is allowed.
+        const login = await viaHttp(base)({ method: 'POST', url: '/emqx/authn', payload: LOGIN });
+        expect(login.statusCode, allow).toBe(status);
+        if (status === 403) expect(login.json()).toMatchObject({ error: 'ERR_FORBIDDEN' });
       } finally {
         await server.close();
       }
@@ -200,8 +211,10 @@ describe('listen.allow: source addresses', () => {
   });
 });
 
-describe('adapters.*.sharedSecret: a header the broker sends', () => {
+// Over inject (Fastify alone) and over a real connection (the lean path first): the same answers.
+describe.each(TRANSPORTS)('adapters.*.sharedSecret: a header the broker sends, over %s', (transport) => {
   let server: WardenServer;
+  let send: Send;
   const logs = { text: '' };
   beforeAll(async () => {
     const dir = workdir();
@@ -215,11 +228,12 @@ describe('adapters.*.sharedSecret: a header the broker sends', () => {
 `,
       logs,
     );
+    send = await sender(server, transport);
   });
   afterAll(() => server.close());
 
   const emqx = (headers: Record<string, string | string[]>) =>
-    server.app.inject({ method: 'POST', url: '/emqx/authn', headers, payload: LOGIN });
+    send({ method: 'POST', url: '/emqx/authn', headers, payload: LOGIN });
 
   it('answers EMQX only with the right x-mqtt-warden-secret header', async () => {
     expect((await emqx({ 'x-mqtt-warden-secret': 'emqx-shared-value' })).json()).toMatchObject({
@@ -246,7 +260,7 @@ describe('adapters.*.sharedSecret: a header the broker sends', () => {
 
   it('takes each adapter’s own header and secret (read from a file, trailing newline dropped)', async () => {
     const acl = (headers: Record<string, string>) =>
-      server.app.inject({
+      send({
         method: 'POST',
         url: '/mosquitto/user',
         headers,
@@ -258,15 +272,15 @@ describe('adapters.*.sharedSecret: a header the broker sends', () => {
   });
 
   it('leaves routes of adapters without a secret, health and 404s alone', async () => {
-    const rabbit = await server.app.inject({
+    const rabbit = await send({
       method: 'POST',
       url: '/rabbitmq/user',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: 'username=demo&password=demo-password&vhost=%2F&client_id=demo',
     });
     expect(rabbit.body).toBe('allow');
-    expect((await server.app.inject({ url: '/healthz' })).statusCode).toBe(200);
-    expect((await server.app.inject({ url: '/nope' })).statusCode).toBe(404);
+    expect((await send({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await send({ url: '/nope' })).statusCode).toBe(404);
   });
 
   it('never logs a presented or the expected secret', async () => {

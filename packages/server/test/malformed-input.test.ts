@@ -1,34 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWardenServer, parseServerConfig, type WardenServer } from '../src/index.js';
+import { BODIES } from './malformed-bodies.js';
+import { type Send, sender, TRANSPORTS } from './transports.js';
 
 // Property: malformed input at every HTTP endpoint gets a typed 4xx ({error: CODE, message}),
 // never a 5xx, a crash, an echoed secret or an allow.
 
 const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import.meta.url));
-
-const BODIES: [string, string][] = [
-  ['not JSON', '{"username": '],
-  ['an array', '["demo","demo-password"]'],
-  ['null', 'null'],
-  ['a number', '42'],
-  [
-    'arrays for strings',
-    '{"username":["demo"],"password":["demo-password"],"clientid":["c"],"topic":["t"],"action":["publish"],"acc":[1]}',
-  ],
-  ['objects for strings', '{"username":{"a":1},"password":{"b":2},"clientid":{},"topic":{},"action":{}}'],
-  ['nulls', '{"username":null,"password":null,"clientid":null,"topic":null,"action":null,"acc":null}'],
-  ['a __proto__ key', '{"__proto__":{"username":"demo","is_superuser":true},"password":"x"}'],
-  ['a constructor key', '{"constructor":{"prototype":{"admin":true}},"username":"demo","password":"x"}'],
-  [
-    'NUL and lone surrogates',
-    '{"username":"demo\\u0000","password":"\\ud800","clientid":"\\u0000","topic":"a\\u0000b","action":"publish"}',
-  ],
-  [
-    'a huge string',
-    JSON.stringify({ username: 'x'.repeat(200_000), password: 'y', topic: 't', action: 'publish' }),
-  ],
-];
 
 // Well-formed for every endpoint once the keys it does not read are ignored (EMQX and go-auth accept
 // unknown keys; RabbitMQ takes no JSON): decided, never an allow and never a 5xx.
@@ -46,20 +25,23 @@ const PATHS = [
   '/rabbitmq/topic',
 ];
 
-describe('malformed requests at every endpoint', () => {
+// Over inject (Fastify alone) and over a real connection (the lean path first): the same answers.
+describe.each(TRANSPORTS)('malformed requests at every endpoint, over %s', (transport) => {
   let server: WardenServer;
+  let send: Send;
   beforeAll(async () => {
     const config = parseServerConfig(
       'listen: { host: 127.0.0.1, port: 0 }\nlog: { level: silent }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n',
       { baseDir: QUICKSTART },
     );
     server = await createWardenServer(config);
+    send = await sender(server, transport);
   });
   afterAll(() => server.close());
 
   for (const path of PATHS) {
     it.each(BODIES)(`${path}: %s is refused without a 5xx`, async (_, payload) => {
-      const res = await server.app.inject({
+      const res = await send({
         method: 'POST',
         url: path,
         headers: { 'content-type': 'application/json' },
@@ -77,7 +59,7 @@ describe('malformed requests at every endpoint', () => {
   it.each(PATHS)(
     '%s: wildcards in a topic name, with keys the endpoint does not read, is never an allow',
     async (path) => {
-      const res = await server.app.inject({
+      const res = await send({
         method: 'POST',
         url: path,
         headers: { 'content-type': 'application/json' },
@@ -95,7 +77,7 @@ describe('malformed requests at every endpoint', () => {
     ['NUL bytes', 'username=demo%00&password=%00&vhost=%00'],
     ['a constructor key', 'constructor=x&username=demo&password=x&vhost=/'],
   ])('/rabbitmq/user form with %s is never an allow', async (_, payload) => {
-    const res = await server.app.inject({
+    const res = await send({
       method: 'POST',
       url: '/rabbitmq/user',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
