@@ -269,8 +269,10 @@ describe('createGuard: authorize', () => {
         guard.authorize(someone(), { action: 'receive', topic: 'fleet/broadcast' });
     }
     const kept = heapAfterGc() - before;
-    // The decisions with their topics, and separately the principal contents: maxBytes each, + slack.
-    expect(kept).toBeLessThan(2 * maxBytes + 2 * MiB);
+    // The decisions with their topics, and separately the principal contents: maxBytes each, + slack
+    // (8.6 MiB kept here; 13.9 MiB when per-decision bytes go uncounted; 3 MiB of slack for noise
+    // seen once under a loaded parallel run).
+    expect(kept, `kept ${(kept / MiB).toFixed(1)} MiB`).toBeLessThan(2 * maxBytes + 3 * MiB);
     expect(guard.stats().cacheMisses).toBe(303_000); // all distinct, and the guard was alive when measured
   }, 60_000);
 
