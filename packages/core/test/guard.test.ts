@@ -251,7 +251,7 @@ describe('createGuard: authorize', () => {
     expect(guard.stats().cacheMisses).toBe(10_000); // and the guard was alive when measured
   });
 
-  it('keeps the heap within maxBytes under a flood of distinct principals, long topics and one topic many ask about', () => {
+  it('keeps the heap within maxBytes under a flood of distinct principals, long topics and one topic many ask about', async () => {
     const maxBytes = 4 * MiB;
     const guard = createGuard({
       authenticators: [],
@@ -259,7 +259,7 @@ describe('createGuard: authorize', () => {
       cache: { max: 10 ** 9, maxBytes, maxTopicLength: 20_000 },
     });
     const before = heapAfterGc();
-    for (const batch of [0, 1, 2]) {
+    for (const batch of [0, 1, 2, 3, 4, 5]) {
       // Principals with distinct contents (as an HTTP adapter rebuilds them), each built for one request.
       let n = 0;
       const someone = () => principal({ id: `b${batch}p${n++}`, attributes: { note: 'z'.repeat(100) } });
@@ -268,12 +268,14 @@ describe('createGuard: authorize', () => {
       for (let i = 0; i < 100_000; i++)
         guard.authorize(someone(), { action: 'receive', topic: 'fleet/broadcast' });
     }
+    // Let the worker flush what it queued meanwhile (test runner messages) before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const kept = heapAfterGc() - before;
-    // The decisions with their topics, and separately the principal contents: maxBytes each, + slack
-    // (8.6 MiB kept here; 13.9 MiB when per-decision bytes go uncounted; 3 MiB of slack for noise
-    // seen once under a loaded parallel run).
-    expect(kept, `kept ${(kept / MiB).toFixed(1)} MiB`).toBeLessThan(2 * maxBytes + 3 * MiB);
-    expect(guard.stats().cacheMisses).toBe(303_000); // all distinct, and the guard was alive when measured
+    // The decisions with their topics, and separately the principal contents: maxBytes each, + slack.
+    // 8.6 MiB kept alone, but up to 15.2 MiB was seen in a loaded parallel CI run, hence 8 MiB of
+    // slack; six batches, so that decisions left uncounted (about 1.8 MiB a batch) still exceed it.
+    expect(kept, `kept ${(kept / MiB).toFixed(1)} MiB`).toBeLessThan(2 * maxBytes + 8 * MiB);
+    expect(guard.stats().cacheMisses).toBe(606_000); // all distinct, and the guard was alive when measured
   }, 60_000);
 
   it('never answers one principal or request with a decision cached for another, however the client crafts them', () => {
