@@ -1,12 +1,19 @@
 // The servers under test, each in its own child process with bench/server/cpu-probe.js preloaded: the bare
 // node:http baseline, and the real `mqtt-warden serve` bin on a config file. BENCH_PROF=DIR: each child
-// writes a V8 CPU profile there when it stops.
+// writes a V8 CPU profile there when it stops. pinServers(cpu): every server started afterwards runs on that
+// CPU alone (through taskset, so all its threads from the start).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const PROBE = new URL('./cpu-probe.js', import.meta.url).href;
 const BARE = fileURLToPath(new URL('./bare-server.js', import.meta.url));
 const BIN = fileURLToPath(new URL('../../packages/server/dist/bin.js', import.meta.url));
+let pinnedCpu;
+
+/** Servers started from now on run on CPU `cpu` only (`taskset -c`); undefined: anywhere. */
+export function pinServers(cpu) {
+  pinnedCpu = cpu;
+}
 
 /** The bare node:http server. */
 export function startBare() {
@@ -41,14 +48,17 @@ export async function stop({ proc }) {
 
 function start(name, script, args) {
   return new Promise((resolve, reject) => {
-    const proc = fork(script, args, {
-      execArgv: [
-        '--import',
-        PROBE,
-        ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-      ],
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+    const execArgv = [
+      '--import',
+      PROBE,
+      ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+    ];
+    // taskset execs node in place, so the IPC channel fork() sets up still reaches it.
+    const pinned =
+      pinnedCpu === undefined
+        ? { execArgv }
+        : { execPath: 'taskset', execArgv: ['-c', String(pinnedCpu), process.execPath, ...execArgv] };
+    const proc = fork(script, args, { ...pinned, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     const early = (code) => reject(new Error(`${name} exited with ${code} before listening:\n${out}`));
     const onData = (chunk) => {

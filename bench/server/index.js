@@ -6,13 +6,16 @@
 // both contenders held to one rate (80 % of the lower peak), since it falls as a server's rate rises.
 // Latency is measured at 80 % of each contender's own peak (autocannon overallRate), at 50 connections and
 // at 8 (EMQX's default pool_size).
-// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--connections 50,8]
+// --pin: the servers run on the last CPU alone and this process (autocannon) on the others, as when the
+// broker calling the server is another machine: no core is shared, so latency is the server's own.
+// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--connections 50,8] [--pin]
 // The connect storm (argon2id logins, cached vs uncached) is bench/server/connect-storm.js.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBare, startWarden, stop } from './children.js';
+import { pinServers, startBare, startWarden, stop } from './children.js';
 import { allowedChecks, CHECK_CYCLE, ROUTES, writeWardenFiles } from './fixtures.js';
 import { measure, median, spread } from './measure.js';
 import { verify } from './verify.js';
@@ -22,6 +25,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50,8' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -29,6 +33,13 @@ const rounds = Number(args.rounds);
 const connectionCounts = args.connections.split(',').map(Number);
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const startLoad = loadavg();
+const cpus = availableParallelism();
+if (args.pin) {
+  if (cpus < 2) throw new Error('--pin needs at least 2 CPUs: one for the servers, one for the load');
+  pinServers(cpus - 1);
+  // All of this process's threads, autocannon's sockets included, on the other CPUs.
+  execFileSync('taskset', ['-a', '-pc', `0-${cpus - 2}`, String(process.pid)], { stdio: 'ignore' });
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
 const bare = await startBare();
@@ -85,7 +96,7 @@ function report() {
       digits,
     );
   console.log(
-    `\nNode ${process.version}, ${rounds} rounds of ${seconds} s per contender and measure, load average ${startLoad} at start, ${loadavg()} at end\n`,
+    `\nNode ${process.version}, ${rounds} rounds of ${seconds} s per contender and measure, ${args.pin ? `servers pinned to CPU ${cpus - 1}, load generator to the other ${cpus - 1}` : `servers and load generator sharing ${cpus} CPUs`}, load average ${startLoad} at start, ${loadavg()} at end\n`,
   );
   console.log(
     '| route | conns | server | peak req/s | server CPU µs/req | RSS MB | at 80 %: req/s | p50 ms | p99 ms |',
