@@ -208,18 +208,22 @@ export class PrincipalDirectory implements PrincipalResolver {
     return ticket === undefined ? undefined : { [this.#ticketAttribute]: ticket };
   }
 
-  async resolve(query: PrincipalQuery): Promise<Principal | undefined> {
+  /**
+   * A remembered, current session is answered synchronously: it is what nearly every authorization
+   * request asks for, and a promise chain per request cost more than the lookup itself.
+   */
+  resolve(query: PrincipalQuery): Principal | undefined | Promise<Principal | undefined> {
     if (query.clientId === undefined) return this.#byName(query.username);
     const key = sessionKey(query.username, query.clientId);
     const session = this.#sessions.get(key);
-    if (session) {
-      const principal = await this.#current(key, session);
-      if (principal) return principal;
+    if (session === undefined) return this.#unremembered(key, query, query.clientId);
+    const { principal } = session;
+    if (principal.expiresAt !== undefined && principal.expiresAt <= this.#now()) {
+      this.#sessions.delete(key);
+      return this.#unremembered(key, query, query.clientId);
     }
-    return (
-      (await this.#fromShared(key, query.username, query.clientId)) ??
-      this.#rebuild(key, query, query.clientId)
-    );
+    if (!this.#fromStore(session) || session.generation === this.#generation) return principal;
+    return this.#refreshed(key, session, query, query.clientId);
   }
 
   /** How many sessions are remembered, and their estimated size in bytes. */
@@ -231,18 +235,26 @@ export class PrincipalDirectory implements PrincipalResolver {
     this.#sessions.clear();
   }
 
-  /** The remembered principal if still valid: not expired, and still the store's user when it came from the store. */
-  async #current(key: string, session: Session): Promise<Principal | undefined> {
+  /** A store user's session after the store changed: rebuilt from its current entry, else as if forgotten. */
+  async #refreshed(
+    key: string,
+    session: Session,
+    query: PrincipalQuery,
+    clientId: string,
+  ): Promise<Principal | undefined> {
     const { principal } = session;
-    if (principal.expiresAt !== undefined && principal.expiresAt <= this.#now()) {
-      this.#sessions.delete(key);
-      return undefined;
-    }
-    if (!this.#fromStore(session) || session.generation === this.#generation) return principal;
     const rebuilt = await this.#fromEntry(principal.username, principal.clientId, principal);
-    if (rebuilt) this.#put(key, session.name, rebuilt, session.authenticator);
-    else this.#sessions.delete(key);
-    return rebuilt;
+    if (rebuilt) {
+      this.#put(key, session.name, rebuilt, session.authenticator);
+      return rebuilt;
+    }
+    this.#sessions.delete(key);
+    return this.#unremembered(key, query, clientId);
+  }
+
+  /** A session not remembered here (or no longer valid): from the shared store, else rebuilt from what is proven. */
+  async #unremembered(key: string, query: PrincipalQuery, clientId: string): Promise<Principal | undefined> {
+    return (await this.#fromShared(key, query.username, clientId)) ?? this.#rebuild(key, query, clientId);
   }
 
   /** A session another replica (or this one before a restart) authenticated, from the shared store. */
@@ -422,7 +434,10 @@ export class PrincipalDirectory implements PrincipalResolver {
   }
 }
 
-/** Sessions are keyed by what the broker reports: the CONNECT username and the client id. */
+/**
+ * Sessions are keyed by what the broker reports: the CONNECT username and the client id. The username's
+ * length comes first, so no other pair (and no missing username, `-`) gives the same key.
+ */
 function sessionKey(username: string | undefined, clientId: string): string {
-  return JSON.stringify([username ?? null, clientId]);
+  return username === undefined ? `-${clientId}` : `${username.length}:${username}${clientId}`;
 }

@@ -335,18 +335,21 @@ export async function createWardenServer(
 
   /** The session directory as one adapter sees it: a session it does not know is an audited refusal. */
   const resolverFor = (adapter: string): PrincipalResolver => ({
-    async resolve(query) {
-      const principal = await directory.resolve(query);
-      if (principal === undefined) {
-        audit.record({
-          type: 'unknown-session',
-          adapter,
-          username: query.username,
-          clientId: query.clientId,
-          remoteAddress: query.remoteAddress,
-        });
-      }
-      return principal;
+    resolve(query) {
+      const audited = (principal: Principal | undefined) => {
+        if (principal === undefined) {
+          audit.record({
+            type: 'unknown-session',
+            adapter,
+            username: query.username,
+            clientId: query.clientId,
+            remoteAddress: query.remoteAddress,
+          });
+        }
+        return principal;
+      };
+      const found = directory.resolve(query);
+      return found instanceof Promise ? found.then(audited) : audited(found);
     },
     attributesFor: (request, principal) => directory.attributesFor(request, principal),
   });

@@ -67,6 +67,28 @@ describe('PrincipalDirectory: the session that authenticated, never a name', () 
     expect(await directory.resolve({ username: 'admin', clientId: 'c1' })).toBeUndefined();
   });
 
+  it('never answers a session for another split of the same characters between username and client id', async () => {
+    const { directory } = setup();
+    const principal = tokenPrincipal('sub-1', 'bc');
+    directory.remember(connect('a', 'bc'), principal, 'jwt');
+    const noName = tokenPrincipal('sub-2', '1:abc');
+    directory.remember(connect(undefined, '1:abc'), noName, 'jwt');
+    expect(directory.resolve({ username: 'a', clientId: 'bc' })).toBe(principal);
+    for (const [username, clientId] of [
+      ['ab', 'c'],
+      ['abc', ''],
+      ['', 'abc'],
+      ['1:a', 'bc'],
+      [undefined, 'abc'],
+      [undefined, '1:abc1:abc'],
+      ['1', 'abc'],
+    ] as const) {
+      expect(await directory.resolve({ username, clientId })).toBeUndefined();
+    }
+    expect(directory.resolve({ username: undefined, clientId: '1:abc' })).toBe(noName);
+    expect(await directory.resolve({ username: '-', clientId: '1:abc' })).toBeUndefined();
+  });
+
   it('never builds a principal from the store entry of a name it does not remember, unless every authenticator proves usernames', async () => {
     const { directory } = setup();
     // A token user that connected as "admin", after a restart or an eviction: not admin's entry.
