@@ -15,9 +15,9 @@ export function pinServers(cpu) {
   pinnedCpu = cpu;
 }
 
-/** The bare node:http server. */
-export function startBare() {
-  return start('bare node:http', BARE, []);
+/** The bare node:http server; `parse`: it also parses each body (see bare-server.js). */
+export function startBare({ parse = false } = {}) {
+  return parse ? start('bare + parse', BARE, ['--parse']) : start('bare node:http', BARE, []);
 }
 
 /** `mqtt-warden serve --config FILE`, as an operator starts it. */

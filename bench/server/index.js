@@ -8,7 +8,9 @@
 // at 8 (EMQX's default pool_size).
 // --pin: the servers run on the last CPU alone and this process (autocannon) on the others, as when the
 // broker calling the server is another machine: no core is shared, so latency is the server's own.
-// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--connections 50,8] [--pin]
+// --floor adds a third contender, the bare server that also parses each body and answers in a microtask:
+// how much of the gap reading the request alone costs.
+// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--connections 50,8] [--pin] [--floor]
 // The connect storm (argon2id logins, cached vs uncached) is bench/server/connect-storm.js.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50,8' },
     pin: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -44,6 +47,7 @@ if (args.pin) {
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
 const bare = await startBare();
 const warden = await startWarden(await writeWardenFiles(dir));
+const floor = args.floor ? await startBare({ parse: true }) : undefined;
 const rows = [];
 try {
   for (const route of ROUTES) await verify(warden, route);
@@ -51,7 +55,7 @@ try {
     for (const route of ROUTES) {
       console.error(`${route.path}, ${connections} connections (load ${loadavg()})`);
       // Each contender gets the same request sequence; the warm-up goes once through all distinct checks.
-      const contenders = [bare, warden].map((server) => ({
+      const contenders = [bare, warden, ...(floor ? [floor] : [])].map((server) => ({
         server,
         next: allowedChecks(),
         peak: [],
@@ -79,12 +83,14 @@ try {
           c.same.push(await measure(c.server, route, c.next, { connections, seconds, rate: common }));
         }
       }
-      rows.push({ route: route.path, connections, common, bare: contenders[0], warden: contenders[1] });
+      const [b, w, f] = contenders;
+      rows.push({ route: route.path, connections, common, bare: b, warden: w, floor: f });
     }
   }
 } finally {
   await stop(bare);
   await stop(warden);
+  if (floor) await stop(floor);
   rmSync(dir, { recursive: true, force: true });
 }
 report();
@@ -103,17 +109,15 @@ function report() {
   );
   console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) {
-    for (const c of [row.bare, row.warden]) {
+    for (const c of [row.bare, row.warden, ...(row.floor ? [row.floor] : [])]) {
       console.log(
         `| ${row.route} | ${row.connections} | ${c.server.name} | ${col(c.peak, 'rps')} | ${col(c.peak, 'cpuUsPerRequest', 1)} | ${Math.round(median(c.peak.map((m) => m.rssMB)))} | ${col(c.slow, 'rps')} | ${col(c.slow, 'p50', 2)} | ${col(c.slow, 'p99', 2)} |`,
       );
     }
   }
   // Ratios per round (the two contenders ran back to back), then their median and spread.
-  const ratio = (row, phase, key, inverse) =>
-    row.bare[phase].map((b, r) =>
-      inverse ? row.warden[phase][r][key] / b[key] : b[key] / row.warden[phase][r][key],
-    );
+  const ratio = (row, phase, key, inverse, other = row.warden) =>
+    row.bare[phase].map((b, r) => (inverse ? other[phase][r][key] / b[key] : b[key] / other[phase][r][key]));
   console.log(
     '\n| route | conns | CPU/request bare ÷ warden (≥ 0.8), each at its peak | the same, both at one rate (req/s): bare µs, warden µs, ratio | p99 warden ÷ bare (≤ 1.5) | warden p99 ms (< 5) |',
   );
@@ -123,7 +127,18 @@ function report() {
       `| ${row.route} | ${row.connections} | ${spread(ratio(row, 'peak', 'cpuUsPerRequest'), 2)} | ${row.common.toLocaleString('en-US')}: ${col(row.bare.same, 'cpuUsPerRequest', 1)}, ${col(row.warden.same, 'cpuUsPerRequest', 1)}, ${spread(ratio(row, 'same', 'cpuUsPerRequest'), 2)} | ${spread(ratio(row, 'slow', 'p99', true), 2)} | ${col(row.warden.slow, 'p99', 2)} |`,
     );
   }
-  const bad = rows.flatMap((row) => [row.bare, row.warden]).flatMap((c) => [...c.peak, ...c.slow, ...c.same]);
+  if (floor) {
+    console.log('\n| route | conns | at one rate (req/s): bare ÷ bare + parse, CPU/request |');
+    console.log('|---|---:|---:|');
+    for (const row of rows) {
+      console.log(
+        `| ${row.route} | ${row.connections} | ${row.common.toLocaleString('en-US')}: ${spread(ratio(row, 'same', 'cpuUsPerRequest', false, row.floor), 2)} |`,
+      );
+    }
+  }
+  const bad = rows
+    .flatMap((row) => [row.bare, row.warden, ...(row.floor ? [row.floor] : [])])
+    .flatMap((c) => [...c.peak, ...c.slow, ...c.same]);
   const failed = bad.reduce((sum, m) => sum + m.bad, 0);
   if (failed > 0) {
     console.error(`\n${failed} requests failed or were not answered allow: the figures above do not count`);
