@@ -1,7 +1,10 @@
 // The servers under test, each in its own child process with bench/server/cpu-probe.js preloaded: the bare
 // node:http baseline, and the real `mqtt-warden serve` bin on a config file. BENCH_PROF=DIR: each child
-// writes a V8 CPU profile there when it stops. pinServers(cpu): every server started afterwards runs on that
-// CPU alone (through taskset, so all its threads from the start).
+// writes a V8 CPU profile there when it stops (wall time: a thread the scheduler preempts keeps the sample
+// where it stopped, mostly a socket write that woke the load generator). BENCH_PERF=1: each child runs with
+// --perf-basic-prof and its PID is printed, for `perf record -F 2000 -g -p PID` (on-CPU samples only).
+// pinServers(cpu): every server started afterwards runs on that CPU alone (through taskset, so all its
+// threads from the start).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +55,7 @@ function start(name, script, args) {
       '--import',
       PROBE,
       ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+      ...(process.env.BENCH_PERF ? ['--perf-basic-prof'] : []),
     ];
     // taskset execs node in place, so the IPC channel fork() sets up still reaches it.
     const pinned =
@@ -73,6 +77,7 @@ function start(name, script, args) {
         console.error(`${name} exited with ${code} during the bench`);
         process.exit(1);
       });
+      if (process.env.BENCH_PERF) console.error(`${name}: PID ${proc.pid}`);
       resolve({ name, proc, url });
     };
     proc.stdout.setEncoding('utf8').on('data', onData);
