@@ -1,4 +1,4 @@
-import { UnavailableError } from '@mqtt-warden/core';
+import { ConfigError, UnavailableError } from '@mqtt-warden/core';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import {
@@ -71,7 +71,15 @@ export async function openCounterStore(
     };
   }
   const { Redis: RedisClient } = await import('ioredis');
-  const redis: Redis = new RedisClient(store.redis.url, redisOptions(store.redis.timeoutMs));
+  let redis: Redis;
+  try {
+    redis = new RedisClient(store.redis.url, redisOptions(store.redis.timeoutMs));
+  } catch {
+    // ioredis's TypeError carries the whole URL (`input`), password included.
+    throw new ConfigError(
+      'defenses.store.redis.url is not a Redis URL; write redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS)',
+    );
+  }
   // Without a listener an 'error' event would crash the process; the limiters see the failures.
   redis.on('error', (error: Error) => options.onError?.(error));
   // Give the first connection a moment; a Redis still down after it is answered per onStoreError.

@@ -95,6 +95,7 @@ export async function createDefenses(
   let lastStoreLog = 0;
   const storm = on && config.storm.enabled ? config.storm : undefined;
   const sharedStorm = storm?.shared.enabled === true && config.store !== 'memory';
+  const unreachable = `defenses store (Redis) unreachable: check that Redis runs at the host and port of defenses.store.redis.url and accepts its credentials; meanwhile ${config.onStoreError === 'open' ? 'each replica counts in its own memory' : 'connects are refused "try again later"'}`;
   const store: CounterStore | undefined =
     on && (config.lockout.enabled || config.rateLimits.enabled || sharedStorm)
       ? await openCounterStore(config, {
@@ -102,7 +103,8 @@ export async function createDefenses(
             // One line every 10 s at most while Redis is down.
             if (now() - lastStoreLog < 10_000) return;
             lastStoreLog = now();
-            log?.error({ code: errorCode(error) }, 'defenses store (Redis) unreachable');
+            // The error's code only: the message or the error's members could hold the URL's password.
+            log?.error({ code: errorCode(error) }, unreachable);
           },
         })
       : undefined;

@@ -76,6 +76,30 @@ const slowdown = z
   .prefault({});
 
 /**
+ * `store.redis`: a Redis shared by the replicas. The server config gives `url` the schema of its secrets
+ * (inline, `{ env }`, `{ file }`) through `extend`; here it is the URL itself.
+ */
+export const RedisStoreSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'write a Redis URL, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS)')
+      .describe('Redis URL, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS).'),
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - (at most 64)')
+      .default('mqtt-warden:defenses')
+      .describe('Prefix of every key written; replicas sharing state use the same one.'),
+    timeoutMs: z
+      .int()
+      .min(10)
+      .max(30_000)
+      .default(500)
+      .describe('A Redis command slower than this counts as a store error.'),
+  })
+  .describe('A Redis shared by the replicas.');
+
+/**
  * The `defenses` block: brute-force lockout, rate limits and connect-storm control. Every part is on by
  * default; `enabled: false` turns off one part or (at the top) all of them. See docs/protection.md.
  */
@@ -83,33 +107,7 @@ export const DefensesConfigSchema = z
   .strictObject({
     enabled: on('false turns every defense off.'),
     store: z
-      .union([
-        z.literal('memory'),
-        z.strictObject({
-          redis: z
-            .strictObject({
-              url: z
-                .string()
-                .regex(
-                  /^rediss?:\/\//,
-                  'write a Redis URL, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS)',
-                )
-                .describe('Redis URL, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS).'),
-              keyPrefix: z
-                .string()
-                .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - (at most 64)')
-                .default('mqtt-warden:defenses')
-                .describe('Prefix of every key written; replicas sharing state use the same one.'),
-              timeoutMs: z
-                .int()
-                .min(10)
-                .max(30_000)
-                .default(500)
-                .describe('A Redis command slower than this counts as a store error.'),
-            })
-            .describe('A Redis shared by the replicas.'),
-        }),
-      ])
+      .union([z.literal('memory'), z.strictObject({ redis: RedisStoreSchema })])
       .default('memory')
       .describe(
         'Where the defenses keep their state: `memory` (one replica) or `{ redis: { url } }`, shared by replicas (docs/replicas.md).',

@@ -6,6 +6,7 @@ export {
   type DefensesConfigInput,
   DefensesConfigSchema,
   parseDefensesConfig,
+  RedisStoreSchema,
 } from './defenses-config.js';
 export { FleetSync, type FleetSyncOptions, type FleetSyncStats } from './fleet-sync.js';
 export { type Budget, LeasedBudget, type LeasedBudgetOptions, localBudget } from './leased-budget.js';

@@ -21,12 +21,15 @@ const TOPIC_BYTES = 48;
 
 /**
  * The translations of EMQX ACL claims ({@link parseAclClaim}), remembered by the claim's exact JSON
- * text, bounded in bytes (two generations, the older dropped first). A fleet's tokens mostly carry the same ACL claim (placeholders such as
- * `${clientid}` are rendered by the policy, not here), so most logins skip the translation. The key
- * is the whole JSON text, not a digest of it: two claims share an entry only when they are the same
- * JSON value, so one token's claim never answers for another's. Claims that fail to translate are not
- * remembered (they throw every time). Use it for JSON-parsed claims only: `JSON.stringify` is exact
- * for them but drops `undefined` members of arbitrary objects. Returned rules are frozen (shared).
+ * text, bounded in bytes (two generations, the older dropped first). A fleet's tokens mostly carry the
+ * same ACL claim (placeholders such as `${clientid}` are rendered by the policy, not here), so most
+ * logins skip the translation. The key is the whole JSON text, not a digest of it: two claims share an
+ * entry only when they are the same JSON value with the same key order (escapes and duplicate keys in
+ * the token's text are gone once it is parsed, and the translation is of the parsed value), so one
+ * token's claim never answers for another's. Claims that fail to translate are not remembered (they
+ * throw every time). Use it for JSON-parsed claims only: `JSON.stringify` is exact for them (a claim
+ * with an infinite number, which it is not exact for, skips the cache) but drops `undefined` members of
+ * arbitrary objects. Returned rules are frozen (shared).
  *
  * @example
  * ```ts
@@ -60,7 +63,13 @@ export class AclClaimCache {
   parse(claim: unknown, options: AclClaimOptions = {}): readonly PrincipalRule[] {
     if (this.#maxEntryBytes <= 0) return parseAclClaim(claim, options);
     const key = JSON.stringify(claim) as string | undefined;
-    if (key === undefined) return parseAclClaim(claim, options);
+    // JSON.stringify writes an infinite number (JSON's 1e400 parses to one) as null: such a claim would
+    // find the entry of the claim with null there, which translates differently ("qos": null allows
+    // every QoS, an infinite qos refuses the token). Only -0 is also written as another value (0), and
+    // the translation treats the two alike.
+    if (key === undefined || (key.includes('null') && hasInfinity(claim))) {
+      return parseAclClaim(claim, options);
+    }
     const hit = this.#get(key);
     if (hit) {
       for (const message of hit.dropped) options.onDropped?.(message);
@@ -113,6 +122,14 @@ function sizeOf(rules: readonly PrincipalRule[]): number {
     }
   }
   return bytes;
+}
+
+/** Whether a JSON-parsed value holds an infinite number anywhere. */
+function hasInfinity(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const member of Object.values(value)) if (hasInfinity(member)) return true;
+  return false;
 }
 
 function deepFreeze<T>(value: T): T {

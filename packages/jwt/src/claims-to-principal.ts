@@ -35,7 +35,7 @@ export interface ClaimMapping {
  * superuser flag, `expiresAt` = `exp` × 1000, and the ACL claim as the principal's own rules.
  * Throws {@link TokenError} `ERR_TOKEN_ACL` when the ACL claim cannot be translated exactly, and
  * `ERR_TOKEN_CLAIM` when the username claim is configured but not a string. `parseAcl` translates the
- * ACL claim (default `parseAclClaim`; the JWT authenticator passes its `AclClaimCache`).
+ * ACL claim (default `parseAclClaim`; the JWT and OAuth authenticators pass their `AclClaimCache`).
  *
  * @example
  * ```ts

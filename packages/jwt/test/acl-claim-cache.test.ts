@@ -62,6 +62,17 @@ describe('AclClaimCache', () => {
     expect(translations.size).toBe(claims.length - 1);
   });
 
+  it('never answers a claim with an infinite number (JSON 1e400) from the entry of the same claim with null', () => {
+    // JSON.stringify writes Infinity as null, yet "qos": null allows every QoS while 1e400 is no QoS.
+    const cache = new AclClaimCache();
+    for (const member of ['qos', 'retain']) {
+      const withNull = JSON.parse(`[{"permission":"allow","action":"all","topic":"a/#","${member}":null}]`);
+      const infinite = JSON.parse(`[{"permission":"allow","action":"all","topic":"a/#","${member}":-1e400}]`);
+      expect(cache.parse(withNull)).toEqual(parseAclClaim(withNull));
+      expect(() => cache.parse(infinite)).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_ACL' }));
+    }
+  });
+
   it('refuses a malformed claim every time: failures are not remembered, and never answered from a valid entry', () => {
     const cache = new AclClaimCache();
     const valid = json({ pub: ['a/b'] });

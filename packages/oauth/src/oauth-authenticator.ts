@@ -6,6 +6,7 @@ import type {
   Principal,
 } from '@mqtt-warden/core';
 import {
+  AclClaimCache,
   type ClaimMapping,
   checkBinding,
   claimsToPrincipal,
@@ -54,6 +55,11 @@ export interface OAuthAuthenticatorOptions {
    * their verifier.
    */
   readonly audience?: string;
+  /**
+   * Bytes of memory for translated ACL claims (with `claims.aclClaim`), remembered by the claim's exact
+   * JSON text (see `AclClaimCache`). Default 1 MiB; 0 translates every claim anew.
+   */
+  readonly aclCacheBytes?: number;
 }
 
 /**
@@ -79,6 +85,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
   const from = options.from ?? 'password';
   const { jwt, introspection } = options;
   const claims: ClaimMapping = { aclClaim: false, ...options.claims };
+  const aclCache = new AclClaimCache({ maxBytes: options.aclCacheBytes });
+  const parseAcl = aclCache.parse.bind(aclCache);
   const username = tokenUsername(
     { from, connectUsername: options.connectUsername, hasUsernameClaim: claims.usernameClaim !== undefined },
     'claims.usernameClaim',
@@ -114,7 +122,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
   }
 
   function principalFor(payload: Payload, request: ConnectRequest): Principal {
-    const base = claimsToPrincipal(payload, request, name, claims);
+    const base = claimsToPrincipal(payload, request, name, claims, parseAcl);
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     const grants = scopeGrants(scopes, options.scopes);
     const rules = [...(base.rules ?? []), ...grants.rules];

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A scriptable RFC 7662 endpoint: counts requests, answers `answer`, or stalls. */
+/** A scriptable RFC 7662 endpoint: counts requests, answers `answer` (a string as written), or stalls. */
 export class FakeIntrospection {
   requests = 0;
-  answer: object = { active: false };
+  answer: object | string = { active: false };
   status = 200;
   delayMs = 0;
   url = '';
@@ -16,7 +16,9 @@ export class FakeIntrospection {
       this.requests++;
       req.resume();
       const reply = () =>
-        res.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer));
+        res
+          .writeHead(this.status, { 'content-type': 'application/json' })
+          .end(typeof this.answer === 'string' ? this.answer : JSON.stringify(this.answer));
       if (this.delayMs > 0) setTimeout(reply, this.delayMs);
       else reply();
     });

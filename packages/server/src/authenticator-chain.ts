@@ -118,6 +118,7 @@ async function build(
         groupsClaim: block.claims?.groups,
         superuserClaim: block.claims?.superuser,
         aclClaim: block.claims?.acl,
+        aclCacheBytes: block.aclCacheBytes,
         bind: block.bind,
         logger: log,
         connectUsername: block.connectUsername,
@@ -158,6 +159,7 @@ async function build(
           aclClaim: block.claims.acl,
           onAclRuleDropped: (message: string) => log.warn({ authenticator: block.type }, message),
         },
+        aclCacheBytes: block.aclCacheBytes,
         bind: block.bind,
         connectUsername: block.connectUsername,
       });

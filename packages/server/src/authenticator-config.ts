@@ -131,6 +131,14 @@ const connectUsername = z
   .describe(
     'What the CONNECT username must be: must-match (default; equal to the proven username) or claimed (any, kept apart, grants nothing).',
   );
+const aclCacheBytes = z
+  .int()
+  .min(0)
+  .max(64 * 1024 * 1024)
+  .default(1024 * 1024)
+  .describe(
+    'Bytes of memory for translated ACL claims (claims.acl), each remembered by the exact text of its claim: a fleet mostly carries the same claims, so most logins skip the translation. 0 translates every claim anew. Default 1 MiB.',
+  );
 const tokenField = z
   .enum(['password', 'username'])
   .describe('The CONNECT field that carries the token. Default password.');
@@ -174,6 +182,7 @@ const JwtAuthenticator = strictObject({
   requiredClaims: z.array(text).optional(),
   clockToleranceSeconds: z.number().min(0).max(300).optional(),
   claims: claimMapping.optional(),
+  aclCacheBytes,
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
 })
@@ -212,6 +221,7 @@ const OAuthAuthenticator = strictObject({
     roles: z.record(z.string().min(1), oneOrMany).optional(),
   }).optional(),
   claims: claimMapping.optional(),
+  aclCacheBytes,
   bind: binding.optional(),
   connectUsername: connectUsername.optional(),
 })

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FileReadError } from '@mqtt-warden/core';
-import { DefensesConfigSchema } from '@mqtt-warden/defenses';
+import { DefensesConfigSchema, RedisStoreSchema } from '@mqtt-warden/defenses';
 import { parseYaml, strictObject } from '@mqtt-warden/policy';
 import { z } from 'zod';
 import { AuditConfigSchema } from './audit-config.js';
@@ -41,6 +41,27 @@ const sharedSecret = strictObject({
 }).describe(
   'A header the broker sends with a secret value on every request to the adapter (compared in constant time); requests without it get a 403.',
 );
+
+const defenses = DefensesConfigSchema.unwrap();
+/** The `defenses` block, its Redis URL a secret like the PostgreSQL URL's (it may hold a password). */
+const DefensesSchema = defenses
+  .extend({
+    store: z
+      .union([
+        z.literal('memory'),
+        strictObject({
+          redis: RedisStoreSchema.extend({
+            url: secretSchema.describe(
+              'Redis URL, redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS): a secret, written inline, { env: NAME } or { file: PATH }.',
+            ),
+          }).describe(RedisStoreSchema.description ?? ''),
+        }),
+      ])
+      // A prefault, not a default: zod leaves defaults of transformed (secret) values out of the JSON Schema.
+      .prefault('memory')
+      .describe(defenses.shape.store.description ?? ''),
+  })
+  .prefault({});
 
 export const ServerConfigSchema = strictObject({
   listen: strictObject({
@@ -271,7 +292,7 @@ export const ServerConfigSchema = strictObject({
     .default({ ticket: { attribute: 'warden_session', maxBytes: 2048 } })
     .describe('How a forgotten session (restart, eviction, another replica) is rebuilt.'),
   /** Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md). */
-  defenses: DefensesConfigSchema.describe(
+  defenses: DefensesSchema.describe(
     'Brute-force lockout, rate limits and connect-storm control; on by default (docs/protection.md).',
   ),
   /** The audit trail and alert rules; without it, denials and alerts go to the server log. */
@@ -499,6 +520,15 @@ export function parseServerConfig(
       },
     },
     policy: { ...value.policy, file: at(value.policy.file) },
+    defenses:
+      value.defenses.store === 'memory'
+        ? value.defenses
+        : {
+            ...value.defenses,
+            store: {
+              redis: { ...value.defenses.store.redis, url: value.defenses.store.redis.url.withPath(at) },
+            },
+          },
     store: value.store && {
       ...value.store,
       postgres: { ...value.store.postgres, url: value.store.postgres.url.withPath(at) },

@@ -44,6 +44,7 @@ import { operationsRoutes } from './operations-routes.js';
 import { PrincipalDirectory } from './principal-directory.js';
 import { RegistryCredentials } from './registry-credentials.js';
 import { type RegistryWiring, registrySessions, wireRegistry } from './registry-wiring.js';
+import { revealDefenses } from './reveal-defenses.js';
 import { secretMatcher } from './secret-matcher.js';
 import type { ServerConfig } from './server-config.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -268,20 +269,24 @@ export async function createWardenServer(
     logger: log,
     ...audit.guardHooks,
   });
-  const defenses = await createDefenses(config.defenses, {
-    logger: log,
-    onEvent(event) {
-      // Events come with requests, after the metrics below exist.
-      metrics.defense(event);
-      audit.record(defenseAuditEvent(event));
-      options.onDefenseEvent?.(event);
-    },
-  }).catch((error: unknown) => {
-    guard.close();
-    for (const link of links) link.close();
-    policy.close();
-    throw error;
-  });
+  const defenses = await revealDefenses(config.defenses)
+    .then((revealed) =>
+      createDefenses(revealed, {
+        logger: log,
+        onEvent(event) {
+          // Events come with requests, after the metrics below exist.
+          metrics.defense(event);
+          audit.record(defenseAuditEvent(event));
+          options.onDefenseEvent?.(event);
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      guard.close();
+      for (const link of links) link.close();
+      policy.close();
+      throw error;
+    });
   // Every adapter and the token endpoint authenticate through the defenses.
   const defended = defenses.protect(guard);
   const storeLink = links.find((link) => link.store);

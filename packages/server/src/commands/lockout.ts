@@ -1,5 +1,6 @@
 import { WardenError } from '@mqtt-warden/core';
 import { createDefenses } from '@mqtt-warden/defenses';
+import { revealDefenses } from '../reveal-defenses.js';
 import { loadServerConfig } from '../server-config.js';
 import { parseCommandArgs } from './parse-command-args.js';
 
@@ -31,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
 
   let defenses: Awaited<ReturnType<typeof createDefenses>> | undefined;
   try {
-    const config = (await loadServerConfig(values.config)).defenses;
+    const config = await revealDefenses((await loadServerConfig(values.config)).defenses);
     if (config.store === 'memory') {
       console.error(
         `mqtt-warden lockout: ${values.config} keeps lockouts in each serve process's memory; configure defenses.store.redis to list and clear them from here`,
