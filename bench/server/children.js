@@ -6,6 +6,8 @@
 // pinServers(cpu): every server started afterwards runs on that CPU alone (through taskset, so all its
 // threads from the start).
 import { fork } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PROBE = new URL('./cpu-probe.js', import.meta.url).href;
@@ -55,7 +57,14 @@ function start(name, script, args) {
       '--import',
       PROBE,
       ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-      ...(process.env.BENCH_PERF ? ['--perf-basic-prof'] : []),
+      // (it also makes V8 write a code log: into the temp dir, not the working tree)
+      ...(process.env.BENCH_PERF
+        ? [
+            '--perf-basic-prof',
+            '--no-logfile-per-isolate',
+            `--logfile=${join(tmpdir(), 'mqtt-warden-bench-v8.log')}`,
+          ]
+        : []),
     ];
     // taskset execs node in place, so the IPC channel fork() sets up still reaches it.
     const pinned =
