@@ -8,6 +8,9 @@ import type { Decision } from './types.js';
 const TOPIC_BYTES = 128;
 const MORE_BYTES = 224;
 const DECISION_BYTES = 64;
+// Decisions a packed entry can name (the cache's table of them), and the largest packed entry.
+const PACKED_DECISIONS = 128;
+const PACKED_MAX = 2 ** 31 - 1;
 
 /** What the decision cache holds: decisions, topic entries and their counted bytes, both generations. */
 export interface DecisionCacheUsage {
@@ -32,8 +35,15 @@ class TopicDecisions {
   }
 }
 
+/**
+ * A topic's entry: its only decision packed with its key into one number (`key * 128 + index` in the
+ * cache's table of decisions, below 2^31 so that V8 keeps it unboxed in the map's own table: a hit then
+ * reads no other object), or a {@link TopicDecisions}.
+ */
+type TopicEntry = number | TopicDecisions;
+
 class Generation {
-  readonly topics = new Map<string, TopicDecisions>();
+  readonly topics = new Map<string, TopicEntry>();
   decisions = 0;
   bytes = 0;
 
@@ -70,6 +80,10 @@ export class DecisionCache {
   readonly #clock: Clock;
   #current: Generation;
   #previous: Generation | undefined = undefined;
+  // The decisions packed entries name (the authorizer's shared ones, in practice): at most 128, kept
+  // until the cache is cleared.
+  #decisions: Decision[] = [];
+  #decisionIndex = new Map<Decision, number>();
 
   /**
    * Without `now` or `clock`, the time comes from a {@link CoarseClock} lagging at most `ttlMs / 4` (100 ms
@@ -112,14 +126,14 @@ export class DecisionCache {
   get(topic: string, key: number): Decision | undefined {
     const now = this.#clock.now();
     if (now - this.#current.born >= this.#halfTtl) this.#rotate(now);
-    const decision = this.#current.topics.get(topic)?.find(key);
+    const decision = this.#find(this.#current.topics.get(topic), key);
     const previous = this.#previous;
     if (decision !== undefined || previous === undefined) return decision;
     if (now - previous.born >= this.#ttl) {
       this.#previous = undefined;
       return undefined;
     }
-    const old = previous.topics.get(topic)?.find(key);
+    const old = this.#find(previous.topics.get(topic), key);
     // A hit in the previous generation moves to the current one, so that what is asked for often outlives
     // generation turns; only from a young previous generation (turned by size, not by age), as the current
     // one then takes the previous one's birth and must not age much by it.
@@ -134,22 +148,47 @@ export class DecisionCache {
   clear(): void {
     this.#current = new Generation(this.#clock.now());
     this.#previous = undefined;
+    this.#decisions = [];
+    this.#decisionIndex = new Map();
+  }
+
+  #find(entry: TopicEntry | undefined, key: number): Decision | undefined {
+    if (typeof entry === 'number') return entry >>> 7 === key ? this.#decisions[entry & 127] : undefined;
+    return entry?.find(key);
+  }
+
+  /** The entry packing `key` with `decision`, or -1 when the key is too large or the table is full. */
+  #pack(key: number, decision: Decision): number {
+    let index = this.#decisionIndex.get(decision);
+    if (index === undefined) {
+      if (this.#decisions.length === PACKED_DECISIONS) return -1;
+      index = this.#decisions.push(decision) - 1;
+      this.#decisionIndex.set(decision, index);
+    }
+    const packed = key * PACKED_DECISIONS + index;
+    return packed <= PACKED_MAX ? packed : -1;
   }
 
   /** `born`: when a promoted decision's generation began (it was stored then or later), else undefined. */
   #store(topic: string, key: number, decision: Decision, born: number | undefined): void {
     let current = this.#current;
     let entry = current.topics.get(topic);
-    if (entry !== undefined && (entry.key === key || entry.more?.has(key))) {
+    if (entry !== undefined && this.#find(entry, key) !== undefined) {
       if (born !== undefined) return;
-      if (entry.key === key) entry.decision = decision;
+      if (typeof entry === 'number') current.topics.set(topic, this.#entry(key, decision));
+      else if (entry.key === key) entry.decision = decision;
       else entry.more?.set(key, decision);
       return;
     }
     const topicBytes = TOPIC_BYTES + topic.length * 2;
     // A topic too long for a generation by itself is not cached at all.
     if (topicBytes > this.#halfBytes) return;
-    let bytes = entry === undefined ? topicBytes : entry.more === undefined ? MORE_BYTES : DECISION_BYTES;
+    let bytes =
+      entry === undefined
+        ? topicBytes
+        : typeof entry === 'number' || entry.more === undefined
+          ? MORE_BYTES
+          : DECISION_BYTES;
     if (current.decisions >= this.#half || current.bytes + bytes > this.#halfBytes) {
       // A promotion never turns a generation: that would drop the one it came from.
       if (born !== undefined) return;
@@ -163,11 +202,22 @@ export class DecisionCache {
     current.decisions++;
     current.bytes += bytes;
     if (entry === undefined) {
-      current.topics.set(topic, new TopicDecisions(key, decision));
+      current.topics.set(topic, this.#entry(key, decision));
       return;
+    }
+    if (typeof entry === 'number') {
+      // A second key on the topic: the packed decision moves into an object with room for more.
+      entry = new TopicDecisions(entry >>> 7, this.#decisions[entry & 127]!);
+      current.topics.set(topic, entry);
     }
     entry.more ??= new Map();
     entry.more.set(key, decision);
+  }
+
+  /** A topic's entry for its first decision: packed when it can be. */
+  #entry(key: number, decision: Decision): TopicEntry {
+    const packed = this.#pack(key, decision);
+    return packed >= 0 ? packed : new TopicDecisions(key, decision);
   }
 
   #rotate(now: number): void {
