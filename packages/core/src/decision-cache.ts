@@ -137,7 +137,8 @@ export class DecisionCache {
     // A hit in the previous generation moves to the current one, so that what is asked for often outlives
     // generation turns; only from a young previous generation (turned by size, not by age), as the current
     // one then takes the previous one's birth and must not age much by it.
-    if (old !== undefined && now - previous.born < this.#halfTtl / 2) this.#store(topic, key, old, previous.born);
+    if (old !== undefined && now - previous.born < this.#halfTtl / 2)
+      this.#store(topic, key, old, previous.born);
     return old;
   }
 

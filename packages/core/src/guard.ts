@@ -161,8 +161,7 @@ export function createGuard(options: GuardOptions): Guard {
   const clock = guardClock(DecisionCache.lagFor(ttlMs), options.now);
   const lagMs = clock.lagMs;
   const cache =
-    cacheOptions &&
-    new DecisionCache({ max: cacheOptions.max ?? 100_000, maxBytes, ttlMs, clock });
+    cacheOptions && new DecisionCache({ max: cacheOptions.max ?? 100_000, maxBytes, ttlMs, clock });
   const keys = new DecisionKeys({ entries: cacheOptions?.max ?? 100_000, bytes: maxBytes }, () =>
     cache?.clear(),
   );
@@ -274,7 +273,11 @@ export function createGuard(options: GuardOptions): Guard {
       // Expiry is checked before the cache so that a cached allow never outlives the credentials. The
       // coarse reading may lag by up to lagMs: only within that of the expiry is the exact clock read.
       const expiresAt = principal.expiresAt;
-      if (expiresAt !== undefined && expiresAt - lagMs <= clock.now() && (lagMs === 0 || expiresAt <= now())) {
+      if (
+        expiresAt !== undefined &&
+        expiresAt - lagMs <= clock.now() &&
+        (lagMs === 0 || expiresAt <= now())
+      ) {
         if (audit) emit(principal, request, EXPIRED, false, start, context);
         return EXPIRED;
       }
