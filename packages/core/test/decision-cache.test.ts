@@ -102,7 +102,7 @@ describe('DecisionCache', () => {
       (_, i): Decision => ({ allowed: i % 2 === 0, reason: 'rule' }),
     );
     const keyOf = (i: number) => (i * 7_919_993) % 2 ** 30;
-    decisions.forEach((d, i) => cache.set(`t/${i}`, keyOf(i), d));
+    for (const [i, d] of decisions.entries()) cache.set(`t/${i}`, keyOf(i), d);
     decisions.forEach((d, i) => {
       expect(cache.get(`t/${i}`, keyOf(i))).toBe(d);
       expect(cache.get(`t/${i}`, keyOf(i) + 1)).toBeUndefined();
