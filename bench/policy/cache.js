@@ -1,4 +1,5 @@
 // Decision-cache A/B: node --expose-gc bench/policy/cache.js [other/core/dist/index.js …]   (after `pnpm run build`)
+// EXPIRING=1: principals carry expiresAt (the guard checks it on every request).
 // Cached `guard.authorize` hits over REQUESTS (default 200,000) distinct requests of 10,000 principals, the
 // request shapes of bench/policy/index.js, for this build's guard and any other builds of
 // packages/core given as arguments (e.g. a copy of the previous dist), in one process and alternating slices
@@ -15,6 +16,9 @@ const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const SLICE_MS = Number(process.env.SLICE_MS ?? 500);
 
+// EXPIRING=1 gives every principal an expiry an hour away, as a JWT login does.
+const expiresAt = process.env.EXPIRING ? Date.now() + 3_600_000 : undefined;
+
 const { random, pick, int } = seededRandom();
 const principals = Array.from({ length: PRINCIPALS }, (_, i) => ({
   id: `u${i}`,
@@ -23,6 +27,7 @@ const principals = Array.from({ length: PRINCIPALS }, (_, i) => ({
   method: 'password',
   roles: [`role${int(ROLES)}`],
   attributes: {},
+  ...(expiresAt && { expiresAt }),
 }));
 const ACTIONS = ['publish', 'subscribe', 'receive'];
 function randomTopic(principal, action) {
@@ -83,7 +88,7 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
 console.log(
-  `node ${process.version}, ${REQUESTS.toLocaleString('en-US')} distinct requests, ${ROUNDS} rounds of ${SLICE_MS} ms`,
+  `node ${process.version}, ${REQUESTS.toLocaleString('en-US')} distinct requests, ${ROUNDS} rounds of ${SLICE_MS} ms${expiresAt ? ', principals with expiresAt' : ''}`,
 );
 console.log(`load average (1 min) after each round: ${loads.join(' ')}`);
 const base = contenders[0];

@@ -1,6 +1,12 @@
 /** How many readings a {@link CoarseClock} serves from one look at the system clock, at most. */
 const READS = 64;
 
+/** A clock in ms, and how far behind the system clock a reading may be. */
+export interface Clock {
+  now(): number;
+  readonly lagMs: number;
+}
+
 /**
  * `Date.now()` read at most every `lagMs` of event-loop time or every 64 readings, whichever comes first:
  * a reading is never more than `lagMs` behind while the event loop runs. The decision cache asks for the
@@ -14,8 +20,8 @@ const READS = 64;
  * clock.now(); // Date.now(), or a reading of it taken at most 100 ms (or 64 readings) ago
  * ```
  */
-export class CoarseClock {
-  readonly #lagMs: number;
+export class CoarseClock implements Clock {
+  readonly lagMs: number;
   #time = 0;
   #reads = READS;
   #armed = false;
@@ -25,7 +31,7 @@ export class CoarseClock {
   };
 
   constructor(lagMs: number) {
-    this.#lagMs = lagMs;
+    this.lagMs = lagMs;
   }
 
   now(): number {
@@ -35,8 +41,17 @@ export class CoarseClock {
     if (!this.#armed) {
       this.#armed = true;
       // Some fake timers (jest's legacy ones) hand back a number.
-      (setTimeout(this.#stale, this.#lagMs) as { unref?: () => void }).unref?.();
+      (setTimeout(this.#stale, this.lagMs) as { unref?: () => void }).unref?.();
     }
     return this.#time;
   }
+}
+
+/**
+ * The clock the guard and its decision cache share: exact when `now` is given (tests inject one) or the
+ * lag would be under 1 ms, else a {@link CoarseClock} lagging at most `lagMs`.
+ */
+export function guardClock(lagMs: number, now?: () => number): Clock {
+  if (now === undefined && lagMs >= 1) return new CoarseClock(lagMs);
+  return { now: now ?? Date.now, lagMs: 0 };
 }

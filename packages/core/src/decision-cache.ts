@@ -1,4 +1,4 @@
-import { CoarseClock } from './coarse-clock.js';
+import { type Clock, guardClock } from './coarse-clock.js';
 import type { Decision } from './types.js';
 
 // Counted costs, from V8 heap measurements (64-bit, no pointer compression) with room for a Map's
@@ -8,6 +8,9 @@ import type { Decision } from './types.js';
 const TOPIC_BYTES = 128;
 const MORE_BYTES = 224;
 const DECISION_BYTES = 64;
+// Decisions a packed entry can name (the cache's table of them), and the largest packed entry.
+const PACKED_DECISIONS = 128;
+const PACKED_MAX = 2 ** 31 - 1;
 
 /** What the decision cache holds: decisions, topic entries and their counted bytes, both generations. */
 export interface DecisionCacheUsage {
@@ -32,12 +35,20 @@ class TopicDecisions {
   }
 }
 
+/**
+ * A topic's entry: its only decision packed with its key into one number (`key * 128 + index` in the
+ * cache's table of decisions, below 2^31 so that V8 keeps it unboxed in the map's own table: a hit then
+ * reads no other object), or a {@link TopicDecisions}.
+ */
+type TopicEntry = number | TopicDecisions;
+
 class Generation {
-  readonly topics = new Map<string, TopicDecisions>();
+  readonly topics = new Map<string, TopicEntry>();
   decisions = 0;
   bytes = 0;
 
-  constructor(readonly born: number) {}
+  /** When its oldest decision was stored, or earlier. */
+  constructor(public born: number) {}
 }
 
 /**
@@ -47,8 +58,11 @@ class Generation {
  * than one principal or kind of request asked about, one small-integer `Map.get`: nothing is built,
  * moved or relinked. New decisions go into the current generation; when it is full, or half the TTL
  * after it began, it becomes the previous one and the old previous is dropped, so entries are forgotten a
- * generation at a time, never all at once, and a decision is never served more than `ttlMs` after it
- * was stored: the current generation is younger than half the TTL, the previous one is dropped a TTL
+ * generation at a time, never all at once. A hit in the previous generation, while that is younger than
+ * a quarter of the TTL (generations turned by size), is stored again in the current one, so that what is
+ * asked for often survives the turns. A decision is never served more than `ttlMs` after it was stored:
+ * a generation's birth is when its oldest decision was stored (a promoted one takes its old
+ * generation's), the current generation is younger than half the TTL, the previous one is dropped a TTL
  * after it began.
  *
  * @example
@@ -62,26 +76,37 @@ export class DecisionCache {
   readonly #half: number;
   readonly #halfBytes: number;
   readonly #ttl: number;
-  readonly #clock: { now(): number };
+  readonly #halfTtl: number;
+  readonly #clock: Clock;
   #current: Generation;
   #previous: Generation | undefined = undefined;
+  // The decisions packed entries name (the authorizer's shared ones, in practice): at most 128, kept
+  // until the cache is cleared.
+  #decisions: Decision[] = [];
+  #decisionIndex = new Map<Decision, number>();
 
   /**
-   * Without `now`, the time comes from a {@link CoarseClock} lagging at most `ttlMs / 4` (100 ms at
-   * most), and generations age by the TTL less that lag, so that the TTL still holds.
+   * Without `now` or `clock`, the time comes from a {@link CoarseClock} lagging at most `ttlMs / 4` (100 ms
+   * at most); generations age by the TTL less the clock's lag, so that the TTL still holds.
    */
   constructor(options: {
     readonly max: number;
     readonly maxBytes: number;
     readonly ttlMs: number;
     readonly now?: () => number;
+    readonly clock?: Clock;
   }) {
     this.#half = Math.max(1, Math.floor(options.max / 2));
     this.#halfBytes = Math.floor(options.maxBytes / 2);
-    const lag = options.now ? 0 : Math.min(100, Math.floor(options.ttlMs / 4));
-    this.#ttl = options.ttlMs - lag;
-    this.#clock = lag > 0 ? new CoarseClock(lag) : { now: options.now ?? Date.now };
+    this.#clock = options.clock ?? guardClock(DecisionCache.lagFor(options.ttlMs), options.now);
+    this.#ttl = options.ttlMs - this.#clock.lagMs;
+    this.#halfTtl = this.#ttl / 2;
     this.#current = new Generation(this.#clock.now());
+  }
+
+  /** The lag a coarse clock may have for this TTL: a quarter of it, 100 ms at most. */
+  static lagFor(ttlMs: number): number {
+    return Math.min(100, Math.floor(ttlMs / 4));
   }
 
   /** Decisions held, both generations. */
@@ -100,48 +125,100 @@ export class DecisionCache {
 
   get(topic: string, key: number): Decision | undefined {
     const now = this.#clock.now();
-    if (now - this.#current.born >= this.#ttl / 2) this.#rotate(now);
-    const decision = this.#current.topics.get(topic)?.find(key);
+    if (now - this.#current.born >= this.#halfTtl) this.#rotate(now);
+    const decision = this.#find(this.#current.topics.get(topic), key);
     const previous = this.#previous;
     if (decision !== undefined || previous === undefined) return decision;
     if (now - previous.born >= this.#ttl) {
       this.#previous = undefined;
       return undefined;
     }
-    return previous.topics.get(topic)?.find(key);
+    const old = this.#find(previous.topics.get(topic), key);
+    // A hit in the previous generation moves to the current one, so that what is asked for often outlives
+    // generation turns; only from a young previous generation (turned by size, not by age), as the current
+    // one then takes the previous one's birth and must not age much by it.
+    if (old !== undefined && now - previous.born < this.#halfTtl / 2)
+      this.#store(topic, key, old, previous.born);
+    return old;
   }
 
   set(topic: string, key: number, decision: Decision): void {
+    this.#store(topic, key, decision, undefined);
+  }
+
+  clear(): void {
+    this.#current = new Generation(this.#clock.now());
+    this.#previous = undefined;
+    this.#decisions = [];
+    this.#decisionIndex = new Map();
+  }
+
+  #find(entry: TopicEntry | undefined, key: number): Decision | undefined {
+    if (typeof entry === 'number') return entry >>> 7 === key ? this.#decisions[entry & 127] : undefined;
+    return entry?.find(key);
+  }
+
+  /** The entry packing `key` with `decision`, or -1 when the key is too large or the table is full. */
+  #pack(key: number, decision: Decision): number {
+    let index = this.#decisionIndex.get(decision);
+    if (index === undefined) {
+      if (this.#decisions.length === PACKED_DECISIONS) return -1;
+      index = this.#decisions.push(decision) - 1;
+      this.#decisionIndex.set(decision, index);
+    }
+    const packed = key * PACKED_DECISIONS + index;
+    return packed <= PACKED_MAX ? packed : -1;
+  }
+
+  /** `born`: when a promoted decision's generation began (it was stored then or later), else undefined. */
+  #store(topic: string, key: number, decision: Decision, born: number | undefined): void {
     let current = this.#current;
     let entry = current.topics.get(topic);
-    if (entry !== undefined && (entry.key === key || entry.more?.has(key))) {
-      if (entry.key === key) entry.decision = decision;
+    if (entry !== undefined && this.#find(entry, key) !== undefined) {
+      if (born !== undefined) return;
+      if (typeof entry === 'number') current.topics.set(topic, this.#entry(key, decision));
+      else if (entry.key === key) entry.decision = decision;
       else entry.more?.set(key, decision);
       return;
     }
     const topicBytes = TOPIC_BYTES + topic.length * 2;
     // A topic too long for a generation by itself is not cached at all.
     if (topicBytes > this.#halfBytes) return;
-    let bytes = entry === undefined ? topicBytes : entry.more === undefined ? MORE_BYTES : DECISION_BYTES;
+    let bytes =
+      entry === undefined
+        ? topicBytes
+        : typeof entry === 'number' || entry.more === undefined
+          ? MORE_BYTES
+          : DECISION_BYTES;
     if (current.decisions >= this.#half || current.bytes + bytes > this.#halfBytes) {
+      // A promotion never turns a generation: that would drop the one it came from.
+      if (born !== undefined) return;
       this.#rotate(this.#clock.now());
       current = this.#current;
       entry = undefined;
       bytes = topicBytes;
     }
+    // The current generation is dropped a TTL after its oldest decision was stored.
+    if (born !== undefined && born < current.born) current.born = born;
     current.decisions++;
     current.bytes += bytes;
     if (entry === undefined) {
-      current.topics.set(topic, new TopicDecisions(key, decision));
+      current.topics.set(topic, this.#entry(key, decision));
       return;
+    }
+    if (typeof entry === 'number') {
+      // A second key on the topic: the packed decision moves into an object with room for more.
+      entry = new TopicDecisions(entry >>> 7, this.#decisions[entry & 127]!);
+      current.topics.set(topic, entry);
     }
     entry.more ??= new Map();
     entry.more.set(key, decision);
   }
 
-  clear(): void {
-    this.#current = new Generation(this.#clock.now());
-    this.#previous = undefined;
+  /** A topic's entry for its first decision: packed when it can be. */
+  #entry(key: number, decision: Decision): TopicEntry {
+    const packed = this.#pack(key, decision);
+    return packed >= 0 ? packed : new TopicDecisions(key, decision);
   }
 
   #rotate(now: number): void {

@@ -4,9 +4,10 @@ import type { AccessRequest, Principal } from './types.js';
 
 // A decision is cached under its topic string (see `cacheTopic`) and a key that packs a principal number
 // and a slot into one small integer: below 2^30, so that V8 keeps it unboxed and a lookup allocates nothing.
-const SLOTS = 128; // action (3) × QoS (0, 1, 2, unspecified) × retain × shared × delivery checked
+// action (publish 0, subscribe 8, receive 16) + QoS (0, 1, 2, unspecified) × 2 + retain, + 32 shared,
+// + 64 delivery checked
+const SLOTS = 128;
 const PRINCIPALS = 2 ** 23;
-const ACTION_SLOT = { publish: 0, subscribe: 8, receive: 16 } as const;
 // What a principal table entry costs besides its content's characters, counted at two bytes each.
 const ENTRY_BYTES = 48;
 
@@ -63,13 +64,32 @@ export class DecisionKeys {
     this.#principalLimit = principalLimit;
   }
 
+  /**
+   * The request's key, or -1 for one the cache must not hold: an action or QoS outside the protocol's
+   * (adapters check them, but a stray value must not land in another kind of request's slot).
+   */
   key(principal: Principal, request: AccessRequest): number {
-    const slot =
-      ACTION_SLOT[request.action] +
-      (request.qos ?? 3) * 2 +
-      (request.retain ? 1 : 0) +
-      (request.shareGroup === undefined ? 0 : 32) +
-      (request.deliveryChecked ? 64 : 0);
+    let slot: number;
+    switch (request.action) {
+      case 'publish':
+        slot = 0;
+        break;
+      case 'subscribe':
+        slot = 8;
+        break;
+      case 'receive':
+        slot = 16;
+        break;
+      default:
+        return -1;
+    }
+    const qos = request.qos;
+    if (qos === undefined) slot += 6;
+    else if (qos === 0 || qos === 1 || qos === 2) slot += qos * 2;
+    else return -1;
+    if (request.retain) slot += 1;
+    if (request.shareGroup !== undefined) slot += 32;
+    if (request.deliveryChecked) slot += 64;
     return this.#number(principal) * SLOTS + slot;
   }
 

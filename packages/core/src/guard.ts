@@ -1,3 +1,4 @@
+import { guardClock } from './coarse-clock.js';
 import { DecisionCache } from './decision-cache.js';
 import { cacheTopic, DecisionKeys } from './decision-keys.js';
 import { errorCode } from './errors.js';
@@ -154,15 +155,13 @@ export function createGuard(options: GuardOptions): Guard {
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {});
   const maxBytes = cacheOptions?.maxBytes ?? 16 * 2 ** 20;
   const maxTopicLength = cacheOptions?.maxTopicLength ?? 1024;
+  const ttlMs = cacheOptions?.ttlMs ?? 60_000;
+  // Reads the system clock less often than every request; an injected one is exact. Shared by the cache
+  // (its generations age by the TTL less the lag) and the expiry check (which allows for the lag).
+  const clock = guardClock(DecisionCache.lagFor(ttlMs), options.now);
+  const lagMs = clock.lagMs;
   const cache =
-    cacheOptions &&
-    new DecisionCache({
-      max: cacheOptions.max ?? 100_000,
-      maxBytes,
-      ttlMs: cacheOptions.ttlMs ?? 60_000,
-      // Its own clock reads the system clock less often than every lookup; an injected one is exact.
-      now: options.now,
-    });
+    cacheOptions && new DecisionCache({ max: cacheOptions.max ?? 100_000, maxBytes, ttlMs, clock });
   const keys = new DecisionKeys({ entries: cacheOptions?.max ?? 100_000, bytes: maxBytes }, () =>
     cache?.clear(),
   );
@@ -271,29 +270,35 @@ export function createGuard(options: GuardOptions): Guard {
 
     authorize(principal, request, context) {
       const start = audit ? performance.now() : 0;
-      // Expiry is checked before the cache so that a cached allow never outlives the credentials.
-      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) {
-        emit(principal, request, EXPIRED, false, start, context);
+      // Expiry is checked before the cache so that a cached allow never outlives the credentials. The
+      // coarse reading may lag by up to lagMs: only within that of the expiry is the exact clock read.
+      const expiresAt = principal.expiresAt;
+      if (
+        expiresAt !== undefined &&
+        expiresAt - lagMs <= clock.now() &&
+        (lagMs === 0 || expiresAt <= now())
+      ) {
+        if (audit) emit(principal, request, EXPIRED, false, start, context);
         return EXPIRED;
       }
       const topic = cache === undefined ? undefined : cacheTopic(request, maxTopicLength);
-      if (cache === undefined || topic === undefined) {
+      const key = topic === undefined ? -1 : keys.key(principal, request);
+      if (cache === undefined || topic === undefined || key < 0) {
         const decision = decide(principal, request);
-        emit(principal, request, decision, false, start, context);
+        if (audit) emit(principal, request, decision, false, start, context);
         return decision;
       }
-      const key = keys.key(principal, request);
       let decision = cache.get(topic, key);
-      const cached = decision !== undefined;
-      if (decision === undefined) {
-        misses++;
-        decision = decide(principal, request);
-        // Errors are not cached: the next request gets a fresh chance to be decided properly.
-        if (decision.reason !== 'error') cache.set(topic, key, decision);
-      } else {
+      if (decision !== undefined) {
         hits++;
+        if (audit) emit(principal, request, decision, true, start, context);
+        return decision;
       }
-      emit(principal, request, decision, cached, start, context);
+      misses++;
+      decision = decide(principal, request);
+      // Errors are not cached: the next request gets a fresh chance to be decided properly.
+      if (decision.reason !== 'error') cache.set(topic, key, decision);
+      if (audit) emit(principal, request, decision, false, start, context);
       return decision;
     },
 

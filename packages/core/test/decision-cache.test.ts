@@ -68,6 +68,58 @@ describe('DecisionCache', () => {
     expect(cache.get('t', 1)).toBeUndefined();
   });
 
+  it('never serves a moved decision past ttlMs after it was first stored', () => {
+    let clock = 0;
+    const cache = new DecisionCache({ max: 4, maxBytes: 2 ** 20, ttlMs: 100, now: () => clock });
+    cache.set('a', 1, allow);
+    cache.set('b', 1, allow);
+    clock = 10;
+    cache.set('c', 1, allow); // the first generation is full: it turns, 'a' is in the previous one
+    clock = 20;
+    expect(cache.get('a', 1)).toBe(allow); // and moves to the current one, born at 10
+    clock = 99;
+    expect(cache.get('a', 1)).toBe(allow);
+    clock = 100; // a TTL after 'a' was stored, though not after the generation it moved to began
+    expect(cache.get('a', 1)).toBeUndefined();
+  });
+
+  it('moves a hit in the previous generation to the current one, so a hot decision survives turns', () => {
+    const cache = new DecisionCache({ max: 20, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    cache.set('hot', 1, allow);
+    for (let i = 0; i < 1_000; i++) {
+      cache.set(`cold/${i}`, 2, deny); // ten a generation: a turn every ten steps
+      expect(cache.get('hot', 1), `step ${i}`).toBe(allow);
+    }
+    expect(cache.get('cold/0', 2)).toBeUndefined();
+    expect(cache.size).toBeLessThanOrEqual(20);
+  });
+
+  it('keeps decisions and keys apart whether packed with their key or not', () => {
+    // More distinct decisions than the packing table names, and keys up to the largest a guard makes.
+    const cache = new DecisionCache({ max: 10_000, maxBytes: 2 ** 24, ttlMs: 60_000, now: () => 0 });
+    const decisions = Array.from(
+      { length: 300 },
+      (_, i): Decision => ({ allowed: i % 2 === 0, reason: 'rule' }),
+    );
+    const keyOf = (i: number) => (i * 7_919_993) % 2 ** 30;
+    for (const [i, d] of decisions.entries()) cache.set(`t/${i}`, keyOf(i), d);
+    decisions.forEach((d, i) => {
+      expect(cache.get(`t/${i}`, keyOf(i))).toBe(d);
+      expect(cache.get(`t/${i}`, keyOf(i) + 1)).toBeUndefined();
+      expect(cache.get(`t/${i}`, keyOf(i) ^ (2 ** 23))).toBeUndefined();
+      expect(cache.get(`t/${(i + 1) % 300}`, keyOf(i))).toBeUndefined();
+    });
+    // A second key on a packed topic, and a replaced decision.
+    cache.set('t/0', 5, decisions[1]!);
+    cache.set('t/2', keyOf(2), decisions[3]!);
+    expect([cache.get('t/0', keyOf(0)), cache.get('t/0', 5), cache.get('t/2', keyOf(2))]).toEqual([
+      decisions[0],
+      decisions[1],
+      decisions[3],
+    ]);
+    expect(cache.usage).toMatchObject({ decisions: 301, topics: 300 });
+  });
+
   it('keeps a topic’s decisions for different keys apart', () => {
     const cache = new DecisionCache({ max: 1_000, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
     cache.set('t', 1, allow);

@@ -100,6 +100,26 @@ describe('DecisionKeys', () => {
     expect((2 ** 23 - 1) * 128 + 127).toBeLessThan(2 ** 30);
   });
 
+  it('gives no key (-1: decide without the cache) to an action or QoS outside the protocol', () => {
+    // Were they keyed, a publish at QoS 4 would take the slot of a subscribe at QoS 0, and share its decision.
+    const keys = new DecisionKeys(limits(10), () => {});
+    const p = principal('a');
+    const odd = [
+      { qos: 4 },
+      { qos: 3 },
+      { qos: -1 },
+      { qos: 0.5 },
+      { qos: '1' },
+      { action: 'write' },
+      { action: 'constructor' },
+    ] as unknown as Partial<AccessRequest>[];
+    for (const extra of odd) expect(keys.key(p, req('x', extra)), JSON.stringify(extra)).toBe(-1);
+    for (const qos of [undefined, 0, 1, 2] as const) {
+      for (const action of ['publish', 'subscribe', 'receive'] as const)
+        expect(keys.key(p, req('x', { action, qos }))).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('gives no cache topic to a topic (share group included) over the length bound', () => {
     expect(cacheTopic(req('0123456789'), 10)).toBe('0123456789');
     expect(cacheTopic(req('0123456789a'), 10)).toBeUndefined();

@@ -233,7 +233,14 @@ export const ServerConfigSchema = strictObject({
       .union([
         z.literal(false),
         strictObject({
-          max: z.int().positive().optional().describe('Bound in entries.'),
+          max: z
+            .int()
+            .positive()
+            .max(10_000_000, 'keep the decision cache at most 10000000 entries; maxBytes bounds it too')
+            .optional()
+            .describe(
+              'Bound in entries. Default 100000; at most 10000000 (the table of principal contents is sized by it up front, and each decision costs 64 bytes or more of maxBytes anyway).',
+            ),
           ttlMs: z.int().positive().optional().describe('How long a decision is reused.'),
           maxBytes: z
             .int()

@@ -291,6 +291,17 @@ describe('bounds in the server config', () => {
     expect(config.cache.decisions).toMatchObject({ maxBytes: 16 * 2 ** 20, maxTopicLength: 1024 });
   });
 
+  it('bounds the decision cache in entries, with the location of a bound too large', () => {
+    const cache = (max: number) =>
+      parseServerConfig(
+        `${HEAD}  - { type: password, file: users.yaml }\ncache: { decisions: { max: ${max} } }\n`,
+        { file: 'w.yaml' },
+      );
+    expect(cache(10_000_000).cache.decisions).toMatchObject({ max: 10_000_000 });
+    const { message } = errorOf(() => cache(10_000_001));
+    expect(message).toMatch(/w\.yaml:\d+:\d+: .*at most 10000000 entries/);
+  });
+
   it('rejects limits that cannot work, with their location', () => {
     const { message } = errorOf(() =>
       workspace(
