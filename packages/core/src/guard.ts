@@ -156,10 +156,9 @@ export function createGuard(options: GuardOptions): Guard {
   const maxBytes = cacheOptions?.maxBytes ?? 16 * 2 ** 20;
   const maxTopicLength = cacheOptions?.maxTopicLength ?? 1024;
   const ttlMs = cacheOptions?.ttlMs ?? 60_000;
-  // Reads the system clock less often than every request; an injected one is exact. Shared by the cache
-  // (its generations age by the TTL less the lag) and the expiry check (which allows for the lag).
+  // The cache reads the system clock less often than every request (its generations age by the TTL less
+  // the lag); an injected one is exact. Expiry is checked on `now`, exactly.
   const clock = guardClock(DecisionCache.lagFor(ttlMs), options.now);
-  const lagMs = clock.lagMs;
   const cache =
     cacheOptions && new DecisionCache({ max: cacheOptions.max ?? 100_000, maxBytes, ttlMs, clock });
   const keys = new DecisionKeys({ entries: cacheOptions?.max ?? 100_000, bytes: maxBytes }, () =>
@@ -270,14 +269,9 @@ export function createGuard(options: GuardOptions): Guard {
 
     authorize(principal, request, context) {
       const start = audit ? performance.now() : 0;
-      // Expiry is checked before the cache so that a cached allow never outlives the credentials. The
-      // coarse reading may lag by up to lagMs: only within that of the expiry is the exact clock read.
-      const expiresAt = principal.expiresAt;
-      if (
-        expiresAt !== undefined &&
-        expiresAt - lagMs <= clock.now() &&
-        (lagMs === 0 || expiresAt <= now())
-      ) {
+      // Expiry is checked before the cache so that a cached allow never outlives the credentials, and on
+      // the exact clock: a coarse reading can lag by as long as the event loop stalled.
+      if (principal.expiresAt !== undefined && principal.expiresAt <= now()) {
         if (audit) emit(principal, request, EXPIRED, false, start, context);
         return EXPIRED;
       }
