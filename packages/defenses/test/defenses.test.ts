@@ -280,13 +280,18 @@ describe('memory store', () => {
     // A login charges its failure keys and deletes them on success; at the default bound (100,000 keys)
     // lru-cache refilled its whole arrays whenever that emptied the counter (~200 µs a login, alone).
     const counter = (await openCounterStore({ store: 'memory', onStoreError: 'closed' })).counter('fail', 60);
+    const logins = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await counter.add('user:alice');
+        await counter.delete('user:alice');
+      }
+    };
+    await logins(1000); // warmed up: the bound is about the work, not the compiler
     const cpu = process.cpuUsage();
-    for (let i = 0; i < 2000; i++) {
-      await counter.add('user:alice');
-      await counter.delete('user:alice');
-    }
+    await logins(2000);
     const { user, system } = process.cpuUsage(cpu);
-    expect((user + system) / 1000).toBeLessThan(100);
+    // 12-35 ms of CPU here now; 360 ms with lru-cache.
+    expect((user + system) / 1000).toBeLessThan(150);
   });
 });
 
