@@ -21,17 +21,23 @@ export async function writeWardenFiles(dir) {
 }
 
 /**
- * The server config of the bench; `cache: false` turns off the password verification cache, `onError:
- * 'ignore'` tells a shed login (no verification turn in time) from a refused one.
+ * The server config of the bench; `cache: false` turns off the password verification cache (`{ ttlMs }`
+ * sets its lifetime), `onError: 'ignore'` tells a shed login (no verification turn in time) from a
+ * refused one, `defenses` replaces the defenses block (off by default).
  */
-export function wardenConfig(usersFile, { cache = true, onError = 'deny' } = {}) {
+export function wardenConfig(usersFile, { cache = true, onError = 'deny', defenses } = {}) {
+  const cacheOption =
+    cache === true ? '' : `, cache: ${cache === false ? 'false' : `{ ttlMs: ${cache.ttlMs} }`}`;
   return `listen: { host: 127.0.0.1, port: 0 }
 log: { level: warn }
 policy: { file: policy.yaml, watch: false }
-authenticators: [{ type: password, file: ${usersFile}${cache ? '' : ', cache: false'} }]
+authenticators: [{ type: password, file: ${usersFile}${cacheOption} }]
 adapters: { emqx: { onError: ${onError} }, goAuth: { responseMode: json } }
-# Raw throughput: the defenses (bench/defenses) would rate-limit this load from one address.
-defenses: { enabled: false }
+${
+  defenses === undefined
+    ? '# Raw throughput: the defenses (bench/defenses) would rate-limit this load from one address.\ndefenses: { enabled: false }'
+    : `defenses: ${defenses}`
+}
 `;
 }
 

@@ -23,6 +23,11 @@ export interface AuditSink {
   readonly name: string;
   /** Most records per `send` (default 100). */
   readonly batchSize?: number;
+  /**
+   * False for a record `send` would not write (the log sink's allows, or lines below the log level): the
+   * trail then neither serializes nor queues it for this sink. Absent: every record.
+   */
+  accepts?(record: AuditRecord): boolean;
   send(batch: readonly QueuedRecord[]): Promise<void>;
   close(): Promise<void>;
 }

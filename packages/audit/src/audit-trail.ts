@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { AlertEngine } from './alert-engine.js';
 import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.js';
 import { type AuditInput, type AuditRecord, auditRecordOf } from './audit-record.js';
-import type { AuditSink } from './audit-sink.js';
+import type { AuditSink, QueuedRecord } from './audit-sink.js';
 import { SinkQueue } from './sink-queue.js';
 
 export interface AuditTrailOptions {
@@ -133,10 +133,16 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     });
 
   function write(record: AuditRecord): void {
-    if (queues.length === 0) return;
-    const line = JSON.stringify(record);
-    const item = { record, line, bytes: Buffer.byteLength(line) };
-    for (const queue of queues) queue.push(item);
+    let item: QueuedRecord | undefined;
+    for (const queue of queues) {
+      // A record the sink would not write is not serialized or queued (the default log sink takes no allows).
+      if (queue.sink.accepts?.(record) === false) continue;
+      if (item === undefined) {
+        const line = JSON.stringify(record);
+        item = { record, line, bytes: Buffer.byteLength(line) };
+      }
+      queue.push(item);
+    }
   }
 
   /** Counts an authorization allow; true for the sampled ones. */

@@ -1,9 +1,12 @@
+import type { AuditRecord } from './audit-record.js';
 import type { AuditSink, QueuedRecord } from './audit-sink.js';
 
 /** The subset of a pino-style logger the log sink uses. */
 export interface AuditLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** pino's level check: records logged at a disabled level are not queued at all. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -23,6 +26,11 @@ export class LogSink implements AuditSink {
   constructor(logger: AuditLogger, options: { allows?: boolean } = {}) {
     this.#logger = logger;
     this.#allows = options.allows ?? false;
+  }
+
+  accepts(record: AuditRecord): boolean {
+    if (record.kind === 'alert') return this.#logger.isLevelEnabled?.('warn') ?? true;
+    return (record.decision !== 'allow' || this.#allows) && (this.#logger.isLevelEnabled?.('info') ?? true);
   }
 
   async send(batch: readonly QueuedRecord[]): Promise<void> {

@@ -5,8 +5,10 @@ import {
   type AuditSink,
   auditRecordOf,
   createAuditTrail,
+  LogSink,
   MAX_FIELD_LENGTH,
   type QueuedRecord,
+  type SinkQueue,
 } from '../src/index.js';
 import { login, refusal, until } from './records.js';
 
@@ -51,6 +53,40 @@ describe('audit trail', () => {
     expect(metrics).toContain('mqtt_warden_audit_events_total{kind="authorize",decision="allow"} 100');
     expect(metrics).toContain('mqtt_warden_audit_events_total{kind="authenticate",decision="deny"} 1');
     await trail.close();
+  });
+
+  it('queues for the log sink only what it logs (no allows unless asked, nothing below its level); other sinks get everything', async () => {
+    const LEVELS = ['debug', 'info', 'warn', 'error'];
+    let level = 'info';
+    const logged: string[] = [];
+    const logger = {
+      info: (o: { audit: { decision?: string } }) => logged.push(`info ${o.audit.decision}`),
+      warn: () => logged.push('warn'),
+      isLevelEnabled: (l: string) => LEVELS.indexOf(l) >= LEVELS.indexOf(level),
+    };
+    const memory = memorySink();
+    const trail = createAuditTrail({ sinks: [new LogSink(logger), memory], alerts: false });
+    const [logQueue, memoryQueue] = trail.queues as [SinkQueue, SinkQueue];
+    trail.record(login(true, 'dev1', '192.0.2.10', Date.now()));
+    expect(logQueue.bytes).toBe(0);
+    expect(memoryQueue.bytes).toBeGreaterThan(0);
+    trail.record(login(false, 'dev1', '192.0.2.10', Date.now()));
+    expect(logQueue.bytes).toBeGreaterThan(0);
+    await trail.flush();
+    level = 'warn';
+    trail.record(login(false, 'dev2', '192.0.2.10', Date.now()));
+    expect(logQueue.bytes).toBe(0);
+    await trail.flush();
+    expect(logged).toEqual(['info deny']);
+    expect(memory.lines).toHaveLength(3);
+
+    level = 'info';
+    const allows = createAuditTrail({ sinks: [new LogSink(logger, { allows: true })], alerts: false });
+    allows.record(login(true, 'dev1', '192.0.2.10', Date.now()));
+    await allows.flush();
+    expect(logged).toEqual(['info deny', 'info allow']);
+    await trail.close();
+    await allows.close();
   });
 
   it('builds records from an allowlist: fields an event should not carry never reach a sink', async () => {

@@ -1,12 +1,12 @@
 import { ConfigError, UnavailableError } from '@mqtt-warden/core';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
   type RateLimiterRes,
 } from 'rate-limiter-flexible';
+import { BoundedKeys } from './bounded-keys.js';
 import type { DefensesConfig } from './defenses-config.js';
 import { redisSharedState, type SharedState } from './shared-state.js';
 
@@ -139,22 +139,17 @@ function memoryCounter(name: string, seconds: number, maxKeys: number): Counter 
     points: Number.MAX_SAFE_INTEGER,
     duration: seconds,
   });
-  // rate-limiter-flexible's memory store has no size bound: this LRU of its keys gives it one.
-  const keys = new LRUCache<string, true>({
-    max: maxKeys,
-    dispose: (_value, key, reason) => {
-      if (reason === 'evict') void limiter.delete(key);
-    },
-  });
+  // rate-limiter-flexible's memory store has no size bound: this bounded set of its keys gives it one.
+  const keys = new BoundedKeys(maxKeys, (key) => void limiter.delete(key));
   const counter = wrap(limiter);
   return {
     ...counter,
     add(key, points) {
-      keys.set(key, true);
+      keys.touch(key);
       return counter.add(key, points);
     },
     set(key, count, secs) {
-      keys.set(key, true);
+      keys.touch(key);
       return counter.set(key, count, secs);
     },
     delete(key) {

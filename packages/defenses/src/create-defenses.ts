@@ -181,10 +181,9 @@ export async function createDefenses(
   }
 
   /** Whether one more verification may start now (fleet-wide with Redis); recently verified credentials first. */
-  async function withinBudget(request: ConnectRequest, attempt: LoginAttempt): Promise<boolean> {
+  async function withinBudget(attempt: LoginAttempt, credential: string | undefined): Promise<boolean> {
     if (!budget) return true;
-    const { username, password } = request;
-    const known = username !== undefined && password !== undefined && budget.known.has(username, password);
+    const known = credential !== undefined && budget.known.hasDigest(credential);
     if (await (known ? budget.recent : budget.fresh).take()) return true;
     stats.refused.stormShed++;
     event('storm-shed', 'global', attempt.username ?? attempt.clientId, {
@@ -205,6 +204,8 @@ export async function createDefenses(
       clientId: request.clientId,
       address: remote === undefined || remote === '' ? undefined : addressKey(remote),
     };
+    // The credential's keyed digest, once per login (not for refusals): asked here, added after a success.
+    let credential: string | undefined;
     try {
       if (await connectLimited(attempt)) return TRY_LATER;
       const lock = await lockout?.check(attempt);
@@ -213,7 +214,11 @@ export async function createDefenses(
         event('lockout', lock.kind, lock.subject, { address: attempt.address, until: lock.until });
         return LOCKED;
       }
-      if (!(await withinBudget(request, attempt))) return TRY_LATER;
+      const { username, password } = request;
+      if (budget && username !== undefined && password !== undefined) {
+        credential = budget.known.digest(username, password);
+      }
+      if (!(await withinBudget(attempt, credential))) return TRY_LATER;
       for (const placed of (await lockout?.charge(attempt)) ?? []) {
         event('lockout', placed.kind, placed.subject, {
           address: attempt.address,
@@ -236,7 +241,7 @@ export async function createDefenses(
     }
     stats.verifications++;
     const result = await guard.authenticate(request, context);
-    await settle(request, attempt, result).catch((error: unknown) => {
+    await settle(attempt, credential, result).catch((error: unknown) => {
       stats.storeErrors++;
       log?.warn({ code: errorCode(error) }, 'defenses store unavailable; attempt not settled');
     });
@@ -244,11 +249,9 @@ export async function createDefenses(
   }
 
   /** After the verification: a success resets the counters, an answer that was no wrong credential is refunded. */
-  async function settle(request: ConnectRequest, attempt: LoginAttempt, result: AuthenticationResult) {
+  async function settle(attempt: LoginAttempt, credential: string | undefined, result: AuthenticationResult) {
     if (result.ok) {
-      if (budget && request.username !== undefined && request.password !== undefined) {
-        budget.known.add(request.username, request.password);
-      }
+      if (budget && credential !== undefined) budget.known.addDigest(credential);
       await lockout?.succeeded(attempt);
     } else if (result.reason !== 'bad-credentials' && result.reason !== 'no-authenticator') {
       await lockout?.refund(attempt);

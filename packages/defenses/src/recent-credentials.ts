@@ -23,22 +23,31 @@ export class RecentCredentials {
   }
 
   has(username: string, password: Uint8Array): boolean {
-    return this.#digests.has(this.#digest(username, password));
+    return this.hasDigest(this.digest(username, password));
   }
 
   add(username: string, password: Uint8Array): void {
-    this.#digests.set(this.#digest(username, password), true);
+    this.addDigest(this.digest(username, password));
   }
 
-  get size(): number {
-    return this.#digests.size;
-  }
-
-  #digest(username: string, password: Uint8Array): string {
+  /** The keyed digest `has` and `add` look up: one login asks and then adds without hashing twice. */
+  digest(username: string, password: Uint8Array): string {
     // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
     const name = Buffer.from(username, 'utf8');
     const length = Buffer.alloc(4);
     length.writeUInt32BE(name.byteLength);
     return createHmac('sha256', this.#key).update(length).update(name).update(password).digest('base64');
+  }
+
+  hasDigest(digest: string): boolean {
+    return this.#digests.has(digest);
+  }
+
+  addDigest(digest: string): void {
+    this.#digests.set(digest, true);
+  }
+
+  get size(): number {
+    return this.#digests.size;
   }
 }

@@ -51,18 +51,25 @@ export function compileClientIdTemplate(source: string): ClientIdTemplate {
     last = m.index + m[0].length;
   }
   parts.push({ literal: source.slice(last) });
+  // Literals as pattern text, escaped once here rather than at every connect.
+  const patterns = parts.map((part) =>
+    'literal' in part ? part.literal.split('*').map(escapeRegExp).join('.*') : undefined,
+  );
+  // Without `*`, a template names exactly one client id: a string comparison, no pattern.
+  const exact = parts.every((part) => !('literal' in part) || !part.literal.includes('*'));
 
-  /** The pattern source for the principal, or undefined when a value is unsafe. */
-  const render = (principal: Principal): string | undefined => {
+  /** The template filled in (as text, or as a pattern source), or undefined when a value is unsafe. */
+  const render = (principal: Principal, asPattern: boolean): string | undefined => {
     let out = '';
-    for (const part of parts) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
       if ('literal' in part) {
-        out += part.literal.split('*').map(escapeRegExp).join('.*');
+        out += asPattern ? patterns[i]! : part.literal;
         continue;
       }
       const value = placeholderValue(principal, part.placeholder);
       if (value === undefined || !isSafePlaceholderValue(value)) return undefined;
-      out += escapeRegExp(value);
+      out += asPattern ? escapeRegExp(value) : value;
     }
     return out;
   };
@@ -70,7 +77,8 @@ export function compileClientIdTemplate(source: string): ClientIdTemplate {
   return {
     source,
     matches(principal, clientId) {
-      const pattern = render(principal);
+      if (exact) return render(principal, false) === clientId;
+      const pattern = render(principal, true);
       return pattern !== undefined && new RegExp(`^${pattern}$`, 's').test(clientId);
     },
     describe(principal) {

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compileClientIdTemplate } from '../src/client-id-rule.js';
 import { policy, principal } from './helpers.js';
 
 const ROLES = [
@@ -131,6 +133,64 @@ describe('client-id binding (Policy.admit)', () => {
     );
     expect(() => policy('version: 1', 'roles: { r: { clientIds: "", rules: [] } }')).toThrow(
       /test.yaml:2:26: invalid client-id template/,
+    );
+  });
+});
+
+describe('client-id templates', () => {
+  // The reference: the whole template as one anchored pattern, values and literals escaped, `*` as `.*`.
+  const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  function reference(template: string, values: Record<string, string>, clientId: string): boolean {
+    let pattern = '';
+    for (const token of template.split(/(\$\{[^}]*\})/)) {
+      const name = /^\$\{([^}]*)\}$/.exec(token)?.[1];
+      if (name === undefined) pattern += token.split('*').map(quote).join('.*');
+      else pattern += quote(values[name] as string);
+    }
+    return new RegExp(`^${pattern}$`, 's').test(clientId);
+  }
+
+  it('match exactly what the anchored pattern of the filled-in template matches, with or without `*`', () => {
+    const text = fc.string({
+      unit: fc.constantFrom('a', 'b', '-', '.', '(', '\\', '$', '\n', '*'),
+      maxLength: 4,
+    });
+    const value = fc.string({
+      unit: fc.constantFrom('a', 'b', '-', '.', '*', '\n', '?'),
+      minLength: 1,
+      maxLength: 4,
+    });
+    const template = fc.array(fc.oneof(text, fc.constantFrom('${username}', '${principal}')), {
+      minLength: 1,
+      maxLength: 5,
+    });
+    fc.assert(
+      fc.property(template, value, value, fc.array(text, { maxLength: 3 }), (tokens, username, id, fills) => {
+        const source = tokens.join('');
+        fc.pre(source !== '');
+        const compiled = compileClientIdTemplate(source);
+        const p = principal({ id, username });
+        const values = { username, principal: id };
+        // The filled-in template itself (each `*` taking one of the fills), and a few near misses.
+        let k = 0;
+        const filled = source
+          .split(/(\$\{[^}]*\})/)
+          .map((t) =>
+            t === '${username}'
+              ? username
+              : t === '${principal}'
+                ? id
+                : t.replace(/\*/g, () => fills[k++ % Math.max(1, fills.length)] ?? ''),
+          )
+          .join('');
+        for (const clientId of [filled, `${filled}x`, filled.slice(1), `\n${filled}`, `${filled}\n`, '']) {
+          expect(
+            compiled.matches(p, clientId),
+            `${JSON.stringify(source)} vs ${JSON.stringify(clientId)}`,
+          ).toBe(reference(source, values, clientId));
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
