@@ -1,3 +1,4 @@
+import { plainFormKeys, readPlainForm, UrlEncodedForm } from '@mqtt-warden/core';
 import { authnSchema, authzSchema, checkAuthn, checkAuthz } from '@mqtt-warden/emqx';
 import {
   aclSchema,
@@ -17,7 +18,6 @@ import {
   topicSchema,
   vhostSchema,
 } from '@mqtt-warden/rabbitmq';
-import { plainFormKeys, readPlainForm, UrlEncodedForm } from '@mqtt-warden/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
