@@ -1,7 +1,6 @@
-const AMP = 0x26;
-const EQ = 0x3d;
 const PLUS = 0x2b;
 const PERCENT = 0x25;
+const EQ = 0x3d;
 
 /**
  * The keys a {@link readPlainForm} takes, each with its bit (at most 31 keys), built once per schema.
@@ -34,25 +33,26 @@ export function readPlainForm(
   body: Buffer,
   keys: ReadonlyMap<string, number>,
 ): Record<string, string> | undefined {
+  // One char per byte: a byte above 0x7F shows as a char above it. Strings, not the Buffer, from here:
+  // each Buffer call crosses into C++, which cost more than the whole read.
+  const text = body.toString('latin1');
+  const end = text.length;
   const out: Record<string, string> = {};
-  const end = body.length;
   let seen = 0;
   let start = 0;
   while (start <= end) {
-    let stop = body.indexOf(AMP, start);
+    let stop = text.indexOf('&', start);
     if (stop === -1) stop = end;
     if (stop > start) {
       let eq = start;
-      while (eq < stop && body[eq] !== EQ) {
-        const c = body[eq] as number;
+      for (let c = text.charCodeAt(eq); eq < stop && c !== EQ; c = text.charCodeAt(++eq)) {
         if (c === PLUS || c === PERCENT || c > 0x7f) return undefined;
-        eq++;
       }
-      const key = body.toString('latin1', start, eq);
+      const key = text.slice(start, eq);
       const bit = keys.get(key);
       if (bit === undefined || (seen & bit) !== 0) return undefined;
       seen |= bit;
-      const value = eq === stop ? '' : plainValue(body, eq + 1, stop);
+      const value = eq === stop ? '' : plainValue(text, eq + 1, stop);
       if (value === undefined) return undefined;
       out[key] = value;
     }
@@ -61,28 +61,28 @@ export function readPlainForm(
   return out;
 }
 
-/** The value in `body[from, to)`, decoded; undefined when a byte or escape is not ASCII. */
-function plainValue(body: Buffer, from: number, to: number): string | undefined {
-  let text = '';
+/** The value in `text[from, to)`, decoded; undefined when a byte or escape is not ASCII. */
+function plainValue(text: string, from: number, to: number): string | undefined {
+  let out = '';
   let run = from;
   for (let i = from; i < to; i++) {
-    const c = body[i] as number;
+    const c = text.charCodeAt(i);
     if (c > 0x7f) return undefined;
     if (c === PLUS) {
-      text += `${body.toString('latin1', run, i)} `;
+      out += `${text.slice(run, i)} `;
       run = i + 1;
     } else if (c === PERCENT && i + 2 < to) {
-      const hi = hex(body[i + 1] as number);
-      const lo = hex(body[i + 2] as number);
+      const hi = hex(text.charCodeAt(i + 1));
+      const lo = hex(text.charCodeAt(i + 2));
       if (hi < 0 || lo < 0) continue;
       const byte = (hi << 4) | lo;
       if (byte > 0x7f) return undefined;
-      text += body.toString('latin1', run, i) + String.fromCharCode(byte);
+      out += text.slice(run, i) + String.fromCharCode(byte);
       i += 2;
       run = i + 1;
     }
   }
-  return run === from ? body.toString('latin1', from, to) : text + body.toString('latin1', run, to);
+  return run === from ? text.slice(from, to) : out + text.slice(run, to);
 }
 
 function hex(c: number): number {
