@@ -55,8 +55,9 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
 /**
  * The server's request handler (node:http), in front of Fastify. A POST to a broker endpoint with its
  * usual content type, a plain content length within the body limit, from an allowed source and with
- * its shared secret is answered here: the body is parsed as Fastify would (`secure-json-parse`, or a
- * form as bytes) and handed to the adapter core, and the reply written in one write. Metrics are
+ * its shared secret is answered here: a JSON body is parsed as Fastify would (`secure-json-parse`), a
+ * form's bytes go to the adapter core (which reads them as the Fastify route does), and the reply is
+ * written in one write. Metrics are
  * observed in line. Everything else (other methods or content types, refusals, admin, health,
  * metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
  *
