@@ -57,9 +57,8 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
  * usual content type, a plain content length within the body limit, from an allowed source and with
  * its shared secret is answered here: a JSON body is parsed as Fastify would (`secure-json-parse`), a
  * form's bytes go to the adapter core (which reads them as the Fastify route does), and the reply is
- * written in one write. Metrics are
- * observed in line. Everything else (other methods or content types, refusals, admin, health,
- * metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
+ * written in one write. Metrics are observed in line. Everything else (other methods or content types,
+ * refusals, admin, health, metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
  *
  * @example
  * ```ts
