@@ -7,9 +7,11 @@ import {
   invalidInputReply,
   jsonReply,
   type Principal,
+  plainFormKeys,
   type QoS,
   ReplyHolds,
-  type UrlEncodedForm,
+  readPlainForm,
+  UrlEncodedForm,
 } from '@mqtt-warden/core';
 import { toEmqxAcl } from './emqx-acl.js';
 import { checkAuthn, checkAuthz } from './emqx-checks.js';
@@ -193,6 +195,24 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
 
 const AUTHN_SHAPE: ReadonlySet<string> = new Set(Object.keys(authnSchema.shape));
 const AUTHZ_SHAPE: ReadonlySet<string> = new Set(Object.keys(authzSchema.shape));
+const FORM_KEYS = plainFormKeys([...new Set([...AUTHN_SHAPE, ...AUTHZ_SHAPE])]);
+
+/**
+ * The input of a POST form body. A plain one (placeholder keys, ASCII: see `readPlainForm`) is read as
+ * its JSON twin: the same string values, none undecodable, the password's text its bytes; any other is
+ * parsed as a form, as the Fastify route parses it.
+ *
+ * @example
+ * ```ts
+ * await core.authz(emqxFormInput(Buffer.from('username=dev1&topic=a%2Fb&action=publish')), log);
+ * ```
+ */
+export function emqxFormInput(body: Buffer): EmqxInput {
+  const plain = readPlainForm(body, FORM_KEYS);
+  if (plain !== undefined) return { body: plain };
+  const form = UrlEncodedForm.parse(body);
+  return { body: form.fields, form };
+}
 
 /** A request's fields, with the password as the bytes EMQX sent. */
 interface Parsed<F> {

@@ -5,10 +5,12 @@ import {
   checkedFields,
   invalidInputReply,
   jsonReply,
+  plainFormKeys,
   ReplyHolds,
+  readPlainForm,
   type SafeParse,
   textReply,
-  type UrlEncodedForm,
+  UrlEncodedForm,
 } from '@mqtt-warden/core';
 import { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
 import type {
@@ -59,6 +61,25 @@ const REPLIES: Record<ResponseMode, Record<GoAuthResult, AdapterReply>> = {
 const USER_SHAPE: ReadonlySet<string> = new Set(Object.keys(userSchema.shape));
 const SUPERUSER_SHAPE: ReadonlySet<string> = new Set(Object.keys(superuserSchema.shape));
 const ACL_SHAPE: ReadonlySet<string> = new Set(Object.keys(aclSchema.shape));
+const FORM_KEYS = plainFormKeys([...new Set([...USER_SHAPE, ...SUPERUSER_SHAPE, ...ACL_SHAPE])]);
+
+/**
+ * The input of a form body (go-auth's `http_params_mode form`). A plain one (known keys, ASCII: see
+ * `readPlainForm`) is read as its JSON twin: the same string values (`acc` a decimal string, as JSON
+ * may send it), none undecodable, the password's text its bytes; any other is parsed as a form, as the
+ * Fastify route parses it.
+ *
+ * @example
+ * ```ts
+ * await core.acl(goAuthFormInput(Buffer.from('acc=2&clientid=c&topic=t&username=u')), log);
+ * ```
+ */
+export function goAuthFormInput(body: Buffer): GoAuthInput {
+  const plain = readPlainForm(body, FORM_KEYS);
+  if (plain !== undefined) return { body: plain };
+  const form = UrlEncodedForm.parse(body);
+  return { body: form.fields, form };
+}
 
 /**
  * Builds the decision logic of {@link goAuthPlugin}, which serves it through Fastify; the server's

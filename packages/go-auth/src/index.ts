@@ -1,5 +1,5 @@
 export { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
-export { createGoAuthCore, type GoAuthCore, type GoAuthInput } from './go-auth-core.js';
+export { createGoAuthCore, type GoAuthCore, type GoAuthInput, goAuthFormInput } from './go-auth-core.js';
 export {
   type GoAuthDecisionEvent,
   type GoAuthPluginOptions,

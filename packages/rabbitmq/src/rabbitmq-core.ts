@@ -5,10 +5,12 @@ import {
   invalidInputReply,
   type Principal,
   type PrincipalQuery,
+  plainFormKeys,
   ReplyHolds,
+  readPlainForm,
   type SafeParse,
   textReply,
-  type UrlEncodedForm,
+  UrlEncodedForm,
 } from '@mqtt-warden/core';
 import { checkResource, checkTopic, checkUser, checkVhost } from './rabbitmq-checks.js';
 import type { RabbitMqDecisionEvent, RabbitMqPluginOptions, RabbitMqResult } from './rabbitmq-plugin.js';
@@ -20,11 +22,17 @@ import {
   vhostSchema,
 } from './rabbitmq-request.js';
 
+const USER_KEYS = plainFormKeys(Object.keys(userSchema.shape));
+const VHOST_KEYS = plainFormKeys(Object.keys(vhostSchema.shape));
+const RESOURCE_KEYS = plainFormKeys(Object.keys(resourceSchema.shape));
+const TOPIC_KEYS = plainFormKeys(Object.keys(topicSchema.shape));
+
 /**
- * A RabbitMQ request as received: the form of its body or query string, or undefined for a POST
- * whose body is not a form (RabbitMQ sends forms only; anything else is not RabbitMQ).
+ * A RabbitMQ request as received: the form of its body or query string, the bytes of a form body
+ * (read here, the usual body in one pass), or undefined for a POST whose body is not a form (RabbitMQ
+ * sends forms only; anything else is not RabbitMQ).
  */
-export type RabbitMqInput = UrlEncodedForm | undefined;
+export type RabbitMqInput = UrlEncodedForm | Buffer | undefined;
 
 /** The RabbitMQ endpoints without a web framework: request fields in, reply out. */
 export interface RabbitMqCore {
@@ -70,7 +78,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
   return {
     release: () => holds.release(),
     async user(input) {
-      const parsed = parse(input, checkUser, (v) => userSchema.safeParse(v), 'authenticate');
+      const parsed = parse(input, USER_KEYS, checkUser, (v) => userSchema.safeParse(v), 'authenticate');
       if (!('fields' in parsed)) return parsed;
       const { fields, form } = parsed;
       if (fields.vhost !== undefined && !vhosts.has(fields.vhost)) {
@@ -79,7 +87,12 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
       const result = await guard.authenticate({
         clientId: fields.client_id ?? '',
         username: fields.username,
-        password: form.bytes('password'),
+        // A plain form's password is ASCII: its text is its bytes.
+        password: form
+          ? form.bytes('password')
+          : fields.password === undefined
+            ? undefined
+            : Buffer.from(fields.password, 'latin1'),
         transport: { tls: false },
       });
       if (result.ok) {
@@ -91,7 +104,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     },
 
     async vhost(input, log) {
-      const parsed = parse(input, checkVhost, (v) => vhostSchema.safeParse(v), 'vhost');
+      const parsed = parse(input, VHOST_KEYS, checkVhost, (v) => vhostSchema.safeParse(v), 'vhost');
       if (!('fields' in parsed)) return parsed;
       const { fields } = parsed;
       const principal = await resolve(log, {
@@ -105,7 +118,13 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     },
 
     async resource(input, log) {
-      const parsed = parse(input, checkResource, (v) => resourceSchema.safeParse(v), 'resource');
+      const parsed = parse(
+        input,
+        RESOURCE_KEYS,
+        checkResource,
+        (v) => resourceSchema.safeParse(v),
+        'resource',
+      );
       if (!('fields' in parsed)) return parsed;
       const { fields } = parsed;
       const principal = await resolve(log, { username: fields.username, clientId: fields.client_id });
@@ -123,12 +142,12 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     },
 
     async topic(input, log) {
-      const parsed = parse(input, checkTopic, (v) => topicSchema.safeParse(v), 'publish');
+      const parsed = parse(input, TOPIC_KEYS, checkTopic, (v) => topicSchema.safeParse(v), 'publish');
       if (!('fields' in parsed)) return parsed;
       const { fields, form } = parsed;
       const action = fields.permission === 'write' ? 'publish' : 'subscribe';
       // A routing key that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
-      if (form.undecodable.has('routing_key')) return decided(action, 'deny', 'invalid');
+      if (form?.undecodable.has('routing_key')) return decided(action, 'deny', 'invalid');
       const principal = await resolve(log, {
         username: fields.username,
         clientId: fields['variable_map.client_id'],
@@ -154,16 +173,26 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     }
   }
 
-  /** The fields and the form they came in (for the password's bytes and encoding checks), or the refusal. */
+  /**
+   * The fields and the form they came in (for the password's bytes and encoding checks; none for a
+   * plain form, whose values are ASCII), or the refusal.
+   */
   function parse<F>(
-    form: RabbitMqInput,
+    input: RabbitMqInput,
+    keys: ReadonlyMap<string, number>,
     fast: (input: unknown) => F | undefined,
     slow: (input: unknown) => SafeParse<F>,
     action: RabbitMqDecisionEvent['action'],
-  ): { fields: F; form: UrlEncodedForm } | AdapterReply {
-    if (form === undefined) {
+  ): { fields: F; form?: UrlEncodedForm } | AdapterReply {
+    if (input === undefined) {
       return invalid(415, 'RabbitMQ sends application/x-www-form-urlencoded bodies', action);
     }
+    if (!(input instanceof UrlEncodedForm)) {
+      const plain = readPlainForm(input, keys);
+      const fields = plain === undefined ? undefined : fast(plain);
+      if (fields !== undefined) return { fields };
+    }
+    const form = input instanceof UrlEncodedForm ? input : UrlEncodedForm.parse(input);
     const fields = checkedFields(form.fields, fast, slow, 'request');
     if (typeof fields === 'string') return invalid(400, fields, action);
     const undecodable = [...form.undecodable].find((key) => key !== 'password' && key !== 'routing_key');

@@ -1,19 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AdapterLog, type AdapterReply, jsonReply, UrlEncodedForm } from '@mqtt-warden/core';
+import { type AdapterLog, type AdapterReply, jsonReply } from '@mqtt-warden/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorCodes } from 'fastify';
 import secureJsonParse from 'secure-json-parse';
 import { errorReply } from './error-reply.js';
 import type { RequiredSecret } from './listener-access.js';
 
-/** One broker endpoint the lean path answers itself. */
+/**
+ * One broker endpoint the lean path answers itself, for the content types it has an answer for
+ * (`content-type` exactly `application/json` or `application/x-www-form-urlencoded`); any other goes
+ * to Fastify.
+ */
 export interface LeanRoute {
   /** The adapter, for metrics and shared secrets. */
   readonly adapter: string;
-  /** The one `content-type` header value taken here; any other goes to Fastify. */
-  readonly contentType: typeof JSON_TYPE | typeof FORM_TYPE;
-  /** The adapter core: a parsed JSON value, or a form, in; reply out. */
-  readonly answer: (body: unknown, log: AdapterLog) => Promise<AdapterReply>;
+  /** The adapter core for a JSON body: the parsed value in, reply out. */
+  readonly json?: (body: unknown, log: AdapterLog) => Promise<AdapterReply>;
+  /** The adapter core for a form body: its bytes in (the core reads them as Fastify's form parser does). */
+  readonly form?: (body: Buffer, log: AdapterLog) => Promise<AdapterReply>;
 }
 
 export const JSON_TYPE = 'application/json';
@@ -51,10 +55,10 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
 /**
  * The server's request handler (node:http), in front of Fastify. A POST to a broker endpoint with its
  * usual content type, a plain content length within the body limit, from an allowed source and with
- * its shared secret is answered here: the body is parsed as Fastify would (`secure-json-parse`, or a
- * form as bytes) and handed to the adapter core, and the reply written in one write. Metrics are
- * observed in line. Everything else (other methods or content types, refusals, admin, health,
- * metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
+ * its shared secret is answered here: a JSON body is parsed as Fastify would (`secure-json-parse`), a
+ * form's bytes go to the adapter core (which reads them as the Fastify route does), and the reply is
+ * written in one write. Metrics are observed in line. Everything else (other methods or content types,
+ * refusals, admin, health, metrics, tokens, 404s, a closing server) goes to Fastify unchanged.
  *
  * @example
  * ```ts
@@ -75,10 +79,13 @@ export function leanRouter(
     const route = request.method === 'POST' ? routes.get(url) : undefined;
     if (route === undefined || closing()) return fallback(request, response);
     const headers = request.headers;
+    const type = headers['content-type'];
+    const form = type === FORM_TYPE ? route.form : undefined;
+    const json = type === JSON_TYPE ? route.json : undefined;
     const length = headers['content-length'];
     const chunked = headers['transfer-encoding'];
     if (
-      headers['content-type'] !== route.contentType ||
+      (form === undefined && json === undefined) ||
       // A plain length within the limit, or chunks (counted as they come); Fastify refuses the rest.
       (length === undefined
         ? chunked !== 'chunked'
@@ -110,19 +117,21 @@ export function leanRouter(
     };
     const onEnd = () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      let input: unknown;
-      if (route.contentType === FORM_TYPE) {
-        input = UrlEncodedForm.parse(body);
+      let answer: Promise<AdapterReply>;
+      if (form !== undefined) {
+        answer = form(body, reqLog);
       } else if (body.length === 0) {
         return write(response, EMPTY_JSON, true);
       } else {
+        let input: unknown;
         try {
           input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
         } catch {
           return write(response, INVALID_JSON, true);
         }
+        answer = (json as NonNullable<LeanRoute['json']>)(input, reqLog);
       }
-      route.answer(input, reqLog).then(
+      answer.then(
         (reply) => write(response, reply, false),
         (error: Error) => {
           reqLog.error({ err: error }, 'request failed');

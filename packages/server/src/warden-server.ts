@@ -5,18 +5,23 @@ import { createServer as createHttpServer, type RequestListener } from 'node:htt
 import { createServer as createHttpsServer } from 'node:https';
 import { basename, dirname } from 'node:path';
 import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
-import type {
-  AdapterLog,
-  Authenticator,
-  Guard,
-  Principal,
-  PrincipalResolver,
-  UrlEncodedForm,
-} from '@mqtt-warden/core';
+import type { Authenticator, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/defenses';
-import { createEmqxCore, type EmqxPluginOptions, emqxPlugin } from '@mqtt-warden/emqx';
-import { createGoAuthCore, type GoAuthPluginOptions, goAuthPlugin } from '@mqtt-warden/go-auth';
+import {
+  createEmqxCore,
+  type EmqxCore,
+  type EmqxPluginOptions,
+  emqxFormInput,
+  emqxPlugin,
+} from '@mqtt-warden/emqx';
+import {
+  createGoAuthCore,
+  type GoAuthCore,
+  type GoAuthPluginOptions,
+  goAuthFormInput,
+  goAuthPlugin,
+} from '@mqtt-warden/go-auth';
 import { createDeviceTokenIssuer } from '@mqtt-warden/jwt';
 import { hashPassword } from '@mqtt-warden/password';
 import { type PolicyWatcher, watchPolicy } from '@mqtt-warden/policy';
@@ -37,7 +42,7 @@ import { defenseAuditEvent } from './defense-audit-event.js';
 import { createDeviceTokenAuthenticator } from './device-token-authenticator.js';
 import { deviceTokenRoutes } from './device-token-routes.js';
 import { errorReply } from './error-reply.js';
-import { FORM_TYPE, JSON_TYPE, type LeanLog, type LeanRoute, leanRouter } from './lean-router.js';
+import { type LeanLog, type LeanRoute, leanRouter } from './lean-router.js';
 import { exposure, listenerAccess, type RequiredSecret } from './listener-access.js';
 import { openRegistry } from './open-registry.js';
 import { operationsRoutes } from './operations-routes.js';
@@ -405,13 +410,8 @@ export async function createWardenServer(
   const adapters = config.adapters;
   const hot = new Map<string, LeanRoute>();
   /** Serves an endpoint on the lean path too, unless it is left out (`false`). */
-  const lean = (
-    path: string | false,
-    adapter: string,
-    contentType: LeanRoute['contentType'],
-    answer: LeanRoute['answer'],
-  ) => {
-    if (path !== false) hot.set(path, { adapter, contentType, answer });
+  const lean = (path: string | false, route: LeanRoute) => {
+    if (path !== false) hot.set(path, route);
   };
   if (adapters.emqx?.enabled !== false) {
     const emqx: EmqxPluginOptions = {
@@ -428,8 +428,14 @@ export async function createWardenServer(
     await app.register(emqxPlugin, emqx);
     const core = createEmqxCore(emqx);
     app.addHook('preClose', async () => core.release());
-    lean(emqx.paths?.authz ?? '/emqx/authz', 'emqx', JSON_TYPE, (body, log) => core.authz({ body }, log));
-    lean(emqx.paths?.authn ?? '/emqx/authn', 'emqx', JSON_TYPE, (body, log) => core.authn({ body }, log));
+    // EMQX sends JSON or, with that content type in its headers, a form.
+    const endpoint = (answer: EmqxCore['authz']): LeanRoute => ({
+      adapter: 'emqx',
+      json: (body, log) => answer({ body }, log),
+      form: async (body, log) => answer(emqxFormInput(body), log),
+    });
+    lean(emqx.paths?.authz ?? '/emqx/authz', endpoint(core.authz));
+    lean(emqx.paths?.authn ?? '/emqx/authn', endpoint(core.authn));
   }
   if (adapters.goAuth?.enabled !== false) {
     const goAuth: GoAuthPluginOptions = {
@@ -444,13 +450,15 @@ export async function createWardenServer(
     await app.register(goAuthPlugin, goAuth);
     const core = createGoAuthCore(goAuth);
     app.addHook('preClose', async () => core.release());
-    lean(goAuth.paths?.acl ?? '/mosquitto/acl', 'go-auth', JSON_TYPE, (body, log) => core.acl({ body }, log));
-    lean(goAuth.paths?.user ?? '/mosquitto/user', 'go-auth', JSON_TYPE, (body, log) =>
-      core.user({ body }, log),
-    );
-    lean(goAuth.paths?.superuser ?? '/mosquitto/superuser', 'go-auth', JSON_TYPE, (body, log) =>
-      core.superuser({ body }, log),
-    );
+    // go-auth sends JSON, or a form in `http_params_mode form`.
+    const endpoint = (answer: GoAuthCore['acl']): LeanRoute => ({
+      adapter: 'go-auth',
+      json: (body, log) => answer({ body }, log),
+      form: async (body, log) => answer(goAuthFormInput(body), log),
+    });
+    lean(goAuth.paths?.acl ?? '/mosquitto/acl', endpoint(core.acl));
+    lean(goAuth.paths?.user ?? '/mosquitto/user', endpoint(core.user));
+    lean(goAuth.paths?.superuser ?? '/mosquitto/superuser', endpoint(core.superuser));
   }
   if (adapters.rabbitmq?.enabled !== false) {
     const rabbitmq: RabbitMqPluginOptions = {
@@ -466,13 +474,12 @@ export async function createWardenServer(
     await app.register(rabbitMqPlugin, rabbitmq);
     const core = createRabbitMqCore(rabbitmq);
     app.addHook('preClose', async () => core.release());
-    // RabbitMQ sends forms only.
-    const form = (answer: RabbitMqCore['topic']) => (body: unknown, log: AdapterLog) =>
-      answer(body as UrlEncodedForm, log);
-    lean(rabbitmq.paths?.topic ?? '/rabbitmq/topic', 'rabbitmq', FORM_TYPE, form(core.topic));
-    lean(rabbitmq.paths?.user ?? '/rabbitmq/user', 'rabbitmq', FORM_TYPE, form(core.user));
-    lean(rabbitmq.paths?.vhost ?? '/rabbitmq/vhost', 'rabbitmq', FORM_TYPE, form(core.vhost));
-    lean(rabbitmq.paths?.resource ?? '/rabbitmq/resource', 'rabbitmq', FORM_TYPE, form(core.resource));
+    // RabbitMQ sends forms only; the core reads their bytes.
+    const endpoint = (answer: RabbitMqCore['topic']): LeanRoute => ({ adapter: 'rabbitmq', form: answer });
+    lean(rabbitmq.paths?.topic ?? '/rabbitmq/topic', endpoint(core.topic));
+    lean(rabbitmq.paths?.user ?? '/rabbitmq/user', endpoint(core.user));
+    lean(rabbitmq.paths?.vhost ?? '/rabbitmq/vhost', endpoint(core.vhost));
+    lean(rabbitmq.paths?.resource ?? '/rabbitmq/resource', endpoint(core.resource));
   }
   mounting = undefined;
   if (tokens && issuer) {

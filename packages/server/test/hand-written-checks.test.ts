@@ -1,3 +1,4 @@
+import { plainFormKeys, readPlainForm, UrlEncodedForm } from '@mqtt-warden/core';
 import { authnSchema, authzSchema, checkAuthn, checkAuthz } from '@mqtt-warden/emqx';
 import {
   aclSchema,
@@ -137,10 +138,30 @@ function inputs(shape: readonly string[], good: Good): fc.Arbitrary<unknown> {
       weight: 1,
       arbitrary: entries.map((e) => Object.assign(Object.create(null), Object.fromEntries(e))),
     },
+    // As the lean path reads a form body: every value text, a list a repeated key.
+    {
+      weight: 2,
+      arbitrary: complete.map(([values, broken]) =>
+        formOf([...shape.map((k, i): [string, unknown] => [k, values[i]]), ...broken], shape),
+      ),
+    },
+    { weight: 1, arbitrary: entries.map((e) => formOf(e, shape)) },
     // Values found on the prototype, not the object.
     { weight: 1, arbitrary: entries.map((e) => Object.create(Object.fromEntries(e))) },
     { weight: 1, arbitrary: fc.oneof(nasty, fc.array(fc.object(), { maxLength: 2 })) },
   );
+}
+
+/** The fields of a form body carrying `entries`, read as the lean path reads one (plain, or parsed). */
+function formOf(entries: readonly [string, unknown][], shape: readonly string[]): unknown {
+  const params = new URLSearchParams();
+  for (const [key, value] of entries) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined) params.append(key, typeof one === 'object' ? JSON.stringify(one) : String(one));
+    }
+  }
+  const body = Buffer.from(params.toString());
+  return readPlainForm(body, plainFormKeys(shape)) ?? UrlEncodedForm.parse(body).fields;
 }
 
 /** Good values by key (others: a name or `""`). */

@@ -45,6 +45,9 @@ async function start(
 
 const AUTHZ = { username: 'demo', clientid: 'demo', topic: 'devices/demo/t', action: 'publish' };
 const ACL = { username: 'demo', clientid: 'demo', topic: 'devices/demo/t', acc: 2 };
+const AUTHZ_FORM = 'username=demo&clientid=demo&topic=devices%2Fdemo%2Ft&action=publish';
+const ACL_FORM = 'acc=2&clientid=demo&topic=devices%2Fdemo%2Ft&username=demo';
+const LOGIN_FORM = 'username=demo&password=demo-password&clientid=demo';
 const TOPIC =
   'username=demo&vhost=%2F&resource=topic&name=amq.topic&permission=write&routing_key=devices.demo.t&variable_map.client_id=demo';
 
@@ -84,6 +87,12 @@ const HOT: Sendable[] = [
     headers: FORM_TYPE,
     payload: 'username=demo&vhost=%2F&resource=exchange&name=amq.topic&permission=write',
   },
+  // EMQX with a form content type in its headers; go-auth's http_params_mode form.
+  { method: 'POST', url: '/emqx/authz', headers: FORM_TYPE, payload: AUTHZ_FORM },
+  { method: 'POST', url: '/emqx/authn', headers: FORM_TYPE, payload: LOGIN_FORM },
+  { method: 'POST', url: '/mosquitto/acl', headers: FORM_TYPE, payload: ACL_FORM },
+  { method: 'POST', url: '/mosquitto/user', headers: FORM_TYPE, payload: LOGIN_FORM },
+  { method: 'POST', url: '/mosquitto/superuser', headers: FORM_TYPE, payload: 'username=admin' },
 ];
 
 /** Valid and invalid requests to every hot endpoint, in the content type the lean path takes. */
@@ -135,6 +144,55 @@ function corpus(): Sendable[] {
   ];
   for (const url of ['/rabbitmq/topic', '/rabbitmq/user', '/rabbitmq/vhost', '/rabbitmq/resource']) {
     for (const payload of forms) out.push({ method: 'POST', url, headers: FORM_TYPE, payload });
+  }
+  // EMQX and go-auth forms: plain ones (read in one pass) and every kind the general parser must read.
+  const brokerForms = [
+    AUTHZ_FORM,
+    ACL_FORM,
+    LOGIN_FORM,
+    'username=admin',
+    `${AUTHZ_FORM}&qos=1&retain=true&peerhost=127.0.0.1&peerport=1883`,
+    `${AUTHZ_FORM}&access=1`,
+    `${AUTHZ_FORM.replace('publish', 'subscribe').replace('%2Ft', '%2F%23')}&qos=`,
+    AUTHZ_FORM.replace('demo%2Ft', 'sensor-1%2Ft'),
+    AUTHZ_FORM.replace('action=publish', 'access=2'),
+    `${AUTHZ_FORM}&qos=3`,
+    `${AUTHZ_FORM}&peerhost=999.0.0.1`,
+    `${AUTHZ_FORM}&client_attrs.t=x`,
+    `${AUTHZ_FORM}&extra=1`,
+    ACL_FORM.replace('acc=2', 'acc=4').replace('%2Ft', '%2F%23'),
+    ACL_FORM.replace('acc=2', 'acc=02'),
+    ACL_FORM.replace('acc=2', 'acc=2.0'),
+    ACL_FORM.replace('acc=2', 'acc=5'),
+    ACL_FORM.replace('acc=2', 'acc=1&acc=2'),
+    ACL_FORM.replace('username=demo', 'username='),
+    ACL_FORM.replace('username=demo', 'username=nobody'),
+    ACL_FORM.replace('username=demo', 'username=d%C3%A9mo'),
+    ACL_FORM.replace('username=demo', 'username=%FF'),
+    ACL_FORM.replace('username=demo', 'username=d%00'),
+    ACL_FORM.replace('%2Ft', '%2F%FF'),
+    ACL_FORM.replace('%2Ft', '%2Ft%C3%A9'),
+    ACL_FORM.replace('%2Ft', '+%2B%'),
+    ACL_FORM.replace('topic=devices%2Fdemo%2Ft', 'topic='),
+    `${ACL_FORM}&username=admin`,
+    `user%6Eame=demo&${ACL_FORM.replace('&username=demo', '')}`,
+    LOGIN_FORM.replace('demo-password', 'wrong'),
+    LOGIN_FORM.replace('demo-password', 'demo%2Dpassword'),
+    LOGIN_FORM.replace('demo-password', '%FF%FE%00'),
+    LOGIN_FORM.replace('demo-password', 'demo+password%2B'),
+    LOGIN_FORM.replace('&clientid=demo', ''),
+    `${LOGIN_FORM}&cert_pem=QUJD&zone=default`,
+    `${LOGIN_FORM}&cert_pem=%21`,
+    `username=demo&password=demo-password&clientid=${'x'.repeat(70_000)}`,
+    '__proto__=x&username=demo',
+    'username&&clientid=demo&topic=t&action=publish&acc=2',
+    '',
+    'not a form',
+    '=',
+  ];
+  for (const url of json) {
+    for (const payload of brokerForms) out.push({ method: 'POST', url, headers: FORM_TYPE, payload });
+    out.push({ method: 'POST', url, headers: FORM_TYPE, payload: Buffer.from([0x75, 0x3d, 0xff]) });
   }
   return out;
 }

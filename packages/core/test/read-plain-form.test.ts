@@ -1,0 +1,109 @@
+import { plainFormKeys, readPlainForm, UrlEncodedForm } from '@mqtt-warden/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+// readPlainForm is a shortcut past UrlEncodedForm for the forms brokers send: whatever it reads must be
+// exactly what UrlEncodedForm reads (same fields, same values, nothing undecodable), and it must read
+// the usual broker bodies (or it is no shortcut).
+
+const KEYS = ['username', 'vhost', 'routing_key', 'variable_map.client_id', 'password', 'acc'];
+const keys = plainFormKeys(KEYS);
+
+/** Keys: the known ones mostly, then escaped, unknown and prototype ones. */
+const key = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(...KEYS) },
+  { weight: 1, arbitrary: fc.constantFrom('user%6Eame', 'user+name', 'other', '__proto__', '', 'toString') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+);
+/** Value pieces: plain text, escapes of every kind, separators, raw bytes. */
+const piece = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('u1', 'a.b.*', '%2F', '2', '', 'x y') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom('=', '+', '%', '%2', '%2B', '%25', '%41', '%4a', '%00', '%7F', '%%41'),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '%80',
+      '%C3%A9',
+      '%FF',
+      '%EF%BB%BF',
+      '%ED%A0%80',
+      '\u00e9',
+      '\u0000',
+      '\u007f',
+      '&',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) },
+);
+/** `key=value` pairs (sometimes without `=`, sometimes empty) joined with `&`. */
+const pairs = fc.array(
+  fc
+    .tuple(key, fc.array(piece, { maxLength: 4 }), fc.nat(9))
+    .map(([k, v, n]) => (n === 0 ? k : n === 1 ? '' : `${k}=${v.join('')}`)),
+  { maxLength: 8 },
+);
+const bodies = fc.oneof(
+  { weight: 6, arbitrary: pairs.map((p) => Buffer.from(p.join('&'), 'utf8')) },
+  // Bytes that are not UTF-8 at all.
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes)) },
+);
+
+describe('readPlainForm', () => {
+  it('reads exactly what UrlEncodedForm reads, or leaves the body to it', () => {
+    let read = 0;
+    fc.assert(
+      fc.property(bodies, (body) => {
+        const plain = readPlainForm(body, keys);
+        if (plain === undefined) return;
+        read++;
+        const form = UrlEncodedForm.parse(body);
+        expect(form.undecodable.size).toBe(0);
+        expect(Object.entries(plain)).toEqual(Object.entries(form.fields));
+        // The values are ASCII: their text is the bytes UrlEncodedForm gives.
+        for (const key of Object.keys(plain)) {
+          expect(Buffer.from(plain[key] as string, 'latin1')).toEqual(form.bytes(key));
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    // Not vacuous: many generated bodies were read here.
+    expect(read).toBeGreaterThan(500);
+  });
+
+  it('reads the forms brokers send', () => {
+    const body = Buffer.from(
+      'username=u1&vhost=%2F&routing_key=devices.u1.t+1%2a&variable_map.client_id=u1&acc=2&password=%25pw',
+    );
+    expect(readPlainForm(body, keys)).toEqual({
+      username: 'u1',
+      vhost: '/',
+      routing_key: 'devices.u1.t 1*',
+      'variable_map.client_id': 'u1',
+      acc: '2',
+      password: '%pw',
+    });
+    expect(readPlainForm(Buffer.from('username&&vhost=100%&acc=%4'), keys)).toEqual({
+      username: '',
+      vhost: '100%',
+      acc: '%4',
+    });
+  });
+
+  it('leaves repeated, unknown and escaped keys and non-ASCII values to UrlEncodedForm', () => {
+    for (const text of [
+      'username=a&username=b',
+      'username=a&extra=1',
+      'user%6Eame=a',
+      'username=%C3%A9',
+      'username=\u00e9',
+      'username=%FF',
+      '__proto__=x',
+    ]) {
+      expect(readPlainForm(Buffer.from(text, 'utf8'), keys), text).toBeUndefined();
+    }
+  });
+});
