@@ -269,9 +269,10 @@ describe('createGuard: authorize', () => {
       for (const topic of longTopics(1_000, 5_000, `b${batch}/`))
         guard.authorize(someone(), { action: 'publish', topic });
       for (let i = 0; i < 100_000; i++) {
-        // The weak tables that number principal objects keep the capacity they grew to while dead principals
-        // awaited collection: 2 × 4 MiB when V8 happened not to clear them for most of a batch (a loaded
-        // run), 2 × 0.5 MiB otherwise. Collecting every 10,000 principals keeps that out of what is measured.
+        // V8 sometimes pretenures these principals (allocates them in the old generation, from survival
+        // feedback that depends on timing): then only a full collection frees them, and the two weak tables
+        // that number principal objects (DecisionKeys, principalKey) grow to 2 × 4 MiB of mostly dead
+        // entries and never shrink. A full collection every 10,000 keeps them at 2 × 0.5 MiB at most.
         if (i % 10_000 === 0) gc();
         guard.authorize(someone(), { action: 'receive', topic: 'fleet/broadcast' });
       }
@@ -279,9 +280,9 @@ describe('createGuard: authorize', () => {
     const before = heapAfterGc();
     for (const batch of [0, 1, 2]) flood(batch);
     const kept = heapAfterGc() - before;
-    // The decisions with their topics, and separately the principal contents: maxBytes each (3.8 and about
-    // 3.7 MiB kept), + 2 MiB for the two weak tables (1 MiB) and noise: 8.0–8.6 MiB kept, also unoptimized,
-    // with the optimizer starved and with a 64 MiB young generation; 13.3 MiB when decisions go uncounted.
+    // The decisions with their topics (3.8 MiB freed when cleared), and separately the principal contents:
+    // maxBytes each, + 2 MiB for the two weak tables (1 MiB) and noise. Kept 8.0–8.6 MiB, also with the
+    // principals pretenured, unoptimized and with the optimizer starved; 13.3 MiB with decisions uncounted.
     expect(kept, `kept ${(kept / MiB).toFixed(1)} MiB`).toBeLessThan(2 * maxBytes + 2 * MiB);
     expect(guard.stats().cacheMisses).toBe(303_000); // all distinct, and the guard was alive when measured
   }, 60_000);
