@@ -3,9 +3,15 @@ import { runInNewContext } from 'node:vm';
 
 // `--expose-gc` set at run time: the flag reaches the next context created, which hands back `gc`.
 setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+/** A full collection. */
+export const gc = runInNewContext('gc') as () => void;
 
-/** Bytes of live heap after full collections: what a table or a client really keeps. */
+/**
+ * Bytes of live heap after full collections: what a table or a client really keeps. A frame still on the
+ * stack keeps what it references, dead or not: an unoptimized one (V8 optimizes late on a loaded machine)
+ * keeps every register, such as a finished `for…of` loop's iterator with its array. Build what must be
+ * garbage in a function that has returned by the time this is called.
+ */
 export function heapAfterGc(): number {
   for (let i = 0; i < 3; i++) gc();
   return process.memoryUsage().heapUsed;
