@@ -36,6 +36,8 @@ export interface LeanRouterOptions {
   /** True once the server closes: Fastify then answers 503. */
   readonly closing: () => boolean;
   readonly log: LeanLog;
+  /** Write Fastify's two request lines (`log.requests`); they are at info. */
+  readonly requestLines: boolean;
   readonly latency: (adapter: string, route: string, seconds: number) => void;
 }
 
@@ -70,7 +72,7 @@ export function leanRouter(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const { routes, fallback, bodyLimit, allowed, secrets, closing, log, latency } = options;
   // The level is fixed for the server's life; Fastify's request lines are at info.
-  const info = log.isLevelEnabled('info');
+  const info = options.requestLines && log.isLevelEnabled('info');
   const debug = log.isLevelEnabled('debug');
   let requests = 0;
 

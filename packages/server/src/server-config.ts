@@ -101,8 +101,14 @@ export const ServerConfigSchema = strictObject({
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .describe('Least severe level written (JSON lines on stdout). Secrets are never logged.'),
+    requests: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also write a line when each HTTP request arrives and when it is answered (at info, with a request id). Off by default: brokers call for every connect, publish and subscribe, and two lines a call cost more server CPU than the decision; refusals, errors and the audit trail are logged either way.',
+      ),
   })
-    .default({ level: 'info' })
+    .default({ level: 'info', requests: false })
     .describe('Logging.'),
   limits: strictObject({
     bodyBytes: z

@@ -157,6 +157,7 @@ export async function createWardenServer(
         }),
       },
     },
+    disableRequestLogging: !config.log.requests,
     bodyLimit: config.limits.bodyBytes,
     requestTimeout: config.limits.requestTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
@@ -544,6 +545,7 @@ export async function createWardenServer(
     secrets: sharedSecrets,
     closing: () => closing,
     log: log as LeanLog,
+    requestLines: config.log.requests,
     latency: metrics.latency,
   });
   return {

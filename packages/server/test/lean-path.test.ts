@@ -30,12 +30,13 @@ async function start(
   extra = '',
   logs?: { text: string },
   listen = '',
+  log = logs ? '{ level: debug, requests: true }' : '{ level: silent }',
 ): Promise<{ server: WardenServer; http: Send }> {
   const stream = new PassThrough();
   if (logs) stream.on('data', (chunk) => (logs.text += chunk));
   const server = await createWardenServer(
     parseServerConfig(
-      `listen: { host: 127.0.0.1, port: 0${listen} }\nlog: { level: ${logs ? 'debug' : 'silent'} }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n${extra}`,
+      `listen: { host: 127.0.0.1, port: 0${listen} }\nlog: ${log}\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n${extra}`,
       { baseDir: QUICKSTART },
     ),
     { logStream: stream },
@@ -408,6 +409,31 @@ describe('the lean path respects the configuration', () => {
       expect(incoming?.reqId).toEqual(expect.any(String));
       expect(completed?.res).toEqual({ statusCode: 200 });
       expect(logs.text).not.toContain('demo-password');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('writes no request lines by default (log.requests), on either path, but still logs refusals', async () => {
+    const logs = { text: '' };
+    const { server, http } = await start(
+      'adapters: { emqx: { sharedSecret: { value: emqx-shared-value } } }\n',
+      logs,
+      '',
+      '{ level: info }',
+    );
+    try {
+      const secret = { 'x-mqtt-warden-secret': 'emqx-shared-value' };
+      const authz = HOT[0] as Sendable;
+      expect((await http({ ...authz, headers: { ...JSON_TYPE, ...secret } })).statusCode).toBe(200);
+      expect((await http({ ...(HOT[1] as Sendable) })).statusCode).toBe(200);
+      expect((await http({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      const wrong = await http({ ...authz, headers: { ...JSON_TYPE, 'x-mqtt-warden-secret': 'guess' } });
+      expect(wrong.statusCode).toBe(401);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(logs.text).toContain('refused: missing or wrong shared secret');
+      expect(logs.text).not.toContain('incoming request');
+      expect(logs.text).not.toContain('request completed');
     } finally {
       await server.close();
     }

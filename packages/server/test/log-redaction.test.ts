@@ -17,7 +17,7 @@ describe('server log redaction at trace level', () => {
     const stream = new PassThrough();
     stream.on('data', (chunk) => (logs += chunk));
     const config = parseServerConfig(
-      'listen: { host: 127.0.0.1, port: 0 }\nlog: { level: trace }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n',
+      'listen: { host: 127.0.0.1, port: 0 }\nlog: { level: trace, requests: true }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\n',
       { baseDir: QUICKSTART },
     );
     server = await createWardenServer(config, { logStream: stream });
