@@ -10,7 +10,7 @@ describe('examples match the server defaults', () => {
   let server: WardenServer;
   beforeAll(async () => {
     const config = await loadServerConfig(here('warden.yaml'));
-    server = await createWardenServer({ ...config, log: { level: 'silent' } });
+    server = await createWardenServer({ ...config, log: { ...config.log, level: 'silent' } });
   });
   afterAll(() => server.close());
 
