@@ -29,7 +29,6 @@ export function wardenConfig(usersFile, { cache = true, onError = 'deny', defens
   const cacheOption =
     cache === true ? '' : `, cache: ${cache === false ? 'false' : `{ ttlMs: ${cache.ttlMs} }`}`;
   return `listen: { host: 127.0.0.1, port: 0 }
-log: { level: warn }
 policy: { file: policy.yaml, watch: false }
 authenticators: [{ type: password, file: ${usersFile}${cacheOption} }]
 adapters: { emqx: { onError: ${onError} }, goAuth: { responseMode: json } }
