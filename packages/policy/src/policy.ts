@@ -25,6 +25,7 @@ import { ACTIONS, type PolicyDocument, PolicyDocumentSchema } from './policy-doc
 import { compilePrincipalMatcher } from './principal-matcher.js';
 import { readPolicyText } from './read-policy-text.js';
 import { RuleTable } from './rule-table.js';
+import { isLiteralFilter, TopicLevels } from './shape-index.js';
 
 export interface PolicyOptions {
   /** File name used in error locations and rule sources. */
@@ -160,6 +161,8 @@ export class Policy implements Authorizer {
   readonly #cacheSize: number;
   /** Candidate rules of the lookup being scanned, reused by every request (evaluation is synchronous). */
   readonly #candidates: CompiledRule[] = [];
+  /** The levels of the topic being decided, read once per request and reused likewise. */
+  readonly #levels = new TopicLevels();
 
   /** Use {@link compilePolicy} or {@link parsePolicy}; `locate` maps document paths to line and column. */
   constructor(
@@ -391,8 +394,10 @@ export class Policy implements Authorizer {
       const receiveDenies = request.deliveryChecked !== true;
       if (receiveDenies && scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
         return run.best!.decision;
-      const levels = filter.split('/');
-      const tables = this.#tablesFor(profile, levels[0]!);
+      // A filter without wildcards relates to a rule's filter as its one topic does: looked up like a
+      // topic name, by shape; others are split once for the tries.
+      const levels = isLiteralFilter(filter) ? this.#levels.read(filter) : filter.split('/');
+      const tables = this.#tablesFor(profile, firstLevel(filter));
       for (const table of tables) {
         if (scan(run, table.denies('subscribe', levels, filter, out), 'subscribe', 'overlaps', false))
           return run.best!.decision;
@@ -412,9 +417,9 @@ export class Policy implements Authorizer {
       if (!isValidTopicName(topic)) return INVALID_NAME;
       if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
-      const levels = topic.split('/');
-      for (const table of this.#tablesFor(profile, levels[0]!)) {
-        if (scan(run, table.matching(action, levels, topic, out), action, 'matches', false))
+      const levels = this.#levels.read(topic);
+      for (const table of this.#tablesFor(profile, firstLevel(topic))) {
+        if (scan(run, table.matching(action, levels, out), action, 'matches', false))
           return run.best!.decision;
       }
     }
@@ -508,6 +513,12 @@ export class Policy implements Authorizer {
       facts: { remoteAddress: principal.remoteAddress, tls: principal.tls },
     };
   }
+}
+
+/** The first level of a topic or filter. */
+function firstLevel(topic: string): string {
+  const slash = topic.indexOf('/');
+  return slash === -1 ? topic : topic.slice(0, slash);
 }
 
 /** The literal first level of a policy rule's topic template, or undefined when it is a placeholder or a wildcard. */

@@ -1,0 +1,178 @@
+import { matchValid, plainFilter } from '@mqtt-warden/topic';
+
+const SLASH = 47;
+const PLUS = 43;
+const HASH = 35;
+const SEED = 0x811c9dc5 | 0;
+const PRIME = 16777619;
+
+/** The hash of `text[from, to)`, as {@link TopicLevels} computes it for one level. */
+function levelHash(text: string, from: number, to: number): number {
+  let h = SEED;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), PRIME);
+  return h;
+}
+
+/**
+ * The levels of one topic name (or filter without wildcards) as hashes, computed once per request in
+ * one pass over the string and shared by every lookup of it: no split, no substrings, nothing allocated
+ * (the hash array grows only for a deeper topic than any before).
+ */
+export class TopicLevels {
+  topic = '';
+  count = 0;
+  hashes = new Int32Array(16);
+
+  /** Reads `topic`, which the caller has validated. */
+  read(topic: string): this {
+    let n = 0;
+    let h = SEED;
+    const length = topic.length;
+    for (let i = 0; i < length; i++) {
+      const c = topic.charCodeAt(i);
+      if (c === SLASH) {
+        this.#store(n++, h);
+        h = SEED;
+      } else {
+        h = Math.imul(h ^ c, PRIME);
+      }
+    }
+    this.#store(n++, h);
+    this.topic = topic;
+    this.count = n;
+    return this;
+  }
+
+  #store(i: number, h: number): void {
+    if (i === this.hashes.length) {
+      const grown = new Int32Array(i * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[i] = h;
+  }
+}
+
+/**
+ * Filters of one shape: the same number of levels, `+` at the same places, ending in `#` or not. A topic
+ * of the right depth has one key in the shape (its levels at the literal places), so one `Map` lookup by
+ * an integer finds the filters of the shape that can match it.
+ */
+class Shape<T> {
+  /** Levels before any `#`. */
+  readonly depth: number;
+  readonly hash: boolean;
+  /** Indexes of the literal levels. */
+  readonly literals: Int32Array;
+  /** For ordering shapes: one symbol per level, see {@link symbols}. */
+  readonly symbols: string;
+  /** Key → filter and value pairs (`[filter, value, filter, value, …]`) in the order they were added. */
+  readonly buckets = new Map<number, (string | T)[]>();
+
+  constructor(levels: readonly string[]) {
+    const hash = levels[levels.length - 1] === '#';
+    this.hash = hash;
+    this.depth = hash ? levels.length - 1 : levels.length;
+    const literals: number[] = [];
+    for (let i = 0; i < this.depth; i++) if (levels[i] !== '+') literals.push(i);
+    this.literals = Int32Array.from(literals);
+    this.symbols = symbols(levels);
+  }
+
+  /** The key of a topic in this shape; the caller checks that the depth fits. */
+  key(hashes: Int32Array): number {
+    let h = SEED;
+    const literals = this.literals;
+    for (let i = 0; i < literals.length; i++) h = Math.imul(h ^ hashes[literals[i]!]!, PRIME);
+    // An integer that V8 keeps unboxed (a Smi): Map lookups then hash and compare it cheaply.
+    return (h ^ (h >>> 15)) >>> 2;
+  }
+}
+
+/**
+ * The shape of a filter as symbols that sort like a depth-first walk of a topic trie visits filters:
+ * at each level `#` first, then the end of the filter, then a literal, then `+`. Lookups keep the order
+ * the topic trie ({@link TopicIndex}) gives, so the rule a decision names does not depend on the index.
+ */
+function symbols(levels: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    out += level === '#' ? 'a' : level === '+' ? 'd' : 'c';
+  }
+  const hash = levels[levels.length - 1] === '#';
+  return hash ? out : `${out}b`;
+}
+
+/**
+ * Many topic filters with a value each, answering "which filters match this topic name?" by hashing:
+ * for each shape of filter present (e.g. `L/+/L`, `L/L/#`), the topic's key in that shape finds the
+ * only filters of the shape that can match, and each is confirmed with {@link matchValid} (a hash
+ * collision costs a comparison, never a wrong answer). A lookup costs one integer `Map` lookup per
+ * applicable shape instead of one string lookup per trie level; worth it while the shapes are few.
+ * Results are the values a {@link TopicIndex} with the same filters would give, in the same order.
+ */
+export class ShapeIndex<T> {
+  /** Shapes sorted by {@link Shape.symbols}. */
+  readonly #shapes: Shape<T>[] = [];
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Number of distinct shapes: each is one lookup for a topic of its depth. */
+  get shapes(): number {
+    return this.#shapes.length;
+  }
+
+  /** Adds `value` under `filter` (a `$share/{group}/` prefix is ignored). Throws a TopicError for an invalid filter. */
+  add(filter: string, value: T): void {
+    const plain = plainFilter(filter);
+    const levels = plain.split('/');
+    const sig = symbols(levels);
+    let shape = this.#shapes.find((s) => s.symbols === sig);
+    if (!shape) {
+      shape = new Shape<T>(levels);
+      let at = 0;
+      while (at < this.#shapes.length && this.#shapes[at]!.symbols < sig) at++;
+      this.#shapes.splice(at, 0, shape);
+    }
+    const hashes = new Int32Array(Math.max(1, levels.length));
+    let from = 0;
+    levels.forEach((level, i) => {
+      hashes[i] = levelHash(plain, from, from + level.length);
+      from += level.length + 1;
+    });
+    const key = shape.key(hashes);
+    const bucket = shape.buckets.get(key);
+    if (bucket) bucket.push(plain, value);
+    else shape.buckets.set(key, [plain, value]);
+    this.#size++;
+  }
+
+  /** Appends to `out` the values of every filter that matches `topic` (a validated name, read into `levels`). */
+  matchInto(levels: TopicLevels, out: T[]): T[] {
+    const { count, hashes, topic } = levels;
+    const shapes = this.#shapes;
+    for (let s = 0; s < shapes.length; s++) {
+      const shape = shapes[s]!;
+      if (shape.hash ? shape.depth > count : shape.depth !== count) continue;
+      const bucket = shape.buckets.get(shape.key(hashes));
+      if (bucket === undefined) continue;
+      for (let i = 0; i < bucket.length; i += 2) {
+        if (matchValid(bucket[i] as string, topic)) out.push(bucket[i + 1] as T);
+      }
+    }
+    return out;
+  }
+}
+
+/** True when a valid filter has no `+` or `#`: then it relates to a filter exactly as its one topic does. */
+export function isLiteralFilter(filter: string): boolean {
+  for (let i = 0; i < filter.length; i++) {
+    const c = filter.charCodeAt(i);
+    if (c === PLUS || c === HASH) return false;
+  }
+  return true;
+}
