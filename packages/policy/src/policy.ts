@@ -24,8 +24,9 @@ import { placeholderValue } from './placeholders.js';
 import { ACTIONS, type PolicyDocument, PolicyDocumentSchema } from './policy-document.js';
 import { compilePrincipalMatcher } from './principal-matcher.js';
 import { readPolicyText } from './read-policy-text.js';
+import { RoleMembership } from './role-membership.js';
 import { RuleTable } from './rule-table.js';
-import { isLiteralFilter, TopicLevels } from './shape-index.js';
+import { isLiteralFilter, levelHash, TopicLevels } from './shape-index.js';
 
 export interface PolicyOptions {
   /** File name used in error locations and rule sources. */
@@ -54,14 +55,14 @@ interface CompiledRole {
 interface Profile {
   readonly roles: readonly string[];
   /** Indexes of those roles: rules of the shared static table belonging to other roles are skipped. */
-  readonly roleIndexes: ReadonlySet<number>;
+  readonly roleIndexes: RoleMembership;
   readonly superuser: boolean;
   readonly tables: readonly RuleTable[];
   /**
    * First levels that the filters of the principal's own table (`tables[1]`) can have, or undefined when
    * any: a request whose first level is none of them needs only the shared table.
    */
-  readonly firstLevels: ReadonlySet<string> | undefined;
+  readonly firstLevels: ReadonlySet<number> | undefined;
   /** Deny rules whose placeholders had no safe value: they apply to every topic of the action. */
   readonly denyAll: Readonly<Record<Action, readonly CompiledRule[]>>;
   readonly facts: ConditionFacts;
@@ -69,7 +70,7 @@ interface Profile {
 
 interface Run {
   readonly firstApplicable: boolean;
-  readonly roleIndexes: ReadonlySet<number>;
+  readonly roleIndexes: RoleMembership;
   readonly facts: ConditionFacts;
   readonly request: AccessRequest;
   readonly trace: ExplainedRule[] | undefined;
@@ -143,8 +144,12 @@ export class Policy implements Authorizer {
   /** Every rule without placeholders, of every role, in one index per action and effect. */
   readonly #static = new RuleTable();
   readonly #staticOnly: readonly RuleTable[] = [this.#static];
-  /** First levels of the templated rules, known before rendering; undefined when one is a placeholder or wildcard. */
-  #templateFirstLevels: Set<string> | undefined = new Set();
+  /**
+   * First levels of the templated rules, known before rendering, as {@link levelHash}es (a request whose
+   * first level shares a hash with one merely reads the principal's table); undefined when one is a
+   * placeholder or wildcard.
+   */
+  #templateFirstLevels: Set<number> | undefined = new Set();
   readonly #users = new Map<string, readonly string[]>();
   readonly #groups = new Map<string, readonly string[]>();
   readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
@@ -238,7 +243,7 @@ export class Policy implements Authorizer {
             templated.push({ actions, rule });
             const first = literalFirstLevel(template.source);
             if (first === undefined) this.#templateFirstLevels = undefined;
-            else this.#templateFirstLevels?.add(first);
+            else this.#templateFirstLevels?.add(levelHash(first, 0, first.length));
           }
         }
       });
@@ -396,8 +401,9 @@ export class Policy implements Authorizer {
         return run.best!.decision;
       // A filter without wildcards relates to a rule's filter as its one topic does: looked up like a
       // topic name, by shape; others are split once for the tries.
-      const levels = isLiteralFilter(filter) ? this.#levels.read(filter) : filter.split('/');
-      const tables = this.#tablesFor(profile, firstLevel(filter));
+      const read = this.#levels.read(filter);
+      const levels = isLiteralFilter(filter) ? read : filter.split('/');
+      const tables = this.#tablesFor(profile, read);
       for (const table of tables) {
         if (scan(run, table.denies('subscribe', levels, filter, out), 'subscribe', 'overlaps', false))
           return run.best!.decision;
@@ -418,7 +424,7 @@ export class Policy implements Authorizer {
       if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
       const levels = this.#levels.read(topic);
-      for (const table of this.#tablesFor(profile, firstLevel(topic))) {
+      for (const table of this.#tablesFor(profile, levels)) {
         if (scan(run, table.matching(action, levels, out), action, 'matches', false))
           return run.best!.decision;
       }
@@ -431,9 +437,11 @@ export class Policy implements Authorizer {
    * `first`. Filters relate only when their first levels are equal or one is a wildcard, so most requests
    * skip the principal's own table without reading it (it is cold in memory, one per principal).
    */
-  #tablesFor(profile: Profile, first: string): readonly RuleTable[] {
+  #tablesFor(profile: Profile, levels: TopicLevels): readonly RuleTable[] {
     const { firstLevels } = profile;
-    if (firstLevels === undefined || first === '+' || first === '#' || firstLevels.has(first)) {
+    // A valid filter's wildcard fills its level: a first character `+` or `#` is the whole first level.
+    const c = levels.topic.charCodeAt(0);
+    if (firstLevels === undefined || c === PLUS || c === HASH || firstLevels.has(levels.hashes[0]!)) {
       return profile.tables;
     }
     return this.#staticOnly;
@@ -500,7 +508,7 @@ export class Policy implements Authorizer {
     if (personal.size > 0) tables.push(personal);
     return {
       roles: [...roles],
-      roleIndexes: new Set([...roles].map((name) => this.#roles.get(name)!.index)),
+      roleIndexes: new RoleMembership([...roles].map((name) => this.#roles.get(name)!.index)),
       superuser: principal.superuser === true || this.#superusers.some((test) => test(principal)),
       tables,
       // The principal's own rules (e.g. token ACL claims) may start anywhere.
@@ -515,11 +523,8 @@ export class Policy implements Authorizer {
   }
 }
 
-/** The first level of a topic or filter. */
-function firstLevel(topic: string): string {
-  const slash = topic.indexOf('/');
-  return slash === -1 ? topic : topic.slice(0, slash);
-}
+const PLUS = 43;
+const HASH = 35;
 
 /** The literal first level of a policy rule's topic template, or undefined when it is a placeholder or a wildcard. */
 function literalFirstLevel(topic: string): string | undefined {

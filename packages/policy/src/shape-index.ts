@@ -7,7 +7,7 @@ const SEED = 0x811c9dc5 | 0;
 const PRIME = 16777619;
 
 /** The hash of `text[from, to)`, as {@link TopicLevels} computes it for one level. */
-function levelHash(text: string, from: number, to: number): number {
+export function levelHash(text: string, from: number, to: number): number {
   let h = SEED;
   for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), PRIME);
   return h;
@@ -68,8 +68,11 @@ class Shape<T> {
   readonly symbols: string;
   /** Key → filter and value pairs (`[filter, value, filter, value, …]`) in the order they were added. */
   readonly buckets = new Map<number, (string | T)[]>();
+  /** Mixed into a key's bit in the index's {@link ShapeIndex} filter so that shapes do not share bits. */
+  readonly salt: number;
 
-  constructor(levels: readonly string[]) {
+  constructor(levels: readonly string[], salt: number) {
+    this.salt = salt;
     const hash = levels[levels.length - 1] === '#';
     this.hash = hash;
     this.depth = hash ? levels.length - 1 : levels.length;
@@ -116,6 +119,13 @@ export class ShapeIndex<T> {
   /** Shapes sorted by {@link Shape.symbols}. */
   readonly #shapes: Shape<T>[] = [];
   #size = 0;
+  /**
+   * One bit per (shape, key) present, at least 16 bits per key: most lookups of a shape find no filter,
+   * and this small array (in cache) says so without reading the shape's large `Map` (not in cache).
+   * A set bit may be another key's: then the `Map` answers.
+   */
+  #bits = new Int32Array(1);
+  #mask = 31;
 
   get size(): number {
     return this.#size;
@@ -133,7 +143,7 @@ export class ShapeIndex<T> {
     const sig = symbols(levels);
     let shape = this.#shapes.find((s) => s.symbols === sig);
     if (!shape) {
-      shape = new Shape<T>(levels);
+      shape = new Shape<T>(levels, Math.imul(this.#shapes.length + 1, 0x9e3779b1));
       let at = 0;
       while (at < this.#shapes.length && this.#shapes[at]!.symbols < sig) at++;
       this.#shapes.splice(at, 0, shape);
@@ -149,6 +159,20 @@ export class ShapeIndex<T> {
     if (bucket) bucket.push(plain, value);
     else shape.buckets.set(key, [plain, value]);
     this.#size++;
+    if (this.#size * 16 > this.#mask + 1) this.#resize();
+    this.#mark(shape, key);
+  }
+
+  #mark(shape: Shape<T>, key: number): void {
+    const bit = (key ^ shape.salt) & this.#mask;
+    this.#bits[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  /** Four times the bits, every key marked again. */
+  #resize(): void {
+    this.#mask = (this.#mask + 1) * 4 - 1;
+    this.#bits = new Int32Array((this.#mask + 1) >>> 5);
+    for (const shape of this.#shapes) for (const key of shape.buckets.keys()) this.#mark(shape, key);
   }
 
   /** Appends to `out` the values of every filter that matches `topic` (a validated name, read into `levels`). */
@@ -158,7 +182,10 @@ export class ShapeIndex<T> {
     for (let s = 0; s < shapes.length; s++) {
       const shape = shapes[s]!;
       if (shape.hash ? shape.depth > count : shape.depth !== count) continue;
-      const bucket = shape.buckets.get(shape.key(hashes));
+      const key = shape.key(hashes);
+      const bit = (key ^ shape.salt) & this.#mask;
+      if ((this.#bits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+      const bucket = shape.buckets.get(key);
       if (bucket === undefined) continue;
       for (let i = 0; i < bucket.length; i += 2) {
         if (matchValid(bucket[i] as string, topic)) out.push(bucket[i + 1] as T);
