@@ -121,7 +121,11 @@ export class RuleTable {
   }
 
   /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
-  allows(levels: readonly string[] | TopicLevels, filter: string, out: CompiledRule[]): readonly CompiledRule[] {
+  allows(
+    levels: readonly string[] | TopicLevels,
+    filter: string,
+    out: CompiledRule[],
+  ): readonly CompiledRule[] {
     return lookup(
       this.#exact?.subscribeAllows,
       filter,
