@@ -63,7 +63,7 @@ class Shape<T> {
   readonly depth: number;
   readonly hash: boolean;
   /** Indexes of the literal levels. */
-  readonly literals: Int32Array;
+  readonly literals: readonly number[];
   /** For ordering shapes: one symbol per level, see {@link symbols}. */
   readonly symbols: string;
   /** Key → filter and value pairs (`[filter, value, filter, value, …]`) in the order they were added. */
@@ -78,7 +78,7 @@ class Shape<T> {
     this.depth = hash ? levels.length - 1 : levels.length;
     const literals: number[] = [];
     for (let i = 0; i < this.depth; i++) if (levels[i] !== '+') literals.push(i);
-    this.literals = Int32Array.from(literals);
+    this.literals = literals;
     this.symbols = symbols(levels);
   }
 
@@ -116,6 +116,12 @@ function symbols(levels: readonly string[]): string {
  * Results are the values a {@link TopicIndex} with the same filters would give, in the same order.
  */
 export class ShapeIndex<T> {
+  /**
+   * While the index is small: its filter and value pairs (`[filter, value, …]`), sorted by shape
+   * symbols (stable), each checked with {@link matchValid}. A principal's own table holds a few rules
+   * per action: shapes, their `Map`s and bits would be most of its memory.
+   */
+  #list: (string | T)[] | undefined = [];
   /** Shapes sorted by {@link Shape.symbols}. */
   readonly #shapes: Shape<T>[] = [];
   #size = 0;
@@ -127,18 +133,34 @@ export class ShapeIndex<T> {
   #bits = new Int32Array(1);
   #mask = 31;
 
+  /** Up to this many filters sit in a list. */
+  static readonly LIST_LIMIT = 16;
+
   get size(): number {
     return this.#size;
-  }
-
-  /** Number of distinct shapes: each is one lookup for a topic of its depth. */
-  get shapes(): number {
-    return this.#shapes.length;
   }
 
   /** Adds `value` under `filter` (a `$share/{group}/` prefix is ignored). Throws a TopicError for an invalid filter. */
   add(filter: string, value: T): void {
     const plain = plainFilter(filter);
+    const list = this.#list;
+    if (list !== undefined) {
+      if (this.#size < ShapeIndex.LIST_LIMIT) {
+        const sig = symbols(plain.split('/'));
+        let at = 0;
+        while (at < list.length && symbols((list[at] as string).split('/')) <= sig) at += 2;
+        list.splice(at, 0, plain, value);
+        this.#size++;
+        return;
+      }
+      this.#list = undefined;
+      this.#size = 0;
+      for (let i = 0; i < list.length; i += 2) this.#addShaped(list[i] as string, list[i + 1] as T);
+    }
+    this.#addShaped(plain, value);
+  }
+
+  #addShaped(plain: string, value: T): void {
     const levels = plain.split('/');
     const sig = symbols(levels);
     let shape = this.#shapes.find((s) => s.symbols === sig);
@@ -178,6 +200,13 @@ export class ShapeIndex<T> {
   /** Appends to `out` the values of every filter that matches `topic` (a validated name, read into `levels`). */
   matchInto(levels: TopicLevels, out: T[]): T[] {
     const { count, hashes, topic } = levels;
+    const list = this.#list;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i += 2) {
+        if (matchValid(list[i] as string, topic)) out.push(list[i + 1] as T);
+      }
+      return out;
+    }
     const shapes = this.#shapes;
     for (let s = 0; s < shapes.length; s++) {
       const shape = shapes[s]!;

@@ -8,7 +8,11 @@ import { levelHash, ShapeIndex, TopicLevels } from '../src/shape-index.js';
 const LEVELS = ['a', 'b', '', '$s', 'long-level-name-1'];
 const nameLevel = fc.constantFrom(...LEVELS);
 const filterLevel = fc.constantFrom(...LEVELS, '+', '+', '#');
-const topicName = fc.array(nameLevel, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
+// Valid names only (the policy validates first): the empty string is none.
+const topicName = fc
+  .array(nameLevel, { minLength: 1, maxLength: 4 })
+  .map((l) => l.join('/'))
+  .filter((t) => t.length > 0);
 const filter = fc
   .array(filterLevel, { minLength: 1, maxLength: 4 })
   // `#` only last, as a valid filter has it; an empty filter is not one.
@@ -83,6 +87,24 @@ describe('ShapeIndex', () => {
     expect(shapes.matchInto(levels.read(`t/${x}`), [])).toEqual([2, 0]); // `t/x/#` matches `t/x` too
     expect(shapes.matchInto(levels.read(`t/q/${x}`), [])).toEqual([1]);
     expect(shapes.matchInto(levels.read(`t/${x}/z`), [])).toEqual([2]);
+  });
+
+  it('gives the same values in the same order before and after it outgrows its list', () => {
+    const filters = ['a/#', 'a/+', '#', 'a/b', '+/b', 'a/b/#', '+/+', 'a/+/#'];
+    const small = new ShapeIndex<number>();
+    const large = new ShapeIndex<number>();
+    filters.forEach((f, i) => small.add(f, i));
+    for (let k = 0; k < ShapeIndex.LIST_LIMIT * 2; k++) filters.forEach((f, i) => large.add(f, i + 100 * k));
+    const levels = new TopicLevels();
+    for (const t of ['a/b', 'a', 'x/b', 'a/b/c']) {
+      const few = small.matchInto(levels.read(t), []);
+      expect(few.length, t).toBeGreaterThan(0);
+      // The large index holds each filter 32 times: its first value of each is the small one's.
+      expect(
+        large.matchInto(levels.read(t), []).filter((v) => v < 100),
+        t,
+      ).toEqual(few);
+    }
   });
 
   it('finds every filter after its bit array grew (keys marked again)', () => {
