@@ -1,25 +1,28 @@
 /**
  * The policy roles a principal holds, by index, for the check every candidate rule of a decision goes
- * through. Most principals hold a few roles: a scan of a small packed array reads one cache line where
- * a `Set` reads its hash table; many roles use a `Set`.
+ * through. Most principals hold a few roles: up to four sit in fields of this object (one read of memory
+ * that is likely cold, where a `Set` or an array reads a second object); more use a `Set`.
  */
 export class RoleMembership {
-  readonly #few: Int32Array;
+  readonly #a: number;
+  readonly #b: number;
+  readonly #c: number;
+  readonly #d: number;
   readonly #many: ReadonlySet<number> | undefined;
 
+  /** `indexes` are non-negative role indexes. */
   constructor(indexes: Iterable<number>) {
     const list = [...new Set(indexes)];
-    this.#few = Int32Array.from(list.length <= RoleMembership.SCAN_LIMIT ? list : []);
-    this.#many = list.length <= RoleMembership.SCAN_LIMIT ? undefined : new Set(list);
+    const few = list.length <= 4;
+    this.#a = few ? (list[0] ?? -1) : -1;
+    this.#b = few ? (list[1] ?? -1) : -1;
+    this.#c = few ? (list[2] ?? -1) : -1;
+    this.#d = few ? (list[3] ?? -1) : -1;
+    this.#many = few ? undefined : new Set(list);
   }
-
-  /** Up to this many roles are scanned rather than hashed. */
-  static readonly SCAN_LIMIT = 8;
 
   has(index: number): boolean {
     if (this.#many !== undefined) return this.#many.has(index);
-    const few = this.#few;
-    for (let i = 0; i < few.length; i++) if (few[i] === index) return true;
-    return false;
+    return index >= 0 && (index === this.#a || index === this.#b || index === this.#c || index === this.#d);
   }
 }

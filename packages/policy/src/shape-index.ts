@@ -6,6 +6,9 @@ const HASH = 35;
 const SEED = 0x811c9dc5 | 0;
 const PRIME = 16777619;
 
+/** Keys of one lookup's shapes, reused (lookups are synchronous). */
+const KEYS = new Int32Array(30);
+
 /** The hash of `text[from, to)`, as {@link TopicLevels} computes it for one level. */
 export function levelHash(text: string, from: number, to: number): number {
   let h = SEED;
@@ -207,17 +210,32 @@ export class ShapeIndex<T> {
       }
       return out;
     }
+    // Two passes, 30 shapes at a time: first every applicable shape's key and bit, with no branch on a
+    // bit (so the CPU fetches the bits, cold in memory, in parallel), then the Maps of the shapes whose
+    // bit is set.
     const shapes = this.#shapes;
-    for (let s = 0; s < shapes.length; s++) {
-      const shape = shapes[s]!;
-      if (shape.hash ? shape.depth > count : shape.depth !== count) continue;
-      const key = shape.key(hashes);
-      const bit = (key ^ shape.salt) & this.#mask;
-      if ((this.#bits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
-      const bucket = shape.buckets.get(key);
-      if (bucket === undefined) continue;
-      for (let i = 0; i < bucket.length; i += 2) {
-        if (matchValid(bucket[i] as string, topic)) out.push(bucket[i + 1] as T);
+    const keys = KEYS;
+    const bits = this.#bits;
+    const mask = this.#mask;
+    for (let from = 0; from < shapes.length; from += 30) {
+      const to = Math.min(shapes.length, from + 30);
+      let found = 0;
+      for (let s = from; s < to; s++) {
+        const shape = shapes[s]!;
+        if (shape.hash ? shape.depth > count : shape.depth !== count) continue;
+        const key = shape.key(hashes);
+        keys[s - from] = key;
+        const bit = (key ^ shape.salt) & mask;
+        found |= ((bits[bit >>> 5]! >>> (bit & 31)) & 1) << (s - from);
+      }
+      while (found !== 0) {
+        const i = 31 - Math.clz32(found & -found);
+        found &= found - 1;
+        const bucket = shapes[from + i]!.buckets.get(keys[i]!);
+        if (bucket === undefined) continue;
+        for (let k = 0; k < bucket.length; k += 2) {
+          if (matchValid(bucket[k] as string, topic)) out.push(bucket[k + 1] as T);
+        }
       }
     }
     return out;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { principal } from './helpers.js';
 
 // The policy looks topic names (and subscriptions without wildcards) up by filter shape, and checks a
-// principal's roles in a packed array (a Set beyond 8 roles). These tests decide random requests both
+// principal's roles in fields (a Set beyond 4 roles). These tests decide random requests both
 // through the policy and by a plain scan of the principal's rules, and pin the properties an attacker
 // would aim at: another role's rules, a chosen username, and the combining algorithms.
 
@@ -182,7 +182,7 @@ describe('indexed decisions equal a plain scan of the principal’s rules', () =
 
 describe('a principal’s rules only', () => {
   // 20 roles, each allowing its own topic and denying a topic of its own: role i's rules must never
-  // decide for a principal without role i, whether it holds 1 role (packed scan) or 10 (a Set).
+  // decide for a principal without role i, whether it holds 1 role (fields) or 10 (a Set).
   const doc = {
     version: 1,
     roles: Object.fromEntries(

@@ -116,6 +116,24 @@ describe('ShapeIndex', () => {
     }
   });
 
+  it('looks up more shapes than one pass of its bits takes (30)', () => {
+    // Every filter of 1 to 6 levels of `a` and `+`, with and without `#`: 252 filters, each its own shape.
+    const filters: string[] = [];
+    for (let depth = 1; depth <= 6; depth++) {
+      for (let m = 0; m < 1 << depth; m++) {
+        const f = Array.from({ length: depth }, (_, i) => ((m >> i) & 1 ? '+' : 'a')).join('/');
+        filters.push(f, `${f}/#`);
+      }
+    }
+    const { trie, shapes } = both(filters);
+    const levels = new TopicLevels();
+    for (const t of ['a/a/a/a/a/a', 'a/b/a/b/a/b', 'a/a/a', 'b', 'a/a/a/a/a/a/a/a']) {
+      const found = shapes.matchInto(levels.read(t), []);
+      expect(found.length, t).toBeGreaterThan(0);
+      expect(found, t).toEqual(trie.matchLevels(t.split('/')));
+    }
+  });
+
   it('reads topics deeper than its first hash array', () => {
     const deep = Array.from({ length: 40 }, (_, i) => `l${i}`).join('/');
     const { shapes } = both([deep, `${deep}/#`, 'l0/#']);
