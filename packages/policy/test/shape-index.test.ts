@@ -93,8 +93,10 @@ describe('ShapeIndex', () => {
     const filters = ['a/#', 'a/+', '#', 'a/b', '+/b', 'a/b/#', '+/+', 'a/+/#'];
     const small = new ShapeIndex<number>();
     const large = new ShapeIndex<number>();
-    filters.forEach((f, i) => small.add(f, i));
-    for (let k = 0; k < ShapeIndex.LIST_LIMIT * 2; k++) filters.forEach((f, i) => large.add(f, i + 100 * k));
+    for (const [i, f] of filters.entries()) small.add(f, i);
+    for (let k = 0; k < ShapeIndex.LIST_LIMIT * 2; k++) {
+      for (const [i, f] of filters.entries()) large.add(f, i + 100 * k);
+    }
     const levels = new TopicLevels();
     for (const t of ['a/b', 'a', 'x/b', 'a/b/c']) {
       const few = small.matchInto(levels.read(t), []);
