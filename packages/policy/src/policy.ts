@@ -433,8 +433,8 @@ export class Policy implements Authorizer {
   }
 
   /**
-   * The profile's tables that can hold a filter related to a topic or filter whose first level is
-   * `first`. Filters relate only when their first levels are equal or one is a wildcard, so most requests
+   * The profile's tables that can hold a filter related to the topic or filter read into `levels`, by
+   * its first level. Filters relate only when their first levels are equal or one is a wildcard, so most requests
    * skip the principal's own table without reading it (it is cold in memory, one per principal).
    */
   #tablesFor(profile: Profile, levels: TopicLevels): readonly RuleTable[] {
