@@ -24,7 +24,9 @@ import { placeholderValue } from './placeholders.js';
 import { ACTIONS, type PolicyDocument, PolicyDocumentSchema } from './policy-document.js';
 import { compilePrincipalMatcher } from './principal-matcher.js';
 import { readPolicyText } from './read-policy-text.js';
+import { RoleMembership } from './role-membership.js';
 import { RuleTable } from './rule-table.js';
+import { isLiteralFilter, levelHash, TopicLevels } from './shape-index.js';
 
 export interface PolicyOptions {
   /** File name used in error locations and rule sources. */
@@ -53,14 +55,14 @@ interface CompiledRole {
 interface Profile {
   readonly roles: readonly string[];
   /** Indexes of those roles: rules of the shared static table belonging to other roles are skipped. */
-  readonly roleIndexes: ReadonlySet<number>;
+  readonly roleIndexes: RoleMembership;
   readonly superuser: boolean;
   readonly tables: readonly RuleTable[];
   /**
    * First levels that the filters of the principal's own table (`tables[1]`) can have, or undefined when
    * any: a request whose first level is none of them needs only the shared table.
    */
-  readonly firstLevels: ReadonlySet<string> | undefined;
+  readonly firstLevels: ReadonlySet<number> | undefined;
   /** Deny rules whose placeholders had no safe value: they apply to every topic of the action. */
   readonly denyAll: Readonly<Record<Action, readonly CompiledRule[]>>;
   readonly facts: ConditionFacts;
@@ -68,7 +70,7 @@ interface Profile {
 
 interface Run {
   readonly firstApplicable: boolean;
-  readonly roleIndexes: ReadonlySet<number>;
+  readonly roleIndexes: RoleMembership;
   readonly facts: ConditionFacts;
   readonly request: AccessRequest;
   readonly trace: ExplainedRule[] | undefined;
@@ -142,8 +144,12 @@ export class Policy implements Authorizer {
   /** Every rule without placeholders, of every role, in one index per action and effect. */
   readonly #static = new RuleTable();
   readonly #staticOnly: readonly RuleTable[] = [this.#static];
-  /** First levels of the templated rules, known before rendering; undefined when one is a placeholder or wildcard. */
-  #templateFirstLevels: Set<string> | undefined = new Set();
+  /**
+   * First levels of the templated rules, known before rendering, as {@link levelHash}es (a request whose
+   * first level shares a hash with one merely reads the principal's table); undefined when one is a
+   * placeholder or wildcard.
+   */
+  #templateFirstLevels: Set<number> | undefined = new Set();
   readonly #users = new Map<string, readonly string[]>();
   readonly #groups = new Map<string, readonly string[]>();
   readonly #bindings: { readonly test: (p: Principal) => boolean; readonly roles: readonly string[] }[] = [];
@@ -160,6 +166,8 @@ export class Policy implements Authorizer {
   readonly #cacheSize: number;
   /** Candidate rules of the lookup being scanned, reused by every request (evaluation is synchronous). */
   readonly #candidates: CompiledRule[] = [];
+  /** The levels of the topic being decided, read once per request and reused likewise. */
+  readonly #levels = new TopicLevels();
 
   /** Use {@link compilePolicy} or {@link parsePolicy}; `locate` maps document paths to line and column. */
   constructor(
@@ -235,7 +243,7 @@ export class Policy implements Authorizer {
             templated.push({ actions, rule });
             const first = literalFirstLevel(template.source);
             if (first === undefined) this.#templateFirstLevels = undefined;
-            else this.#templateFirstLevels?.add(first);
+            else this.#templateFirstLevels?.add(levelHash(first, 0, first.length));
           }
         }
       });
@@ -391,8 +399,11 @@ export class Policy implements Authorizer {
       const receiveDenies = request.deliveryChecked !== true;
       if (receiveDenies && scan(run, profile.denyAll.receive, 'receive', 'unsafe-placeholder', true))
         return run.best!.decision;
-      const levels = filter.split('/');
-      const tables = this.#tablesFor(profile, levels[0]!);
+      // A filter without wildcards relates to a rule's filter as its one topic does: looked up like a
+      // topic name, by shape; others are split once for the tries.
+      const read = this.#levels.read(filter);
+      const levels = isLiteralFilter(filter) ? read : filter.split('/');
+      const tables = this.#tablesFor(profile, read);
       for (const table of tables) {
         if (scan(run, table.denies('subscribe', levels, filter, out), 'subscribe', 'overlaps', false))
           return run.best!.decision;
@@ -412,9 +423,9 @@ export class Policy implements Authorizer {
       if (!isValidTopicName(topic)) return INVALID_NAME;
       if (scan(run, profile.denyAll[action], action, 'unsafe-placeholder', false)) return run.best!.decision;
       // Allows and denies come in one lookup; a deny ends the scan under deny-overrides.
-      const levels = topic.split('/');
-      for (const table of this.#tablesFor(profile, levels[0]!)) {
-        if (scan(run, table.matching(action, levels, topic, out), action, 'matches', false))
+      const levels = this.#levels.read(topic);
+      for (const table of this.#tablesFor(profile, levels)) {
+        if (scan(run, table.matching(action, levels, out), action, 'matches', false))
           return run.best!.decision;
       }
     }
@@ -422,13 +433,15 @@ export class Policy implements Authorizer {
   }
 
   /**
-   * The profile's tables that can hold a filter related to a topic or filter whose first level is
-   * `first`. Filters relate only when their first levels are equal or one is a wildcard, so most requests
+   * The profile's tables that can hold a filter related to the topic or filter read into `levels`, by
+   * its first level. Filters relate only when their first levels are equal or one is a wildcard, so most requests
    * skip the principal's own table without reading it (it is cold in memory, one per principal).
    */
-  #tablesFor(profile: Profile, first: string): readonly RuleTable[] {
+  #tablesFor(profile: Profile, levels: TopicLevels): readonly RuleTable[] {
     const { firstLevels } = profile;
-    if (firstLevels === undefined || first === '+' || first === '#' || firstLevels.has(first)) {
+    // A valid filter's wildcard fills its level: a first character `+` or `#` is the whole first level.
+    const c = levels.topic.charCodeAt(0);
+    if (firstLevels === undefined || c === PLUS || c === HASH || firstLevels.has(levels.hashes[0]!)) {
       return profile.tables;
     }
     return this.#staticOnly;
@@ -495,7 +508,7 @@ export class Policy implements Authorizer {
     if (personal.size > 0) tables.push(personal);
     return {
       roles: [...roles],
-      roleIndexes: new Set([...roles].map((name) => this.#roles.get(name)!.index)),
+      roleIndexes: new RoleMembership([...roles].map((name) => this.#roles.get(name)!.index)),
       superuser: principal.superuser === true || this.#superusers.some((test) => test(principal)),
       tables,
       // The principal's own rules (e.g. token ACL claims) may start anywhere.
@@ -509,6 +522,9 @@ export class Policy implements Authorizer {
     };
   }
 }
+
+const PLUS = 43;
+const HASH = 35;
 
 /** The literal first level of a policy rule's topic template, or undefined when it is a placeholder or a wildcard. */
 function literalFirstLevel(topic: string): string | undefined {

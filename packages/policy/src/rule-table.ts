@@ -1,6 +1,7 @@
 import type { Action } from '@mqtt-warden/core';
 import { isValidTopicName, TopicIndex } from '@mqtt-warden/topic';
 import type { CompiledRule } from './compiled-rule.js';
+import { ShapeIndex, type TopicLevels } from './shape-index.js';
 
 /**
  * Rules indexed so that a check looks up only the filters that can apply, with one lookup where one
@@ -14,26 +15,40 @@ const NONE: readonly CompiledRule[] = [];
 export class RuleTable {
   // One field per index, each created by its first rule: a principal's own table (one per principal)
   // often needs one or two, and a lookup reads its index straight from the table.
+  // Topic names (publish, receive, and subscriptions without wildcards) are looked up by shape
+  // (ShapeIndex); subscriptions with wildcards in tries (TopicIndex), which answer cover and overlap.
   /** Allow and deny rules of publish, then of receive: looked up together. */
-  #publish: TopicIndex<CompiledRule> | undefined;
-  #receive: TopicIndex<CompiledRule> | undefined;
+  #publish: ShapeIndex<CompiledRule> | undefined;
+  #receive: ShapeIndex<CompiledRule> | undefined;
   /** Deny rules that refuse a subscription they overlap, of subscribe, then of receive. */
   #subscribeDenies: TopicIndex<CompiledRule> | undefined;
   #receiveDenies: TopicIndex<CompiledRule> | undefined;
   #subscribeAllows: TopicIndex<CompiledRule> | undefined;
+  /** The same three by shape, for subscriptions without wildcards: such a filter's one topic decides. */
+  #subscribeDeniesByShape: ShapeIndex<CompiledRule> | undefined;
+  #receiveDeniesByShape: ShapeIndex<CompiledRule> | undefined;
+  #subscribeAllowsByShape: ShapeIndex<CompiledRule> | undefined;
   /** Exact-topic rules, by topic name (publish, receive) or filter (subscribe); created by the first one. */
   #exact: ExactMaps | undefined;
   #size = 0;
 
   add(action: Action, filter: string, rule: CompiledRule): void {
     if (action === 'subscribe') {
-      if (rule.effect === 'deny') this.#subscribeDenies = added(this.#subscribeDenies, filter, rule);
-      else this.#subscribeAllows = added(this.#subscribeAllows, filter, rule);
+      if (rule.effect === 'deny') {
+        this.#subscribeDenies = added(this.#subscribeDenies, filter, rule);
+        this.#subscribeDeniesByShape = shaped(this.#subscribeDeniesByShape, filter, rule);
+      } else {
+        this.#subscribeAllows = added(this.#subscribeAllows, filter, rule);
+        this.#subscribeAllowsByShape = shaped(this.#subscribeAllowsByShape, filter, rule);
+      }
     } else if (action === 'publish') {
-      this.#publish = added(this.#publish, filter, rule);
+      this.#publish = shaped(this.#publish, filter, rule);
     } else {
-      this.#receive = added(this.#receive, filter, rule);
-      if (rule.effect === 'deny') this.#receiveDenies = added(this.#receiveDenies, filter, rule);
+      this.#receive = shaped(this.#receive, filter, rule);
+      if (rule.effect === 'deny') {
+        this.#receiveDenies = added(this.#receiveDenies, filter, rule);
+        this.#receiveDeniesByShape = shaped(this.#receiveDeniesByShape, filter, rule);
+      }
     }
     this.#size++;
   }
@@ -64,42 +79,62 @@ export class RuleTable {
         !topic.startsWith('$queue/')
       ) {
         this.#receiveDenies = added(this.#receiveDenies, topic, rule);
+        this.#receiveDeniesByShape = shaped(this.#receiveDeniesByShape, topic, rule);
       }
     }
     this.#size++;
   }
 
-  // Lookups take the levels of an already validated topic or plain filter: the caller splits once.
+  // Lookups of a topic name, or of a subscription without wildcards, take its levels read once by the
+  // caller (`TopicLevels`); lookups of a subscription with wildcards take its levels split once.
 
   /** Allow and deny rules of `action` whose filter matches the topic name, or whose exact topic is it. */
-  matching(
-    action: 'publish' | 'receive',
-    levels: readonly string[],
-    topic: string,
-    out: CompiledRule[],
-  ): readonly CompiledRule[] {
+  matching(action: 'publish' | 'receive', levels: TopicLevels, out: CompiledRule[]): readonly CompiledRule[] {
     // The hottest lookup: written out so that a table without exact topics pays one undefined check.
     const index = action === 'publish' ? this.#publish : this.#receive;
-    const hits = this.#exact?.[action].get(topic);
+    const hits = this.#exact?.[action].get(levels.topic);
     if (index === undefined) return hits ?? NONE;
-    return index.matchLevels(levels, fill(out, hits));
+    return index.matchInto(levels, fill(out, hits));
   }
 
-  /** Deny rules of `action` whose filter overlaps the subscription filter (or, for subscribe, whose exact topic is it). */
+  /**
+   * Deny rules of `action` whose filter overlaps the subscription filter (or, for subscribe, whose exact
+   * topic is it). `levels` is the filter split, or, for a filter without wildcards, read as a topic.
+   */
   denies(
     action: 'subscribe' | 'receive',
-    levels: readonly string[],
+    levels: readonly string[] | TopicLevels,
     filter: string,
     out: CompiledRule[],
   ): readonly CompiledRule[] {
     return action === 'subscribe'
-      ? lookup(this.#exact?.subscribeDenies, filter, this.#subscribeDenies, levels, 'overlap', out)
-      : lookup(undefined, filter, this.#receiveDenies, levels, 'overlap', out);
+      ? lookup(
+          this.#exact?.subscribeDenies,
+          filter,
+          this.#subscribeDenies,
+          this.#subscribeDeniesByShape,
+          levels,
+          'overlap',
+          out,
+        )
+      : lookup(undefined, filter, this.#receiveDenies, this.#receiveDeniesByShape, levels, 'overlap', out);
   }
 
   /** Subscribe allow rules whose filter covers the subscription filter, or whose exact topic is it. */
-  allows(levels: readonly string[], filter: string, out: CompiledRule[]): readonly CompiledRule[] {
-    return lookup(this.#exact?.subscribeAllows, filter, this.#subscribeAllows, levels, 'cover', out);
+  allows(
+    levels: readonly string[] | TopicLevels,
+    filter: string,
+    out: CompiledRule[],
+  ): readonly CompiledRule[] {
+    return lookup(
+      this.#exact?.subscribeAllows,
+      filter,
+      this.#subscribeAllows,
+      this.#subscribeAllowsByShape,
+      levels,
+      'cover',
+      out,
+    );
   }
 
   get size(): number {
@@ -134,19 +169,36 @@ function append(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRul
   else map.set(key, [rule]);
 }
 
-/** The exact-topic hits for `key` followed by the index's, in `out`; no copy when the index is empty. */
+function shaped(
+  index: ShapeIndex<CompiledRule> | undefined,
+  filter: string,
+  rule: CompiledRule,
+): ShapeIndex<CompiledRule> {
+  const into = index ?? new ShapeIndex<CompiledRule>();
+  into.add(filter, rule);
+  return into;
+}
+
+/**
+ * The exact-topic hits for `key` followed by the index's, in `out`; no copy when the index is empty. A
+ * filter without wildcards (`levels` read as a topic) matches one topic: the filters that cover or
+ * overlap it are those that match that topic, which the shape index answers.
+ */
 function lookup(
   exact: Map<string, CompiledRule[]> | undefined,
   key: string,
   index: TopicIndex<CompiledRule> | undefined,
-  levels: readonly string[],
+  byShape: ShapeIndex<CompiledRule> | undefined,
+  levels: readonly string[] | TopicLevels,
   relation: 'overlap' | 'cover',
   out: CompiledRule[],
 ): readonly CompiledRule[] {
   const hits = exact?.get(key);
-  if (index === undefined) return hits ?? NONE;
+  if (index === undefined || byShape === undefined) return hits ?? NONE;
   fill(out, hits);
-  return relation === 'cover' ? index.coveringLevels(levels, out) : index.overlappingLevels(levels, out);
+  if (!Array.isArray(levels)) return byShape.matchInto(levels as TopicLevels, out);
+  const split = levels as readonly string[];
+  return relation === 'cover' ? index.coveringLevels(split, out) : index.overlappingLevels(split, out);
 }
 
 /** Empties `out` (the caller's reused array) and copies `hits` into it. */
