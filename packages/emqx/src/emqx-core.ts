@@ -23,6 +23,7 @@ import {
   authzSchema,
   present,
   type RawEmqxRequest,
+  splitJsonRequest,
   splitRequest,
 } from './emqx-request.js';
 
@@ -68,6 +69,7 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
   const onError = options.onError ?? 'deny';
   const aclMode = options.acl ?? 'deny';
   const rename = options.fields ?? {};
+  const renaming = Object.keys(rename).length > 0;
   const report = options.onDecision ?? (() => {});
   // Refused replies the defenses hold (Decision.holdMs); release() sends them at once on close.
   const holds = new ReplyHolds();
@@ -158,7 +160,8 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
     shape: ReadonlySet<string>,
   ): Parsed<F> | string {
     const { form } = input;
-    const split = splitRequest(input.body, rename);
+    const split =
+      form === undefined && !renaming ? splitJsonRequest(input.body) : splitRequest(input.body, rename);
     if (typeof split === 'string') return split;
     const fields = checkedFields(split.fields, fast, slow, 'request');
     if (typeof fields === 'string') return fields;

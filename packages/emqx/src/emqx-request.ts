@@ -89,6 +89,28 @@ export function splitRequest(
   return { fields, clientAttrs, keys };
 }
 
+const NO_KEYS: Readonly<Record<string, string>> = Object.freeze(Object.create(null));
+
+/**
+ * {@link splitRequest} of a JSON body when no keys are renamed, without copying: the body itself is the
+ * fields unless one of its keys sets a client attribute apart. `keys` is empty (each key names itself),
+ * so this is not for forms, whose undecodable keys are looked up through it.
+ */
+export function splitJsonRequest(input: unknown): RawEmqxRequest | string {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    const record = input as Record<string, unknown>;
+    let attrs = false;
+    for (const key of Object.keys(record)) {
+      if (key.startsWith('client_attrs.')) {
+        attrs = true;
+        break;
+      }
+    }
+    if (!attrs) return { fields: record, clientAttrs: {}, keys: NO_KEYS };
+  }
+  return splitRequest(input, NO_KEYS);
+}
+
 /** `""` is how EMQX renders a missing value. */
 export function present(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
