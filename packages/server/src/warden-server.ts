@@ -32,7 +32,7 @@ import {
   rabbitMqPlugin,
 } from '@mqtt-warden/rabbitmq';
 import type { RegistryStore } from '@mqtt-warden/registry';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Registry } from 'prom-client';
 import { followActivePolicy } from './active-policy.js';
 import { createAuditSinks } from './audit-sinks.js';
@@ -157,7 +157,7 @@ export async function createWardenServer(
         }),
       },
     },
-    disableRequestLogging: !config.log.requests,
+    logController: new LogController({ disableRequestLogging: !config.log.requests }),
     bodyLimit: config.limits.bodyBytes,
     requestTimeout: config.limits.requestTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
