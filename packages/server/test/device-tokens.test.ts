@@ -30,7 +30,7 @@ describe('device tokens end to end over HTTP: password → token → EMQX authn 
     stream.on('data', (chunk) => (logs += chunk));
     const config = parseServerConfig(
       `listen: { host: 127.0.0.1, port: 0 }
-log: { level: trace }
+log: { level: trace, requests: true }
 policy: { file: policy.yaml }
 authenticators: [{ type: password, file: users.yaml }]
 deviceTokens: { enabled: true, lifetimeSeconds: 300 }

@@ -67,7 +67,7 @@ describe('every verifier type through the server (EMQX authn, inject() and real 
     secretsSeen.push(JWT_SECRET, CLIENT_SECRET, DEVICE_KEY.toString('hex'), DEVICE_KEY.toString('base64'));
 
     const text = `listen: { host: 127.0.0.1, port: 0 }
-log: { level: trace }
+log: { level: trace, requests: true }
 policy: { file: policy.yaml }
 authenticators:
   - type: x509

@@ -13,7 +13,7 @@ const QUICKSTART = fileURLToPath(new URL('../../../examples/quickstart/', import
 
 function config(level = 'trace', baseDir = QUICKSTART) {
   return parseServerConfig(
-    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: ${level} }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\nadapters: { goAuth: { responseMode: json } }\nmetrics: { bearerToken: metrics-token }\n`,
+    `listen: { host: 127.0.0.1, port: 0 }\nlog: { level: ${level}, requests: true }\npolicy: { file: policy.yaml }\nauthenticators: [{ type: password, file: users.yaml }]\nadapters: { goAuth: { responseMode: json } }\nmetrics: { bearerToken: metrics-token }\n`,
     { baseDir },
   );
 }
