@@ -48,8 +48,8 @@ export class CoarseClock implements Clock {
 }
 
 /**
- * The clock the guard and its decision cache share: exact when `now` is given (tests inject one) or the
- * lag would be under 1 ms, else a {@link CoarseClock} lagging at most `lagMs`.
+ * The decision cache's clock (for its generations' age, never for credential expiry): exact when `now` is
+ * given (tests inject one) or the lag would be under 1 ms, else a {@link CoarseClock} lagging at most `lagMs`.
  */
 export function guardClock(lagMs: number, now?: () => number): Clock {
   if (now === undefined && lagMs >= 1) return new CoarseClock(lagMs);
