@@ -15,9 +15,9 @@ export interface LeanRoute {
   /** The adapter, for metrics and shared secrets. */
   readonly adapter: string;
   /** The adapter core for a JSON body: the parsed value in, reply out. */
-  readonly json?: (body: unknown, log: AdapterLog) => Promise<AdapterReply>;
+  readonly json?: (body: unknown, log: AdapterLog) => AdapterReply | Promise<AdapterReply>;
   /** The adapter core for a form body: its bytes in (the core reads them as Fastify's form parser does). */
-  readonly form?: (body: Buffer, log: AdapterLog) => Promise<AdapterReply>;
+  readonly form?: (body: Buffer, log: AdapterLog) => AdapterReply | Promise<AdapterReply>;
 }
 
 export const JSON_TYPE = 'application/json';
@@ -119,27 +119,31 @@ export function leanRouter(
     };
     const onEnd = () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      let answer: Promise<AdapterReply>;
-      if (form !== undefined) {
-        answer = form(body, reqLog);
-      } else if (body.length === 0) {
-        return write(response, EMPTY_JSON, true);
-      } else {
-        let input: unknown;
-        try {
-          input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
-        } catch {
-          return write(response, INVALID_JSON, true);
+      let answer: AdapterReply | Promise<AdapterReply>;
+      try {
+        if (form !== undefined) {
+          answer = form(body, reqLog);
+        } else if (body.length === 0) {
+          return write(response, EMPTY_JSON, true);
+        } else {
+          let input: unknown;
+          try {
+            input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
+          } catch {
+            return write(response, INVALID_JSON, true);
+          }
+          answer = (json as NonNullable<LeanRoute['json']>)(input, reqLog);
         }
-        answer = (json as NonNullable<LeanRoute['json']>)(input, reqLog);
+      } catch (error) {
+        return failed(error as Error);
       }
-      answer.then(
-        (reply) => write(response, reply, false),
-        (error: Error) => {
-          reqLog.error({ err: error }, 'request failed');
-          write(response, bodyError(error), false);
-        },
-      );
+      // A core that decided without waiting answers in this turn: no promise, no microtask.
+      if (answer instanceof Promise) answer.then((reply) => write(response, reply, false), failed);
+      else write(response, answer, false);
+    };
+    const failed = (error: Error) => {
+      reqLog.error({ err: error }, 'request failed');
+      write(response, bodyError(error), false);
     };
     request.on('data', onData);
     request.on('end', onEnd);
