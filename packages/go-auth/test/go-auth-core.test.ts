@@ -228,13 +228,23 @@ const input: fc.Arbitrary<GoAuthInput> = fc.oneof(
   { weight: 1, arbitrary: jsonValue.map((v) => ({ body: JSON.parse(v) as unknown })) },
 );
 
-/** A core whose resolver and guard record what they are asked; `mode` picks how the resolver answers. */
-function recorded(mode: 'sync' | 'async' | 'unknown' | 'throws' | 'rejects') {
+/**
+ * A core whose resolver and guard record what they are asked; `mode` picks how the resolver answers, and
+ * `superuser` whether its principal is one.
+ */
+function recorded(mode: 'sync' | 'async' | 'unknown' | 'throws' | 'rejects', superuser = false) {
   const queries: PrincipalQuery[] = [];
   const asked: AccessRequest[] = [];
   const events: GoAuthDecisionEvent[] = [];
   const debug: unknown[] = [];
-  const principal: Principal = { id: 'p', clientId: 'c', method: 'password', roles: [], attributes: {} };
+  const principal: Principal = {
+    id: 'p',
+    clientId: 'c',
+    method: 'password',
+    roles: [],
+    attributes: {},
+    superuser,
+  };
   const guard = {
     authorize(_p: Principal, request: AccessRequest) {
       asked.push(request);
@@ -364,5 +374,23 @@ describe('go-auth acl reads its fields in place, exactly as the schema does', ()
       log,
     );
     expect((grant as AdapterReply).body).toBe(GRANT);
+  });
+});
+
+describe('go-auth superuser follows the resolver as it answers', () => {
+  it('answers at once when the resolver does, later when it waits, "error" when it fails', async () => {
+    for (const [mode, body] of [
+      ['sync', GRANT],
+      ['async', GRANT],
+      ['unknown', '{"ok":false,"error":"not authorized"}'],
+      ['throws', '{"ok":false,"error":"internal error"}'],
+      ['rejects', '{"ok":false,"error":"internal error"}'],
+    ] as const) {
+      const { core, log, events } = recorded(mode, true);
+      const answer = core.superuser({ body: { username: 'root' } }, log);
+      expect(answer instanceof Promise, mode).toBe(mode === 'async' || mode === 'rejects');
+      expect((await answer).body, mode).toBe(body);
+      expect(events, mode).toHaveLength(1);
+    }
   });
 });
