@@ -5,6 +5,7 @@ import {
   checkedFields,
   invalidInputReply,
   jsonReply,
+  type Principal,
   plainFormKeys,
   ReplyHolds,
   readPlainForm,
@@ -12,7 +13,7 @@ import {
   textReply,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
-import { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
+import { aclAcc, checkAcl, checkSuperuser, checkUser, isRecord } from './go-auth-checks.js';
 import type {
   GoAuthDecisionEvent,
   GoAuthPluginOptions,
@@ -30,8 +31,10 @@ export interface GoAuthInput {
 /** The go-auth endpoints without a web framework: request fields in, reply out. */
 export interface GoAuthCore {
   user(input: GoAuthInput, log: AdapterLog): Promise<AdapterReply>;
-  superuser(input: GoAuthInput, log: AdapterLog): Promise<AdapterReply>;
-  acl(input: GoAuthInput, log: AdapterLog): Promise<AdapterReply>;
+  /** The reply at once when nothing needs waiting for (a session known here), else a promise of it. */
+  superuser(input: GoAuthInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
+  /** The reply at once when nothing needs waiting for (a known session, no held refusal), else a promise of it. */
+  acl(input: GoAuthInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
   /** The reply to a request whose body cannot be read (`status` 400, 413 or 415). */
   unreadable(status: number, message: string, action: GoAuthDecisionEvent['action']): AdapterReply;
   /** Sends every reply held for the defenses (`Decision.holdMs`) now: call it when the server closes. */
@@ -116,51 +119,99 @@ export function createGoAuthCore(options: GoAuthPluginOptions): GoAuthCore {
       return decided('authenticate', error ? 'error' : 'deny', result.reason);
     },
 
-    async superuser(input, log) {
+    superuser(input, log) {
       const parsed = parse(input, log, checkSuperuser, (v) => superuserSchema.safeParse(v), SUPERUSER_SHAPE);
       if (typeof parsed === 'string') return invalid(400, parsed, 'superuser');
-      const principal = await resolve(log, parsed.fields.username, undefined);
-      if (principal === 'error') return decided('superuser', 'error', 'error');
-      return decided('superuser', principal?.superuser === true ? 'grant' : 'deny');
+      const principal = resolve(log, parsed.fields.username, undefined);
+      return principal instanceof Promise ? principal.then(superuserReply) : superuserReply(principal);
     },
 
-    async acl(input, log) {
-      const parsed = parse(input, log, checkAcl, (v) => aclSchema.safeParse(v), ACL_SHAPE);
-      if (typeof parsed === 'string') return invalid(400, parsed, 'receive');
-      const { fields } = parsed;
-      const action = ACC_NAME[fields.acc];
-      // A topic that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
-      if (input.form?.undecodable.has('topic')) return decided(action, 'deny', 'invalid');
-      const principal = await resolve(log, fields.username, fields.clientid);
-      if (principal === 'error') return decided(action, 'error', 'error');
-      if (principal === undefined) return decided(action, 'deny', 'unknown');
-      for (const neutral of ACC[fields.acc]) {
-        const decision = guard.authorize(principal, {
-          action: neutral,
-          topic: fields.topic,
-          deliveryChecked: neutral === 'subscribe' && deliveryChecked,
-        });
-        if (decision.reason === 'error') return decided(action, 'error', 'error');
-        if (!decision.allowed) {
-          const held = holds.wait(decision);
-          if (held) await held;
-          return decided(action, 'deny', decision.reason);
-        }
+    acl(input, log) {
+      // The fields are read by name from the body, checked in place and not copied (go-auth sends the
+      // same four keys every time); the schema words a refusal and has the last word (checkedFields).
+      const body = input.body;
+      if (isRecord(body)) {
+        const { username, clientid, topic } = body;
+        const acc = aclAcc(username, clientid, topic, body.acc);
+        if (acc !== 0)
+          return aclChecked(input, log, username as string, clientid as string, topic as string, acc);
       }
-      return decided(action, 'grant');
+      const fields = checkedFields(body, checkAcl, (v) => aclSchema.safeParse(v), 'body');
+      if (typeof fields === 'string') return invalid(400, fields, 'receive');
+      return aclChecked(input, log, fields.username, fields.clientid, fields.topic, fields.acc);
     },
 
     unreadable: (status, message, action) => invalid(status, message, action),
   };
 
-  async function resolve(log: AdapterLog, username: string, clientId: string | undefined) {
-    if (username === '') return undefined;
-    try {
-      return await resolver.resolve({ username, clientId });
-    } catch (error) {
-      log.error({ err: error }, 'principal resolver failed');
-      return 'error' as const;
+  /** The ACL check of fields the schema takes. */
+  function aclChecked(
+    input: GoAuthInput,
+    log: AdapterLog,
+    username: string,
+    clientid: string,
+    topic: string,
+    acc: AclFields['acc'],
+  ): AdapterReply | Promise<AdapterReply> {
+    const refused = accepted(input, log, ACL_SHAPE);
+    if (refused !== undefined) return invalid(400, refused, 'receive');
+    // A topic that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
+    if (input.form?.undecodable.has('topic')) return decided(ACC_NAME[acc], 'deny', 'invalid');
+    const principal = resolve(log, username, clientid);
+    return principal instanceof Promise
+      ? principal.then((found) => authorized(found, acc, topic))
+      : authorized(principal, acc, topic);
+  }
+
+  /** Every neutral action of `acc` must be allowed; a refusal the defenses hold is answered later. */
+  function authorized(
+    principal: Principal | undefined | 'error',
+    acc: AclFields['acc'],
+    topic: string,
+  ): AdapterReply | Promise<AdapterReply> {
+    const action = ACC_NAME[acc];
+    if (principal === 'error') return decided(action, 'error', 'error');
+    if (principal === undefined) return decided(action, 'deny', 'unknown');
+    for (const neutral of ACC[acc]) {
+      const decision = guard.authorize(principal, {
+        action: neutral,
+        topic,
+        deliveryChecked: neutral === 'subscribe' && deliveryChecked,
+      });
+      if (decision.reason === 'error') return decided(action, 'error', 'error');
+      if (!decision.allowed) {
+        const held = holds.wait(decision);
+        const reason = decision.reason;
+        return held ? held.then(() => decided(action, 'deny', reason)) : decided(action, 'deny', reason);
+      }
     }
+    return decided(action, 'grant');
+  }
+
+  function superuserReply(principal: Principal | undefined | 'error'): AdapterReply {
+    if (principal === 'error') return decided('superuser', 'error', 'error');
+    return decided('superuser', principal?.superuser === true ? 'grant' : 'deny');
+  }
+
+  /** The session's principal, or a promise of it when the resolver must wait; 'error' if it failed. */
+  function resolve(
+    log: AdapterLog,
+    username: string,
+    clientId: string | undefined,
+  ): Principal | undefined | 'error' | Promise<Principal | undefined | 'error'> {
+    if (username === '') return undefined;
+    let found: ReturnType<typeof resolver.resolve>;
+    try {
+      found = resolver.resolve({ username, clientId });
+    } catch (error) {
+      return resolveFailed(log, error);
+    }
+    return found instanceof Promise ? found.catch((error: unknown) => resolveFailed(log, error)) : found;
+  }
+
+  function resolveFailed(log: AdapterLog, error: unknown): 'error' {
+    log.error({ err: error }, 'principal resolver failed');
+    return 'error';
   }
 
   /** The fields the schema reads, or the message of a 400. */
@@ -173,13 +224,31 @@ export function createGoAuthCore(options: GoAuthPluginOptions): GoAuthCore {
   ): { fields: F } | string {
     const fields = checkedFields(input.body, fast, slow, 'body');
     if (typeof fields === 'string') return fields;
-    const ignored = Object.keys(input.body as object).filter((key) => !shape.has(key));
-    if (ignored.length > 0) log.debug({ keys: ignored.slice(0, 20) }, 'go-auth request keys ignored');
-    const undecodable = [...(input.form?.undecodable ?? [])].find(
-      (key) => key !== 'password' && key !== 'topic' && shape.has(key),
-    );
-    if (undecodable !== undefined) return `${undecodable}: its percent-escapes do not decode to UTF-8`;
-    return { fields };
+    return accepted(input, log, shape) ?? { fields };
+  }
+
+  /**
+   * After the schema took the fields: logs the keys it ignores, and returns the message of a 400 if a
+   * form key it reads (but the password and topic, which have their own answers) is not UTF-8.
+   */
+  function accepted(input: GoAuthInput, log: AdapterLog, shape: ReadonlySet<string>): string | undefined {
+    const body = input.body as object;
+    // for-in visits every own key (and inherited enumerable ones), without building a list: the list
+    // is built only when there may be a key to log.
+    for (const key in body) {
+      if (shape.has(key)) continue;
+      const ignored = Object.keys(body).filter((name) => !shape.has(name));
+      if (ignored.length > 0) log.debug({ keys: ignored.slice(0, 20) }, 'go-auth request keys ignored');
+      break;
+    }
+    const form = input.form;
+    if (form === undefined) return undefined;
+    for (const key of form.undecodable) {
+      if (key !== 'password' && key !== 'topic' && shape.has(key)) {
+        return `${key}: its percent-escapes do not decode to UTF-8`;
+      }
+    }
+    return undefined;
   }
 
   // A 4xx is a denial in every go-auth response mode (status is read before the body).

@@ -455,7 +455,7 @@ export async function createWardenServer(
     const endpoint = (answer: GoAuthCore['acl']): LeanRoute => ({
       adapter: 'go-auth',
       json: (body, log) => answer({ body }, log),
-      form: async (body, log) => answer(goAuthFormInput(body), log),
+      form: (body, log) => answer(goAuthFormInput(body), log),
     });
     lean(goAuth.paths?.acl ?? '/mosquitto/acl', endpoint(core.acl));
     lean(goAuth.paths?.user ?? '/mosquitto/user', endpoint(core.user));
