@@ -254,7 +254,7 @@ export function emqxFormInput(body: Buffer): EmqxInput {
 
 /** True when `fields` has an own key outside `shape`; walks the keys without building their list. */
 function ignoresAny(fields: Record<string, unknown>, shape: ReadonlySet<string>): boolean {
-  for (const name in fields) if (Object.hasOwn(fields, name) && !shape.has(name)) return true;
+  for (const name in fields) if (!shape.has(name) && Object.hasOwn(fields, name)) return true;
   return false;
 }
 
