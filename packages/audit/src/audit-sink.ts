@@ -28,6 +28,11 @@ export interface AuditSink {
    * trail then neither serializes nor queues it for this sink. Absent: every record.
    */
   accepts?(record: AuditRecord): boolean;
+  /**
+   * False when `accepts` is false for every authorization allow (the log sink without `allows`): with no
+   * sink that may take one, the trail builds no record for a sampled allow. Absent: it may.
+   */
+  acceptsAllows?(): boolean;
   send(batch: readonly QueuedRecord[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -145,10 +145,19 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     }
   }
 
-  /** Counts an authorization allow; true for the sampled ones. */
+  /** True when some sink may write an authorization allow. */
+  function takesAllows(): boolean {
+    for (const queue of queues) if (queue.sink.acceptsAllows?.() !== false) return true;
+    return false;
+  }
+
+  /**
+   * Counts an authorization allow; true for the sampled ones that some sink may write: for the others
+   * (the default log sink takes no allows) neither an event nor a record is built.
+   */
   const auditAllow = (): boolean => {
     allowCount++;
-    return rate > 0 && random() < rate;
+    return rate > 0 && random() < rate && takesAllows();
   };
 
   function recordDecided(event: AuditInput): void {

@@ -33,6 +33,10 @@ export class LogSink implements AuditSink {
     return (record.decision !== 'allow' || this.#allows) && (this.#logger.isLevelEnabled?.('info') ?? true);
   }
 
+  acceptsAllows(): boolean {
+    return this.#allows && (this.#logger.isLevelEnabled?.('info') ?? true);
+  }
+
   async send(batch: readonly QueuedRecord[]): Promise<void> {
     for (const { record } of batch) {
       if (record.kind === 'alert') this.#logger.warn({ audit: record }, `alert: ${record.alert?.what}`);

@@ -89,6 +89,36 @@ describe('audit trail', () => {
     await allows.close();
   });
 
+  it('builds nothing for a sampled allow no sink takes, and still counts it', async () => {
+    let level = 'info';
+    const logger = {
+      info: () => {},
+      warn: () => {},
+      isLevelEnabled: (l: string) => l !== 'info' || level === 'info',
+    };
+    const registry = new Registry();
+    const quiet = createAuditTrail({
+      sinks: [new LogSink(logger)],
+      sampleAllows: 1,
+      alerts: false,
+      registry,
+    });
+    expect(quiet.guardHooks.auditAllow()).toBe(false);
+    quiet.record(allow(1));
+    expect(await registry.metrics()).toContain(
+      'mqtt_warden_audit_events_total{kind="authorize",decision="allow"} 2',
+    );
+    const loud = new LogSink(logger, { allows: true });
+    const trails = [
+      createAuditTrail({ sinks: [loud], sampleAllows: 1, alerts: false }),
+      createAuditTrail({ sinks: [new LogSink(logger), memorySink()], sampleAllows: 1, alerts: false }),
+    ];
+    for (const trail of trails) expect(trail.guardHooks.auditAllow()).toBe(true);
+    level = 'warn';
+    expect(trails[0]?.guardHooks.auditAllow()).toBe(false);
+    for (const trail of [quiet, ...trails]) await trail.close();
+  });
+
   it('builds records from an allowlist: fields an event should not carry never reach a sink', async () => {
     const sink = memorySink();
     const trail = createAuditTrail({ sinks: [sink], alerts: false });

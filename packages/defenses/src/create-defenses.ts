@@ -306,11 +306,15 @@ export async function createDefenses(
     config,
     lockout,
     protect(guard) {
-      return {
+      const authenticating: Guard = {
         ...guard,
         authenticate: (request, context) => authenticate(guard, request, context),
+      };
+      // Without request limits the guard's own authorize is called directly: no hop per decision.
+      if (!requests) return authenticating;
+      return {
+        ...authenticating,
         authorize(principal, request, context) {
-          if (!requests) return guard.authorize(principal, request, context);
           const remote = principal.remoteAddress;
           const keys: [KeyKind, RequestBuckets, string][] = [
             ['principal', requests.principal, principal.id],

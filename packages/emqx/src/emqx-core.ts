@@ -39,7 +39,8 @@ export interface EmqxInput {
 /** The EMQX endpoints without a web framework: request fields in, reply out. */
 export interface EmqxCore {
   authn(input: EmqxInput, log: AdapterLog): Promise<AdapterReply>;
-  authz(input: EmqxInput, log: AdapterLog): Promise<AdapterReply>;
+  /** A decision made without waiting (a remembered session, nothing held) comes back as it is, not in a promise. */
+  authz(input: EmqxInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
   /** Sends every reply held for the defenses (`Decision.holdMs`) now: call it when the server closes. */
   release(): void;
 }
@@ -52,6 +53,18 @@ const RESULTS: Record<EmqxResult, AdapterReply> = {
   deny: jsonReply(200, { result: 'deny' }),
   ignore: jsonReply(200, { result: 'ignore' }),
 };
+
+/** The events of decisions without a reason (allows, mostly), built once: a report per request allocates nothing. */
+const PLAIN_EVENTS = plainEvents();
+
+function plainEvents(): Record<EmqxDecisionEvent['action'], Record<EmqxResult, EmqxDecisionEvent>> {
+  const of = (action: EmqxDecisionEvent['action']) => ({
+    allow: Object.freeze({ action, result: 'allow' as const }),
+    deny: Object.freeze({ action, result: 'deny' as const }),
+    ignore: Object.freeze({ action, result: 'ignore' as const }),
+  });
+  return { authenticate: of('authenticate'), publish: of('publish'), subscribe: of('subscribe') };
+}
 
 /**
  * Builds the decision logic of {@link emqxPlugin}, which serves it through Fastify; the server's lean
@@ -95,7 +108,7 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
       return decided('authenticate', answer, result.reason);
     },
 
-    async authz(input, log) {
+    authz(input, log) {
       const parsed = parse(input, log, checkAuthz, (v: unknown) => authzSchema.safeParse(v), AUTHZ_SHAPE);
       if (typeof parsed === 'string') return invalid(parsed, 'publish');
       const access = toAccessRequest(parsed.fields);
@@ -103,26 +116,46 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
       const action = access.action as 'publish' | 'subscribe';
       // `cmd/%FF` must not become some other topic (or one level): no such topic can be allowed.
       if (parsed.undecodableTopic) return decided(action, 'deny', 'invalid');
-      let principal: Principal | undefined;
+      // A remembered session is answered at once: no promise for a cached decision (the lean path then
+      // writes the reply in this turn). A resolver that waits is followed through its promise.
+      let found: Principal | undefined | Promise<Principal | undefined>;
       try {
-        principal = await resolver.resolve({
+        found = resolver.resolve({
           username: present(parsed.fields.username),
           clientId: parsed.fields.clientid ?? '',
           remoteAddress: present(parsed.fields.peerhost),
           attributes: parsed.clientAttrs,
         });
       } catch (error) {
-        log.error({ err: error }, 'principal resolver failed');
-        return decided(action, onError, 'error');
+        return resolverFailed(error, action, log);
       }
-      if (principal === undefined) return decided(action, unknownUser, 'unknown');
-      const decision = guard.authorize(principal, access);
-      if (decision.allowed) return decided(action, 'allow');
-      const held = holds.wait(decision);
-      if (held) await held;
-      return decided(action, decision.reason === 'error' ? onError : 'deny', decision.reason);
+      if (found instanceof Promise) {
+        return found.then(
+          (principal) => authorized(principal, access, action),
+          (error: unknown) => resolverFailed(error, action, log),
+        );
+      }
+      return authorized(found, access, action);
     },
   };
+
+  function resolverFailed(error: unknown, action: 'publish' | 'subscribe', log: AdapterLog): AdapterReply {
+    log.error({ err: error }, 'principal resolver failed');
+    return decided(action, onError, 'error');
+  }
+
+  function authorized(
+    principal: Principal | undefined,
+    access: AccessRequest,
+    action: 'publish' | 'subscribe',
+  ): AdapterReply | Promise<AdapterReply> {
+    if (principal === undefined) return decided(action, unknownUser, 'unknown');
+    const decision = guard.authorize(principal, access);
+    if (decision.allowed) return decided(action, 'allow');
+    const refused = () => decided(action, decision.reason === 'error' ? onError : 'deny', decision.reason);
+    const held = holds.wait(decision);
+    return held ? held.then(refused) : refused();
+  }
 
   /**
    * The one place a decision becomes an EMQX reply (allow, deny or ignore), reported for metrics.
@@ -134,7 +167,7 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
     reason?: string,
     body?: Record<string, unknown>,
   ): AdapterReply {
-    report(reason === undefined ? { action, result } : { action, result, reason });
+    report(reason === undefined ? PLAIN_EVENTS[action][result] : { action, result, reason });
     return body === undefined ? RESULTS[result] : jsonReply(200, body);
   }
 
@@ -165,8 +198,10 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
     if (typeof split === 'string') return split;
     const fields = checkedFields(split.fields, fast, slow, 'request');
     if (typeof fields === 'string') return fields;
-    const ignored = Object.keys(split.fields).filter((name) => !shape.has(name));
-    if (ignored.length > 0) log.debug({ keys: ignored.slice(0, 20) }, 'EMQX request keys ignored');
+    if (ignoresAny(split.fields, shape)) {
+      const ignored = Object.keys(split.fields).filter((name) => !shape.has(name));
+      log.debug({ keys: ignored.slice(0, 20) }, 'EMQX request keys ignored');
+    }
     const key = (name: string) => split.keys[name] ?? name;
     if (form) {
       for (const name of Object.keys(split.keys)) {
@@ -215,6 +250,12 @@ export function emqxFormInput(body: Buffer): EmqxInput {
   if (plain !== undefined) return { body: plain };
   const form = UrlEncodedForm.parse(body);
   return { body: form.fields, form };
+}
+
+/** True when `fields` has an own key outside `shape`; walks the keys without building their list. */
+function ignoresAny(fields: Record<string, unknown>, shape: ReadonlySet<string>): boolean {
+  for (const name in fields) if (!shape.has(name) && Object.hasOwn(fields, name)) return true;
+  return false;
 }
 
 /** A request's fields, with the password as the bytes EMQX sent. */

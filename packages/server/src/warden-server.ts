@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type RequestListener } from 'node:htt
 import { createServer as createHttpsServer } from 'node:https';
 import { basename, dirname } from 'node:path';
 import { type AuditTrail, createAuditTrail } from '@mqtt-warden/audit';
-import type { Authenticator, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
+import type { Authenticator, Guard, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
 import { ConfigError, createGuard, errorCode, WardenError } from '@mqtt-warden/core';
 import { createDefenses, type DefenseEvent, type Defenses } from '@mqtt-warden/defenses';
 import {
@@ -345,25 +345,30 @@ export async function createWardenServer(
   };
 
   /** The session directory as one adapter sees it: a session it does not know is an audited refusal. */
-  const resolverFor = (adapter: string): PrincipalResolver => ({
-    resolve(query) {
-      const audited = (principal: Principal | undefined) => {
-        if (principal === undefined) {
-          audit.record({
-            type: 'unknown-session',
-            adapter,
-            username: query.username,
-            clientId: query.clientId,
-            remoteAddress: query.remoteAddress,
-          });
-        }
-        return principal;
-      };
-      const found = directory.resolve(query);
-      return found instanceof Promise ? found.then(audited) : audited(found);
-    },
-    attributesFor: (request, principal) => directory.attributesFor(request, principal),
-  });
+  const resolverFor = (adapter: string): PrincipalResolver => {
+    const audited = (query: PrincipalQuery, principal: Principal | undefined) => {
+      if (principal === undefined) {
+        audit.record({
+          type: 'unknown-session',
+          adapter,
+          username: query.username,
+          clientId: query.clientId,
+          remoteAddress: query.remoteAddress,
+        });
+      }
+      return principal;
+    };
+    return {
+      resolve(query) {
+        const found = directory.resolve(query);
+        // A remembered session (nearly every request) needs no closure: one is built for a wait only.
+        return found instanceof Promise
+          ? found.then((principal) => audited(query, principal))
+          : audited(query, found);
+      },
+      attributesFor: (request, principal) => directory.attributesFor(request, principal),
+    };
+  };
 
   const metrics = createServerMetrics(guard, defenses);
   const connectorFeed =
