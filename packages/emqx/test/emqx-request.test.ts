@@ -22,8 +22,13 @@ const key = fc.oneof(
   fc.string({ maxLength: 16 }),
 );
 const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant(null), fc.boolean());
-// As JSON.parse builds it: own data properties on a plain object, in JSON's key order.
-const body = fc.dictionary(key, value).map((o) => JSON.parse(JSON.stringify(o)) as unknown);
+// As JSON.parse builds it: own data properties on a plain object, in JSON's key order. Without an own
+// `__proto__` (fast-check generates that key now and then): both the lean path and Fastify parse with
+// secure-json-parse set to refuse it, so no such body reaches a split (malformed-bodies.ts).
+const body = fc
+  .dictionary(key, value)
+  .filter((o) => !Object.hasOwn(o, '__proto__'))
+  .map((o) => JSON.parse(JSON.stringify(o)) as unknown);
 
 describe('splitJsonRequest', () => {
   it('splits a JSON body exactly as splitRequest does without renames', () => {
