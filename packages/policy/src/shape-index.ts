@@ -200,7 +200,9 @@ export class ShapeIndex<T> {
     });
     const key = shape.key(hashes);
     const entry = this.#entries.length >> 1;
-    this.#entries.push(plain, value);
+    // Joined again into a string of its own: V8 keeps a concatenation as a tree and a substring of a
+    // file as a view into it, and reading one in a lookup would be one more fetch from memory.
+    this.#entries.push(levels.join('/'), value);
     if (entry === this.#next.length) {
       const grown = new Int32Array(Math.max(16, entry * 2));
       grown.set(this.#next);
