@@ -111,6 +111,10 @@ function symbols(levels: readonly string[]): string {
   return hash ? out : `${out}b`;
 }
 
+/** Placeholders of a small index (never written: a large index replaces them). */
+const NO_INTS = new Int32Array(0);
+const NO_SHAPES: Shape[] = [];
+
 /** Int32s per slot of the table: key, shape id, first entry + 1 (0: empty slot), last entry + 1. */
 const SLOT = 4;
 
@@ -134,24 +138,24 @@ export class ShapeIndex<T> {
    */
   #list: (string | T)[] | undefined = [];
   /** Shapes sorted by {@link Shape.symbols}. */
-  readonly #shapes: Shape[] = [];
+  #shapes: Shape[] = NO_SHAPES;
   /** Shapes by id. */
-  readonly #byId: Shape[] = [];
+  #byId: Shape[] = NO_SHAPES;
   #size = 0;
   /** Open addressing, {@link SLOT} int32s a slot, at most half full: one slot per (shape, key) present. */
-  #slots = new Int32Array(0);
+  #slots = NO_INTS;
   #slotMask = -1;
   #keys = 0;
   /** Entry `e`'s filter at `2e` and value at `2e + 1`, in the order added. */
-  readonly #entries: (string | T)[] = [];
+  #entries: (string | T)[] = [];
   /** The next entry + 1 of the same slot (0: the last), by entry. */
-  #next = new Int32Array(0);
+  #next = NO_INTS;
   /**
    * One bit per (shape, key) present, at least 16 bits per key: most lookups of a shape find no filter,
    * and this small array (in cache) says so without reading the table (not in cache).
    * A set bit may be another key's: then the table answers.
    */
-  #bits = new Int32Array(1);
+  #bits = NO_INTS;
   #mask = 31;
 
   /** Up to this many filters sit in a list. */
@@ -175,6 +179,11 @@ export class ShapeIndex<T> {
         return;
       }
       this.#list = undefined;
+      // The structures of a large index, allocated only now: a principal's own table holds several
+      // small indexes, and empty typed arrays and lists are a few hundred bytes each.
+      this.#shapes = [];
+      this.#byId = [];
+      this.#bits = new Int32Array(1);
       this.#size = 0;
       for (let i = 0; i < list.length; i += 2) this.#addShaped(list[i] as string, list[i + 1] as T);
     }
