@@ -203,7 +203,8 @@ function lookup(
 
 /** Empties `out` (the caller's reused array) and copies `hits` into it. */
 function fill(out: CompiledRule[], hits: readonly CompiledRule[] | undefined): CompiledRule[] {
-  out.length = 0;
+  // Most lookups find nothing: setting the length of an empty array would still call into the runtime.
+  if (out.length !== 0) out.length = 0;
   if (hits) for (const rule of hits) out.push(rule);
   return out;
 }

@@ -58,6 +58,36 @@ describe('ShapeIndex', () => {
     );
   });
 
+  it('matches as the trie does once past its list, where one table holds every shape’s keys', () => {
+    // Over LIST_LIMIT filters the index hashes; shapes with the same literal places (`a/+`, `a/#`,
+    // `a/+/#`) give a topic the same key, which must still find only each shape's own filters.
+    fc.assert(
+      fc.property(
+        fc.array(filter, { minLength: ShapeIndex.LIST_LIMIT + 1, maxLength: 80 }),
+        fc.array(topicName, { maxLength: 20 }),
+        (fs, ts) => {
+          const { trie, shapes } = both(fs);
+          const levels = new TopicLevels();
+          for (const t of ts) {
+            expect(shapes.matchInto(levels.read(t), []), t).toEqual(trie.matchLevels(t.split('/')));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps the filters of shapes with equal keys apart, each in the order added', () => {
+    const filters = ['a/+', 'a/#', 'a/+/#', 'a', 'a/+', 'a/#'];
+    for (let i = 0; i < ShapeIndex.LIST_LIMIT; i++) filters.push(`f${i}/x`);
+    const { trie, shapes } = both(filters);
+    const levels = new TopicLevels();
+    for (const t of ['a/x', 'a', 'a/x/y', 'b/x']) {
+      expect(shapes.matchInto(levels.read(t), []), t).toEqual(trie.matchLevels(t.split('/')));
+    }
+    expect(shapes.matchInto(levels.read('a/x'), [])).toEqual([1, 5, 2, 0, 4]);
+  });
+
   it('keeps `#` and a leading `+` away from `$` topics', () => {
     const { shapes } = both(['#', '+/x', '$s/#', '+']);
     const levels = new TopicLevels();
