@@ -2,6 +2,7 @@ import {
   type AdapterLog,
   type AdapterReply,
   checkedFields,
+  type Decision,
   invalidInputReply,
   type Principal,
   type PrincipalQuery,
@@ -41,10 +42,13 @@ export interface RabbitMqCore {
   release(): void;
 }
 
+/** A plain form's values by key index (`FieldCheck.at`; undefined: not given). */
+type Values = readonly (string | undefined)[];
+
 /** A request's values by key index (`FieldCheck.at`), and the form they came in when not plain. */
 class Fields {
   constructor(
-    readonly values: readonly (string | undefined)[],
+    readonly values: Values,
     readonly form?: UrlEncodedForm,
   ) {}
 }
@@ -132,9 +136,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
         clientId: values[V.client_id],
         remoteAddress: values[V.ip],
       });
-      return principal instanceof Promise
-        ? principal.then((p) => vhostDecided(p, vhost))
-        : vhostDecided(principal, vhost);
+      return principal instanceof Promise ? vhostLater(principal, vhost) : vhostDecided(principal, vhost);
     },
 
     resource(input, log) {
@@ -146,7 +148,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
         clientId: values[R.client_id],
       });
       return principal instanceof Promise
-        ? principal.then((p) => resourceDecided(p, values))
+        ? resourceLater(principal, values)
         : resourceDecided(principal, values);
     },
 
@@ -162,7 +164,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
         clientId: values[T['variable_map.client_id']],
       });
       return principal instanceof Promise
-        ? principal.then((p) => topicDecided(p, action, values))
+        ? topicLater(principal, action, values)
         : topicDecided(principal, action, values);
     },
   };
@@ -173,10 +175,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     return decided('vhost', vhosts.has(vhost) ? 'allow' : 'deny', 'vhost');
   }
 
-  function resourceDecided(
-    principal: Principal | undefined | 'error',
-    values: readonly (string | undefined)[],
-  ): AdapterReply {
+  function resourceDecided(principal: Principal | undefined | 'error', values: Values): AdapterReply {
     if (principal === 'error') return decided('resource', 'error', 'error');
     if (principal === undefined) return decided('resource', 'deny', 'unknown');
     if (!vhosts.has(values[R.vhost] as string)) return decided('resource', 'deny', 'vhost');
@@ -195,7 +194,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
   function topicDecided(
     principal: Principal | undefined | 'error',
     action: 'publish' | 'subscribe',
-    values: readonly (string | undefined)[],
+    values: Values,
   ): AdapterReply | Promise<AdapterReply> {
     if (principal === 'error') return decided(action, 'error', 'error');
     if (principal === undefined) return decided(action, 'deny', 'unknown');
@@ -205,9 +204,28 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     const topic = routingKeyToTopic(values[T.routing_key] as string);
     const decision = guard.authorize(principal, { action, topic });
     if (decision.reason === 'error') return decided(action, 'error', 'error');
-    const reply = () => decided(action, decision.allowed ? 'allow' : 'deny', decision.reason);
     const held = holds.wait(decision);
-    return held ? held.then(reply) : reply();
+    return held
+      ? heldLater(held, action, decision)
+      : decided(action, decision.allowed ? 'allow' : 'deny', decision.reason);
+  }
+
+  // The promise paths, apart: a closure in a function makes every call of it allocate its context.
+  function vhostLater(principal: Promise<Principal | undefined | 'error'>, vhost: string) {
+    return principal.then((p) => vhostDecided(p, vhost));
+  }
+  function resourceLater(principal: Promise<Principal | undefined | 'error'>, values: Values) {
+    return principal.then((p) => resourceDecided(p, values));
+  }
+  function topicLater(
+    principal: Promise<Principal | undefined | 'error'>,
+    action: 'publish' | 'subscribe',
+    values: Values,
+  ) {
+    return principal.then((p) => topicDecided(p, action, values));
+  }
+  function heldLater(held: Promise<void>, action: 'publish' | 'subscribe', decision: Decision) {
+    return held.then(() => decided(action, decision.allowed ? 'allow' : 'deny', decision.reason));
   }
 
   /** The session behind a request (undefined: none), or 'error' when the resolver failed (logged). */
@@ -216,16 +234,21 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     query: PrincipalQuery,
   ): Principal | undefined | 'error' | Promise<Principal | undefined | 'error'> {
     if (query.username === '') return undefined;
-    const failed = (error: unknown) => {
-      log.error({ err: error }, 'principal resolver failed');
-      return 'error' as const;
-    };
     try {
       const found = resolver.resolve(query);
-      return found instanceof Promise ? found.catch(failed) : found;
+      return found instanceof Promise ? caught(found, log) : found;
     } catch (error) {
-      return failed(error);
+      return resolverFailed(log, error);
     }
+  }
+
+  function caught(found: Promise<Principal | undefined>, log: AdapterLog) {
+    return found.catch((error) => resolverFailed(log, error));
+  }
+
+  function resolverFailed(log: AdapterLog, error: unknown): 'error' {
+    log.error({ err: error }, 'principal resolver failed');
+    return 'error';
   }
 
   /**
