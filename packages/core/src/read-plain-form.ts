@@ -1,6 +1,40 @@
 const PLUS = 0x2b;
 const PERCENT = 0x25;
-const EQ = 0x3d;
+
+/** What a key of a plain form may be: ASCII without the form's separators and escapes. */
+const PLAIN_KEY = /^[\x21-\x24\x27-\x2a\x2c-\x3c\x3e-\x7e]+$/;
+
+/**
+ * The keys a plain-form read takes, in order (a value's index in {@link readPlainFormValues} is its
+ * key's), built once per schema.
+ */
+export class PlainFormKeys {
+  readonly names: readonly string[];
+  /** Key indices by key length: a key in a body is matched in place, never cut out as a string. */
+  readonly #byLength: readonly (readonly number[] | undefined)[];
+
+  constructor(names: readonly string[]) {
+    if (names.length > 31) throw new RangeError('at most 31 keys');
+    if (new Set(names).size !== names.length) throw new RangeError('keys must differ');
+    const byLength: number[][] = [];
+    names.forEach((name, i) => {
+      if (!PLAIN_KEY.test(name)) throw new RangeError(`not a plain form key: ${JSON.stringify(name)}`);
+      const same = byLength[name.length] ?? [];
+      same.push(i);
+      byLength[name.length] = same;
+    });
+    this.names = [...names];
+    this.#byLength = byLength;
+  }
+
+  /** The index of the key that is exactly `text[from, to)`, or -1. */
+  indexIn(text: string, from: number, to: number): number {
+    const candidates = this.#byLength[to - from];
+    if (candidates === undefined) return -1;
+    for (const i of candidates) if (text.startsWith(this.names[i] as string, from)) return i;
+    return -1;
+  }
+}
 
 /**
  * The keys a {@link readPlainForm} takes, each with its bit (at most 31 keys), built once per schema.
@@ -10,9 +44,8 @@ const EQ = 0x3d;
  * const ACL_KEYS = plainFormKeys(['username', 'clientid', 'topic', 'acc']);
  * ```
  */
-export function plainFormKeys(keys: readonly string[]): ReadonlyMap<string, number> {
-  if (keys.length > 31) throw new RangeError('at most 31 keys');
-  return new Map(keys.map((key, i) => [key, 1 << i]));
+export function plainFormKeys(keys: readonly string[]): PlainFormKeys {
+  return new PlainFormKeys(keys);
 }
 
 /**
@@ -29,36 +62,56 @@ export function plainFormKeys(keys: readonly string[]): ReadonlyMap<string, numb
  * readPlainForm(Buffer.from('username=%C3%A9'), plainFormKeys(['username'])); // undefined: not ASCII
  * ```
  */
-export function readPlainForm(
+export function readPlainForm(body: Buffer, keys: PlainFormKeys): Record<string, string> | undefined {
+  const order: number[] = [];
+  const values = readPlainFormValues(body, keys, order);
+  if (values === undefined) return undefined;
+  // In the body's order, as UrlEncodedForm gives them.
+  const out: Record<string, string> = {};
+  for (const i of order) out[keys.names[i] as string] = values[i] as string;
+  return out;
+}
+
+/**
+ * {@link readPlainForm} without building an object: the values by key index (undefined for a key not
+ * given). `order`, if given, receives the key indices in the body's order.
+ *
+ * @example
+ * ```ts
+ * readPlainFormValues(Buffer.from('vhost=%2F&username=u1'), plainFormKeys(['username', 'vhost'])); // ['u1', '/']
+ * ```
+ */
+export function readPlainFormValues(
   body: Buffer,
-  keys: ReadonlyMap<string, number>,
-): Record<string, string> | undefined {
+  keys: PlainFormKeys,
+  order?: number[],
+): (string | undefined)[] | undefined {
   // One char per byte: a byte above 0x7F shows as a char above it. Strings, not the Buffer, from here:
   // each Buffer call crosses into C++, which cost more than the whole read.
   const text = body.toString('latin1');
   const end = text.length;
-  const out: Record<string, string> = {};
+  // Holes read as undefined: no fill (a C++ call) for keys not given.
+  const values = new Array<string | undefined>(keys.names.length);
   let seen = 0;
   let start = 0;
   while (start <= end) {
     let stop = text.indexOf('&', start);
     if (stop === -1) stop = end;
     if (stop > start) {
-      let eq = start;
-      for (let c = text.charCodeAt(eq); eq < stop && c !== EQ; c = text.charCodeAt(++eq)) {
-        if (c === PLUS || c === PERCENT || c > 0x7f) return undefined;
-      }
-      const key = text.slice(start, eq);
-      const bit = keys.get(key);
-      if (bit === undefined || (seen & bit) !== 0) return undefined;
-      seen |= bit;
+      let eq = text.indexOf('=', start);
+      if (eq === -1 || eq > stop) eq = stop;
+      // A known key has no escapes, `+` or non-ASCII: any other key text is not one (nor plain).
+      const i = keys.indexIn(text, start, eq);
+      if (i < 0 || (seen & (1 << i)) !== 0) return undefined;
+      seen |= 1 << i;
       const value = eq === stop ? '' : plainValue(text, eq + 1, stop);
       if (value === undefined) return undefined;
-      out[key] = value;
+      values[i] = value;
+      order?.push(i);
     }
     start = stop + 1;
   }
-  return out;
+  return values;
 }
 
 /** The value in `text[from, to)`, decoded; undefined when a byte or escape is not ASCII. */

@@ -1,4 +1,10 @@
-import { plainFormKeys, readPlainForm, UrlEncodedForm } from '@mqtt-warden/core';
+import {
+  PlainFormKeys,
+  plainFormKeys,
+  readPlainForm,
+  readPlainFormValues,
+  UrlEncodedForm,
+} from '@mqtt-warden/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -13,6 +19,11 @@ const keys = plainFormKeys(KEYS);
 const key = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...KEYS) },
   { weight: 1, arbitrary: fc.constantFrom('user%6Eame', 'user+name', 'other', '__proto__', '', 'toString') },
+  // Near misses: a known key's length with other text, a prefix, a longer key.
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('usernamE', 'Username', 'vhosT', 'vhos', 'vhostt', 'acc=', 'ac', 'accc'),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
 );
 /** Value pieces: plain text, escapes of every kind, separators, raw bytes. */
@@ -72,6 +83,37 @@ describe('readPlainForm', () => {
     );
     // Not vacuous: many generated bodies were read here.
     expect(read).toBeGreaterThan(500);
+  });
+
+  it('reads values by key index exactly as UrlEncodedForm reads the fields, or leaves the body to it', () => {
+    let read = 0;
+    fc.assert(
+      fc.property(bodies, (body) => {
+        const order: number[] = [];
+        const values = readPlainFormValues(body, keys, order);
+        if (values === undefined) return;
+        read++;
+        const form = UrlEncodedForm.parse(body);
+        expect(form.undecodable.size).toBe(0);
+        // Every key in its slot, nothing else given, in the body's order.
+        expect(values).toEqual(KEYS.map((k) => (Object.hasOwn(form.fields, k) ? form.fields[k] : undefined)));
+        expect(order.map((i) => KEYS[i])).toEqual(Object.keys(form.fields));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(read).toBeGreaterThan(500);
+  });
+
+  it('takes only keys it can match in place: plain, distinct, at most 31', () => {
+    for (const bad of [['a=b'], ['a&b'], ['a+b'], ['a%41'], ['a b'], [''], ['\u00e9'], ['a', 'a']]) {
+      expect(() => new PlainFormKeys(bad), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    expect(() => plainFormKeys(Array.from({ length: 32 }, (_, i) => `k${i}`))).toThrow(RangeError);
+    expect(plainFormKeys(['variable_map.client_id', 'name', 'tags']).names).toEqual([
+      'variable_map.client_id',
+      'name',
+      'tags',
+    ]);
   });
 
   it('reads the forms brokers send', () => {

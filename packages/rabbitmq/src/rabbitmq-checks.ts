@@ -1,10 +1,25 @@
 import { isIP } from 'node:net';
+import { PlainFormKeys } from '@mqtt-warden/core';
 import type { z } from 'zod';
 import type { resourceSchema, topicSchema, userSchema, vhostSchema } from './rabbitmq-request.js';
 
 // Hand-written equivalents of the RabbitMQ schemas (rabbitmq-request.ts) for the hot path: the same
 // inputs pass and give the same fields (test/rabbitmq-checks.test.ts proves it on generated input). A
 // refusal is worded by the schema itself.
+
+/**
+ * A hand-written check of one schema: on an object, as the schema checks it, or on the values of a
+ * plain form (`readPlainFormValues` with its `keys`), without building an object.
+ */
+export interface FieldCheck<T> {
+  (input: unknown): T | undefined;
+  /** The schema's keys, in the order of the values. */
+  readonly keys: PlainFormKeys;
+  /** The index of each key in the values. */
+  readonly at: { readonly [K in keyof T]-?: number };
+  /** Whether the values of a plain form pass: as `check(readPlainForm(body, keys))` does. */
+  values(values: readonly (string | undefined)[]): boolean;
+}
 
 type Check = (value: unknown) => boolean;
 
@@ -51,11 +66,11 @@ const TOPIC = {
 };
 
 /** `userSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
-export const checkUser = strict<z.infer<typeof userSchema>>(USER);
+export const checkUser: FieldCheck<z.infer<typeof userSchema>> = strict(USER);
 /** `vhostSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
-export const checkVhost = strict<z.infer<typeof vhostSchema>>(VHOST);
+export const checkVhost: FieldCheck<z.infer<typeof vhostSchema>> = strict(VHOST);
 /** `resourceSchema.safeParse(input).data`, or undefined where the schema refuses `input`. */
-export const checkResource = strict<z.infer<typeof resourceSchema>>(RESOURCE);
+export const checkResource: FieldCheck<z.infer<typeof resourceSchema>> = strict(RESOURCE);
 /**
  * `topicSchema.safeParse(input).data`, or undefined where the schema refuses `input`.
  *
@@ -65,12 +80,14 @@ export const checkResource = strict<z.infer<typeof resourceSchema>>(RESOURCE);
  * checkTopic({ ...fields, extra: 'x' }); // undefined: the set of keys is closed
  * ```
  */
-export const checkTopic = strict<z.infer<typeof topicSchema>>(TOPIC);
+export const checkTopic: FieldCheck<z.infer<typeof topicSchema>> = strict(TOPIC);
 
 /** Like zod's `z.strictObject`: an object that is not an array, with no key outside the shape. */
-function strict<T>(shape: Record<string, Check>): (input: unknown) => T | undefined {
+function strict<T>(shape: Record<string, Check>): FieldCheck<T> {
   const entries = Object.entries(shape);
-  return (input) => {
+  const names = Object.keys(shape);
+  const checks = Object.values(shape);
+  const check = (input: unknown): T | undefined => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
     const record = input as Record<string, unknown>;
     for (const key in record) if (!Object.hasOwn(shape, key)) return undefined;
@@ -82,4 +99,11 @@ function strict<T>(shape: Record<string, Check>): (input: unknown) => T | undefi
     }
     return out as T;
   };
+  // A plain form's values are strings of its own keys, each given once: only the values need checking.
+  const values = (values: readonly (string | undefined)[]): boolean => {
+    for (let i = 0; i < checks.length; i++) if (!(checks[i] as Check)(values[i])) return false;
+    return true;
+  };
+  const at = Object.fromEntries(names.map((name, i) => [name, i])) as FieldCheck<T>['at'];
+  return Object.assign(check, { keys: new PlainFormKeys(names), at, values });
 }

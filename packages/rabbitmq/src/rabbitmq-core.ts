@@ -2,17 +2,17 @@ import {
   type AdapterLog,
   type AdapterReply,
   checkedFields,
+  type Decision,
   invalidInputReply,
   type Principal,
   type PrincipalQuery,
-  plainFormKeys,
   ReplyHolds,
-  readPlainForm,
+  readPlainFormValues,
   type SafeParse,
   textReply,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
-import { checkResource, checkTopic, checkUser, checkVhost } from './rabbitmq-checks.js';
+import { checkResource, checkTopic, checkUser, checkVhost, type FieldCheck } from './rabbitmq-checks.js';
 import type { RabbitMqDecisionEvent, RabbitMqPluginOptions, RabbitMqResult } from './rabbitmq-plugin.js';
 import {
   resourceSchema,
@@ -22,11 +22,6 @@ import {
   vhostSchema,
 } from './rabbitmq-request.js';
 
-const USER_KEYS = plainFormKeys(Object.keys(userSchema.shape));
-const VHOST_KEYS = plainFormKeys(Object.keys(vhostSchema.shape));
-const RESOURCE_KEYS = plainFormKeys(Object.keys(resourceSchema.shape));
-const TOPIC_KEYS = plainFormKeys(Object.keys(topicSchema.shape));
-
 /**
  * A RabbitMQ request as received: the form of its body or query string, the bytes of a form body
  * (read here, the usual body in one pass), or undefined for a POST whose body is not a form (RabbitMQ
@@ -34,15 +29,34 @@ const TOPIC_KEYS = plainFormKeys(Object.keys(topicSchema.shape));
  */
 export type RabbitMqInput = UrlEncodedForm | Buffer | undefined;
 
-/** The RabbitMQ endpoints without a web framework: request fields in, reply out. */
+/**
+ * The RabbitMQ endpoints without a web framework: request fields in, reply out. A reply that needs no
+ * waiting (a remembered session, no held refusal) comes at once, not as a promise.
+ */
 export interface RabbitMqCore {
   user(input: RabbitMqInput, log: AdapterLog): Promise<AdapterReply>;
-  vhost(input: RabbitMqInput, log: AdapterLog): Promise<AdapterReply>;
-  resource(input: RabbitMqInput, log: AdapterLog): Promise<AdapterReply>;
-  topic(input: RabbitMqInput, log: AdapterLog): Promise<AdapterReply>;
+  vhost(input: RabbitMqInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
+  resource(input: RabbitMqInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
+  topic(input: RabbitMqInput, log: AdapterLog): AdapterReply | Promise<AdapterReply>;
   /** Sends every reply held for the defenses (`Decision.holdMs`) now: call it when the server closes. */
   release(): void;
 }
+
+/** A plain form's values by key index (`FieldCheck.at`; undefined: not given). */
+type Values = readonly (string | undefined)[];
+
+/** A request's values by key index (`FieldCheck.at`), and the form they came in when not plain. */
+class Fields {
+  constructor(
+    readonly values: Values,
+    readonly form?: UrlEncodedForm,
+  ) {}
+}
+
+const U = checkUser.at;
+const V = checkVhost.at;
+const R = checkResource.at;
+const T = checkTopic.at;
 
 /** What RabbitMQ accepts as a tag; anything else could break the one-line reply. */
 const TAG = /^[A-Za-z0-9_-]+$/;
@@ -51,11 +65,20 @@ const TAG = /^[A-Za-z0-9_-]+$/;
 const SUBSCRIPTION_QUEUE = /^mqtt-subscription-(.*)qos[01]$/s;
 
 // RabbitMQ treats any status other than 200/201 as an error, which refuses the client.
-const RESULTS: Record<RabbitMqResult, AdapterReply> = {
-  allow: textReply(200, 'allow'),
-  deny: textReply(200, 'deny'),
-  error: textReply(500, 'error'),
-};
+const ALLOW = textReply(200, 'allow');
+const DENY = textReply(200, 'deny');
+const ERROR = textReply(500, 'error');
+
+const NO_TAGS: readonly string[] = [];
+
+/** An allow carries no reason: one event per action serves them all. */
+const allowed = (action: RabbitMqDecisionEvent['action']): RabbitMqDecisionEvent =>
+  Object.freeze({ action, result: 'allow', reason: undefined });
+const PUBLISH_ALLOWED = allowed('publish');
+const SUBSCRIBE_ALLOWED = allowed('subscribe');
+const RESOURCE_ALLOWED = allowed('resource');
+const VHOST_ALLOWED = allowed('vhost');
+const AUTHENTICATE_ALLOWED = allowed('authenticate');
 
 /**
  * Builds the decision logic of {@link rabbitMqPlugin}, which serves it through Fastify; the server's
@@ -78,21 +101,21 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
   return {
     release: () => holds.release(),
     async user(input) {
-      const parsed = parse(input, USER_KEYS, checkUser, (v) => userSchema.safeParse(v), 'authenticate');
-      if (!('fields' in parsed)) return parsed;
-      const { fields, form } = parsed;
-      if (fields.vhost !== undefined && !vhosts.has(fields.vhost)) {
-        return decided('authenticate', 'deny', 'vhost');
-      }
+      const parsed = parse(input, checkUser, (v) => userSchema.safeParse(v), 'authenticate');
+      if (!(parsed instanceof Fields)) return parsed;
+      const { values, form } = parsed;
+      const vhost = values[U.vhost];
+      if (vhost !== undefined && !vhosts.has(vhost)) return decided('authenticate', 'deny', 'vhost');
+      const password = values[U.password];
       const result = await guard.authenticate({
-        clientId: fields.client_id ?? '',
-        username: fields.username,
+        clientId: values[U.client_id] ?? '',
+        username: values[U.username],
         // A plain form's password is ASCII: its text is its bytes.
         password: form
           ? form.bytes('password')
-          : fields.password === undefined
+          : password === undefined
             ? undefined
-            : Buffer.from(fields.password, 'latin1'),
+            : Buffer.from(password, 'latin1'),
         transport: { tls: false },
       });
       if (result.ok) {
@@ -103,105 +126,161 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
       return decided('authenticate', error ? 'error' : 'deny', result.reason);
     },
 
-    async vhost(input, log) {
-      const parsed = parse(input, VHOST_KEYS, checkVhost, (v) => vhostSchema.safeParse(v), 'vhost');
-      if (!('fields' in parsed)) return parsed;
-      const { fields } = parsed;
-      const principal = await resolve(log, {
-        username: fields.username,
-        clientId: fields.client_id,
-        remoteAddress: fields.ip,
+    vhost(input, log) {
+      const parsed = parse(input, checkVhost, (v) => vhostSchema.safeParse(v), 'vhost');
+      if (!(parsed instanceof Fields)) return parsed;
+      const { values } = parsed;
+      const vhost = values[V.vhost] as string;
+      const principal = resolve(log, {
+        username: values[V.username] as string,
+        clientId: values[V.client_id],
+        remoteAddress: values[V.ip],
       });
-      if (principal === 'error') return decided('vhost', 'error', 'error');
-      if (principal === undefined) return decided('vhost', 'deny', 'unknown');
-      return decided('vhost', vhosts.has(fields.vhost) ? 'allow' : 'deny', 'vhost');
+      return principal instanceof Promise ? vhostLater(principal, vhost) : vhostDecided(principal, vhost);
     },
 
-    async resource(input, log) {
-      const parsed = parse(
-        input,
-        RESOURCE_KEYS,
-        checkResource,
-        (v) => resourceSchema.safeParse(v),
-        'resource',
-      );
-      if (!('fields' in parsed)) return parsed;
-      const { fields } = parsed;
-      const principal = await resolve(log, { username: fields.username, clientId: fields.client_id });
-      if (principal === 'error') return decided('resource', 'error', 'error');
-      if (principal === undefined) return decided('resource', 'deny', 'unknown');
-      if (!vhosts.has(fields.vhost)) return decided('resource', 'deny', 'vhost');
-      // Publish is decided on topic_path: a denied exchange write leaves RabbitMQ 3.10 MQTT clients hanging.
-      const allowed =
-        fields.resource === 'exchange'
-          ? fields.name === exchange && fields.permission !== 'configure'
-          : fields.resource === 'queue' &&
-            fields.client_id !== undefined &&
-            SUBSCRIPTION_QUEUE.exec(fields.name)?.[1] === fields.client_id;
-      return decided('resource', allowed ? 'allow' : 'deny', 'resource');
+    resource(input, log) {
+      const parsed = parse(input, checkResource, (v) => resourceSchema.safeParse(v), 'resource');
+      if (!(parsed instanceof Fields)) return parsed;
+      const { values } = parsed;
+      const principal = resolve(log, {
+        username: values[R.username] as string,
+        clientId: values[R.client_id],
+      });
+      return principal instanceof Promise
+        ? resourceLater(principal, values)
+        : resourceDecided(principal, values);
     },
 
-    async topic(input, log) {
-      const parsed = parse(input, TOPIC_KEYS, checkTopic, (v) => topicSchema.safeParse(v), 'publish');
-      if (!('fields' in parsed)) return parsed;
-      const { fields, form } = parsed;
-      const action = fields.permission === 'write' ? 'publish' : 'subscribe';
+    topic(input, log) {
+      const parsed = parse(input, checkTopic, (v) => topicSchema.safeParse(v), 'publish');
+      if (!(parsed instanceof Fields)) return parsed;
+      const { values, form } = parsed;
+      const action = values[T.permission] === 'write' ? 'publish' : 'subscribe';
       // A routing key that is not UTF-8 names no MQTT topic; read raw it could escape a deny.
       if (form?.undecodable.has('routing_key')) return decided(action, 'deny', 'invalid');
-      const principal = await resolve(log, {
-        username: fields.username,
-        clientId: fields['variable_map.client_id'],
+      const principal = resolve(log, {
+        username: values[T.username] as string,
+        clientId: values[T['variable_map.client_id']],
       });
-      if (principal === 'error') return decided(action, 'error', 'error');
-      if (principal === undefined) return decided(action, 'deny', 'unknown');
-      if (!vhosts.has(fields.vhost) || fields.name !== exchange) return decided(action, 'deny', 'exchange');
-      const decision = guard.authorize(principal, { action, topic: routingKeyToTopic(fields.routing_key) });
-      if (decision.reason === 'error') return decided(action, 'error', 'error');
-      const held = holds.wait(decision);
-      if (held) await held;
-      return decided(action, decision.allowed ? 'allow' : 'deny', decision.reason);
+      return principal instanceof Promise
+        ? topicLater(principal, action, values)
+        : topicDecided(principal, action, values);
     },
   };
 
-  async function resolve(log: AdapterLog, query: PrincipalQuery): Promise<Principal | undefined | 'error'> {
+  function vhostDecided(principal: Principal | undefined | 'error', vhost: string): AdapterReply {
+    if (principal === 'error') return decided('vhost', 'error', 'error');
+    if (principal === undefined) return decided('vhost', 'deny', 'unknown');
+    return decided('vhost', vhosts.has(vhost) ? 'allow' : 'deny', 'vhost');
+  }
+
+  function resourceDecided(principal: Principal | undefined | 'error', values: Values): AdapterReply {
+    if (principal === 'error') return decided('resource', 'error', 'error');
+    if (principal === undefined) return decided('resource', 'deny', 'unknown');
+    if (!vhosts.has(values[R.vhost] as string)) return decided('resource', 'deny', 'vhost');
+    // Publish is decided on topic_path: a denied exchange write leaves RabbitMQ 3.10 MQTT clients hanging.
+    const name = values[R.name] as string;
+    const clientId = values[R.client_id];
+    const allowed =
+      values[R.resource] === 'exchange'
+        ? name === exchange && values[R.permission] !== 'configure'
+        : values[R.resource] === 'queue' &&
+          clientId !== undefined &&
+          SUBSCRIPTION_QUEUE.exec(name)?.[1] === clientId;
+    return decided('resource', allowed ? 'allow' : 'deny', 'resource');
+  }
+
+  function topicDecided(
+    principal: Principal | undefined | 'error',
+    action: 'publish' | 'subscribe',
+    values: Values,
+  ): AdapterReply | Promise<AdapterReply> {
+    if (principal === 'error') return decided(action, 'error', 'error');
+    if (principal === undefined) return decided(action, 'deny', 'unknown');
+    if (!vhosts.has(values[T.vhost] as string) || values[T.name] !== exchange) {
+      return decided(action, 'deny', 'exchange');
+    }
+    const topic = routingKeyToTopic(values[T.routing_key] as string);
+    const decision = guard.authorize(principal, { action, topic });
+    if (decision.reason === 'error') return decided(action, 'error', 'error');
+    const held = holds.wait(decision);
+    return held
+      ? heldLater(held, action, decision)
+      : decided(action, decision.allowed ? 'allow' : 'deny', decision.reason);
+  }
+
+  // The promise paths, apart: a closure in a function makes every call of it allocate its context.
+  function vhostLater(principal: Promise<Principal | undefined | 'error'>, vhost: string) {
+    return principal.then((p) => vhostDecided(p, vhost));
+  }
+  function resourceLater(principal: Promise<Principal | undefined | 'error'>, values: Values) {
+    return principal.then((p) => resourceDecided(p, values));
+  }
+  function topicLater(
+    principal: Promise<Principal | undefined | 'error'>,
+    action: 'publish' | 'subscribe',
+    values: Values,
+  ) {
+    return principal.then((p) => topicDecided(p, action, values));
+  }
+  function heldLater(held: Promise<void>, action: 'publish' | 'subscribe', decision: Decision) {
+    return held.then(() => decided(action, decision.allowed ? 'allow' : 'deny', decision.reason));
+  }
+
+  /** The session behind a request (undefined: none), or 'error' when the resolver failed (logged). */
+  function resolve(
+    log: AdapterLog,
+    query: PrincipalQuery,
+  ): Principal | undefined | 'error' | Promise<Principal | undefined | 'error'> {
     if (query.username === '') return undefined;
     try {
-      return await resolver.resolve(query);
+      const found = resolver.resolve(query);
+      return found instanceof Promise ? caught(found, log) : found;
     } catch (error) {
-      log.error({ err: error }, 'principal resolver failed');
-      return 'error';
+      return resolverFailed(log, error);
     }
   }
 
+  function caught(found: Promise<Principal | undefined>, log: AdapterLog) {
+    return found.catch((error) => resolverFailed(log, error));
+  }
+
+  function resolverFailed(log: AdapterLog, error: unknown): 'error' {
+    log.error({ err: error }, 'principal resolver failed');
+    return 'error';
+  }
+
   /**
-   * The fields and the form they came in (for the password's bytes and encoding checks; none for a
-   * plain form, whose values are ASCII), or the refusal.
+   * The values of a request (by `check.at`) and, when it was not a plain form, the form they came in
+   * (for the password's bytes and encoding checks), or the refusal.
    */
   function parse<F>(
     input: RabbitMqInput,
-    keys: ReadonlyMap<string, number>,
-    fast: (input: unknown) => F | undefined,
+    check: FieldCheck<F>,
     slow: (input: unknown) => SafeParse<F>,
     action: RabbitMqDecisionEvent['action'],
-  ): { fields: F; form?: UrlEncodedForm } | AdapterReply {
+  ): Fields | AdapterReply {
     if (input === undefined) {
       return invalid(415, 'RabbitMQ sends application/x-www-form-urlencoded bodies', action);
     }
     if (!(input instanceof UrlEncodedForm)) {
-      const plain = readPlainForm(input, keys);
-      const fields = plain === undefined ? undefined : fast(plain);
-      if (fields !== undefined) return { fields };
+      const values = readPlainFormValues(input, check.keys);
+      if (values !== undefined && check.values(values)) return new Fields(values);
     }
     const form = input instanceof UrlEncodedForm ? input : UrlEncodedForm.parse(input);
-    const fields = checkedFields(form.fields, fast, slow, 'request');
+    const fields = checkedFields(form.fields, check, slow, 'request');
     if (typeof fields === 'string') return invalid(400, fields, action);
     const undecodable = [...form.undecodable].find((key) => key !== 'password' && key !== 'routing_key');
     if (undecodable !== undefined) {
       return invalid(400, `${undecodable}: its percent-escapes do not decode to UTF-8`, action);
     }
-    return { fields, form };
+    const record = fields as Record<string, string | undefined>;
+    return new Fields(
+      check.keys.names.map((key) => record[key]),
+      form,
+    );
   }
-
   function invalid(status: number, message: string, action: RabbitMqDecisionEvent['action']): AdapterReply {
     report({ action, result: 'invalid' });
     return invalidInputReply(status, message);
@@ -212,9 +291,16 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
     action: RabbitMqDecisionEvent['action'],
     result: RabbitMqResult,
     reason?: string,
-    tags: readonly string[] = [],
+    tags: readonly string[] = NO_TAGS,
   ): AdapterReply {
-    report({ action, result, reason: result === 'allow' ? undefined : reason });
-    return tags.length > 0 ? textReply(200, `${result} ${tags.join(' ')}`) : RESULTS[result];
+    // Constants picked by comparison: a keyed load by a varying name would be megamorphic.
+    if (result !== 'allow') report({ action, result, reason });
+    else if (action === 'publish') report(PUBLISH_ALLOWED);
+    else if (action === 'subscribe') report(SUBSCRIBE_ALLOWED);
+    else if (action === 'resource') report(RESOURCE_ALLOWED);
+    else if (action === 'vhost') report(VHOST_ALLOWED);
+    else report(AUTHENTICATE_ALLOWED);
+    if (tags.length > 0) return textReply(200, `${result} ${tags.join(' ')}`);
+    return result === 'allow' ? ALLOW : result === 'deny' ? DENY : ERROR;
   }
 }

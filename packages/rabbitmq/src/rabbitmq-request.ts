@@ -58,5 +58,7 @@ export const topicSchema = z.strictObject({
  * ```
  */
 export function routingKeyToTopic(routingKey: string): string {
-  return routingKey.replaceAll('.', '/').replaceAll('*', '+');
+  // Most keys have no `*` (only subscriptions can): one pass, one new string.
+  const topic = routingKey.replaceAll('.', '/');
+  return topic.includes('*') ? topic.replaceAll('*', '+') : topic;
 }
