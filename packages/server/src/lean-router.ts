@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+// The global `performance` is a getter, called on every use.
+import { performance } from 'node:perf_hooks';
 import { type AdapterLog, type AdapterReply, jsonReply } from '@mqtt-warden/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorCodes } from 'fastify';
