@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+// The global `performance` is a getter, called on every use.
+import { performance } from 'node:perf_hooks';
 import { type AdapterLog, type AdapterReply, jsonReply } from '@mqtt-warden/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorCodes } from 'fastify';
 import secureJsonParse from 'secure-json-parse';
+import { contentLength } from './content-length.js';
 import { errorReply } from './error-reply.js';
 import type { RequiredSecret } from './listener-access.js';
 
@@ -38,7 +41,8 @@ export interface LeanRouterOptions {
   readonly log: LeanLog;
   /** Write Fastify's two request lines (`log.requests`); they are at info. */
   readonly requestLines: boolean;
-  readonly latency: (adapter: string, route: string, seconds: number) => void;
+  /** The latency histogram of one route (`mqtt_warden_request_duration_seconds`), bound once per route. */
+  readonly latencyOf: (adapter: string, route: string) => (seconds: number) => void;
 }
 
 /** Fastify's logger (pino) with the level check it has at run time. */
@@ -70,89 +74,104 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
 export function leanRouter(
   options: LeanRouterOptions,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  const { routes, fallback, bodyLimit, allowed, secrets, closing, log, latency } = options;
+  const { fallback, bodyLimit, allowed, closing, log } = options;
   // The level is fixed for the server's life; Fastify's request lines are at info.
   const info = options.requestLines && log.isLevelEnabled('info');
-  const debug = log.isLevelEnabled('debug');
+  const debugging = log.isLevelEnabled('debug');
+  // What each route needs per request, found once.
+  const routes = new Map<string, HotRoute>();
+  for (const [url, route] of options.routes) {
+    routes.set(url, {
+      json: route.json,
+      form: route.form,
+      secret: options.secrets.get(route.adapter),
+      latency: options.latencyOf(route.adapter, url),
+    });
+  }
   let requests = 0;
 
-  return (request, response) => {
-    const url = request.url ?? '';
-    const route = request.method === 'POST' ? routes.get(url) : undefined;
-    if (route === undefined || closing()) return fallback(request, response);
-    const headers = request.headers;
-    const type = headers['content-type'];
-    const form = type === FORM_TYPE ? route.form : undefined;
-    const json = type === JSON_TYPE ? route.json : undefined;
-    const length = headers['content-length'];
-    const chunked = headers['transfer-encoding'];
-    if (
-      (form === undefined && json === undefined) ||
-      // A plain length within the limit, or chunks (counted as they come); Fastify refuses the rest.
-      (length === undefined
-        ? chunked !== 'chunked'
-        : chunked !== undefined || !DIGITS.test(length) || Number(length) > bodyLimit) ||
-      (allowed !== undefined && !allowed(request.socket.remoteAddress))
-    ) {
-      return fallback(request, response);
-    }
-    const secret = secrets.get(route.adapter);
-    if (secret !== undefined && !secret.matches(headers[secret.header])) return fallback(request, response);
+  /**
+   * One request answered here: its body as it comes, its log lines (with its id, as Fastify's have,
+   * without a child logger), its reply. One object per request; the stream listeners are shared and
+   * find it on the request.
+   */
+  class Exchange implements AdapterLog {
+    readonly started = performance.now();
+    /** The body's first chunk, and all of them once there is a second. */
+    first: Buffer | undefined = undefined;
+    chunks: Buffer[] | undefined = undefined;
+    size = 0;
 
-    const started = performance.now();
-    const reqLog = new RequestLog(log, ++requests, debug);
-    if (info) {
-      log.info(
-        { reqId: reqLog.id, req: { method: 'POST', url, ip: request.socket.remoteAddress } },
-        'incoming request',
-      );
+    constructor(
+      readonly route: HotRoute,
+      readonly form: boolean,
+      readonly response: ServerResponse,
+      readonly n: number,
+    ) {}
+
+    get id(): string {
+      return `lean-${this.n.toString(36)}`;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= bodyLimit) return void chunks.push(chunk);
-      request.removeListener('data', onData);
-      request.removeListener('end', onEnd);
-      // Fastify's answers to a body it cannot take close the connection: the client may send more.
-      write(response, TOO_LARGE, true);
-    };
-    const onEnd = () => {
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+
+    debug(object: object, message: string): void {
+      if (debugging) log.debug({ reqId: this.id, ...object }, message);
+    }
+
+    error(object: object, message: string): void {
+      log.error({ reqId: this.id, ...object }, message);
+    }
+
+    /** False once the body is over the limit: the caller stops listening and answers TOO_LARGE. */
+    data(chunk: Buffer): boolean {
+      this.size += chunk.length;
+      if (this.size > bodyLimit) return false;
+      if (this.first === undefined) this.first = chunk;
+      else if (this.chunks === undefined) this.chunks = [this.first, chunk];
+      else this.chunks.push(chunk);
+      return true;
+    }
+
+    end(): void {
+      const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : (this.first ?? Buffer.alloc(0));
       let answer: AdapterReply | Promise<AdapterReply>;
       try {
-        if (form !== undefined) {
-          answer = form(body, reqLog);
+        if (this.form) {
+          answer = (this.route.form as NonNullable<LeanRoute['form']>)(body, this);
         } else if (body.length === 0) {
-          return write(response, EMPTY_JSON, true);
+          this.write(EMPTY_JSON, true);
+          return;
         } else {
           let input: unknown;
           try {
             input = secureJsonParse(body.toString('utf8'), PARSE_OPTIONS);
           } catch {
-            return write(response, INVALID_JSON, true);
+            this.write(INVALID_JSON, true);
+            return;
           }
-          answer = (json as NonNullable<LeanRoute['json']>)(input, reqLog);
+          answer = (this.route.json as NonNullable<LeanRoute['json']>)(input, this);
         }
       } catch (error) {
-        return failed(error as Error);
+        this.failed(error as Error);
+        return;
       }
       // A core that decided without waiting answers in this turn: no promise, no microtask.
-      if (answer instanceof Promise) answer.then((reply) => write(response, reply, false), failed);
-      else write(response, answer, false);
-    };
-    const failed = (error: Error) => {
-      reqLog.error({ err: error }, 'request failed');
-      write(response, bodyError(error), false);
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    // An aborted upload leaves nothing to answer (and an unheard 'error' would end the process).
-    request.on('error', () => {});
+      if (answer instanceof Promise) {
+        answer.then(
+          (reply) => this.write(reply, false),
+          (error: Error) => this.failed(error),
+        );
+      } else {
+        this.write(answer, false);
+      }
+    }
 
-    const adapter = route.adapter;
-    function write(res: ServerResponse, reply: AdapterReply, close: boolean) {
-      res.writeHead(
+    failed(error: Error): void {
+      this.error({ err: error }, 'request failed');
+      this.write(bodyError(error), false);
+    }
+
+    write(reply: AdapterReply, close: boolean): void {
+      this.response.writeHead(
         reply.status,
         close
           ? { connection: 'close', 'content-type': reply.contentType, 'content-length': reply.bytes.length }
@@ -160,38 +179,79 @@ export function leanRouter(
       );
       // A string body goes out in one write with the headers; a Buffer would be a second iovec (writev),
       // which cost about twice the server CPU per request here (measured under load, 2 cores).
-      res.end(reply.body);
-      const seconds = (performance.now() - started) / 1000;
-      latency(adapter, url, seconds);
+      this.response.end(reply.body);
+      const seconds = (performance.now() - this.started) / 1000;
+      this.route.latency(seconds);
       if (info) {
         log.info(
-          { reqId: reqLog.id, res: { statusCode: reply.status }, responseTime: seconds * 1000 },
+          { reqId: this.id, res: { statusCode: reply.status }, responseTime: seconds * 1000 },
           'request completed',
         );
       }
     }
+  }
+
+  return (request, response) => {
+    const url = request.url ?? '';
+    const route = request.method === 'POST' ? routes.get(url) : undefined;
+    if (route === undefined || closing()) return fallback(request, response);
+    const headers = request.headers;
+    const type = headers['content-type'];
+    const form = type === FORM_TYPE ? route.form !== undefined : false;
+    const length = headers['content-length'];
+    const chunked = headers['transfer-encoding'];
+    if (
+      (!form && (type !== JSON_TYPE || route.json === undefined)) ||
+      // A plain length within the limit, or chunks (counted as they come); Fastify refuses the rest.
+      (length === undefined
+        ? chunked !== 'chunked'
+        : chunked !== undefined || !(contentLength(length) <= bodyLimit)) ||
+      (allowed !== undefined && !allowed(request.socket.remoteAddress))
+    ) {
+      return fallback(request, response);
+    }
+    const secret = route.secret;
+    if (secret !== undefined && !secret.matches(headers[secret.header])) return fallback(request, response);
+
+    const exchange = new Exchange(route, form, response, ++requests);
+    if (info) {
+      log.info(
+        { reqId: exchange.id, req: { method: 'POST', url, ip: request.socket.remoteAddress } },
+        'incoming request',
+      );
+    }
+    (request as ExchangeRequest)[EXCHANGE] = exchange;
+    request.on('data', onData);
+    request.on('end', onEnd);
+    // An aborted upload leaves nothing to answer (and an unheard 'error' would end the process).
+    request.on('error', ignore);
   };
 }
 
-const DIGITS = /^\d{1,12}$/;
-
-/** Log lines of one request carry its id, as Fastify's do, without a child logger per request. */
-class RequestLog implements AdapterLog {
-  constructor(
-    private readonly root: LeanLog,
-    private readonly n: number,
-    private readonly debugging: boolean,
-  ) {}
-
-  get id(): string {
-    return `lean-${this.n.toString(36)}`;
-  }
-
-  debug(object: object, message: string): void {
-    if (this.debugging) this.root.debug({ reqId: this.id, ...object }, message);
-  }
-
-  error(object: object, message: string): void {
-    this.root.error({ reqId: this.id, ...object }, message);
-  }
+/** A lean route with what its requests need found once. */
+interface HotRoute extends Omit<LeanRoute, 'adapter'> {
+  readonly secret: RequiredSecret | undefined;
+  readonly latency: (seconds: number) => void;
 }
+
+interface Answering {
+  data(chunk: Buffer): boolean;
+  end(): void;
+  write(reply: AdapterReply, close: boolean): void;
+}
+const EXCHANGE = Symbol('lean exchange');
+type ExchangeRequest = IncomingMessage & { [EXCHANGE]: Answering };
+
+// Shared by every request: the request is `this`, its exchange is on it.
+function onData(this: ExchangeRequest, chunk: Buffer): void {
+  const exchange = this[EXCHANGE];
+  if (exchange.data(chunk)) return;
+  this.removeListener('data', onData);
+  this.removeListener('end', onEnd);
+  // Fastify's answers to a body it cannot take close the connection: the client may send more.
+  exchange.write(TOO_LARGE, true);
+}
+function onEnd(this: ExchangeRequest): void {
+  this[EXCHANGE].end();
+}
+function ignore(): void {}

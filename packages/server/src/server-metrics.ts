@@ -1,12 +1,17 @@
 import type { Guard } from '@mqtt-warden/core';
 import type { DefenseEvent, Defenses } from '@mqtt-warden/defenses';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram } from './labelled-metrics.js';
 
 /** The Prometheus metrics `/metrics` serves. */
 export interface ServerMetrics {
   readonly registry: Registry;
   decision(adapter: string, action: string, result: string): void;
+  /** `decision` for one adapter, for its hot path: each action and result is looked up once. */
+  decisionsOf(adapter: string): (event: { action: string; result: string }) => void;
   latency(adapter: string, route: string, seconds: number): void;
+  /** `latency` for one route, its label set bound once. */
+  latencyOf(adapter: string, route: string): (seconds: number) => void;
   /** Counts what a defense did (lock placed, attempt or request refused, reply held). */
   defense(event: DefenseEvent): void;
 }
@@ -18,19 +23,21 @@ export interface ServerMetrics {
 export function createServerMetrics(guard: Guard, defenses?: Defenses): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const decisions = new Counter({
-    name: 'mqtt_warden_decisions_total',
-    help: 'Answers given to brokers, by adapter, action and result.',
-    labelNames: ['adapter', 'action', 'result'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'mqtt_warden_request_duration_seconds',
-    help: 'Time to answer a broker request.',
-    labelNames: ['adapter', 'route'] as const,
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-    registers: [registry],
-  });
+  // Counted per request: label sets are bound once, not hashed per call (prom-client's Counter and
+  // Histogram print the same text; labelled-metrics.test.ts compares them).
+  const decisions = new LabelledCounter(
+    'mqtt_warden_decisions_total',
+    'Answers given to brokers, by adapter, action and result.',
+    ['adapter', 'action', 'result'],
+    registry,
+  );
+  const duration = new LabelledHistogram(
+    'mqtt_warden_request_duration_seconds',
+    'Time to answer a broker request.',
+    ['adapter', 'route'],
+    LATENCY_BUCKETS,
+    registry,
+  );
   new Gauge({
     name: 'mqtt_warden_decision_cache_hit_ratio',
     help: 'Share of authorization decisions answered from the cache since start.',
@@ -74,10 +81,36 @@ export function createServerMetrics(guard: Guard, defenses?: Defenses): ServerMe
       else if (event.kind === 'rate-limited') held.inc({ key: event.key });
       else locks.inc({ key: event.key });
     },
-    decision: (adapter, action, result) => decisions.inc({ adapter, action, result }),
-    latency: (adapter, route, seconds) => duration.observe({ adapter, route }, seconds),
+    decision: (adapter, action, result) => decisions.inc(decisions.slot([adapter, action, result])),
+    decisionsOf(adapter) {
+      // Actions and results are the adapter's own few words, so this stays small.
+      const slots = new Map<string, Map<string, number>>();
+      return ({ action, result }) => {
+        let byResult = slots.get(action);
+        if (byResult === undefined) {
+          byResult = new Map();
+          slots.set(action, byResult);
+        }
+        let slot = byResult.get(result);
+        if (slot === undefined) {
+          slot = decisions.slot([adapter, action, result]);
+          byResult.set(result, slot);
+        }
+        decisions.inc(slot);
+      };
+    },
+    latency: (adapter, route, seconds) => duration.observe(duration.slot([adapter, route]), seconds),
+    latencyOf(adapter, route) {
+      const slot = duration.slot([adapter, route]);
+      return (seconds) => duration.observe(slot, seconds);
+    },
   };
 }
+
+/** Buckets of `mqtt_warden_request_duration_seconds` (seconds). */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1,
+];
 
 /** With Redis: how the sharing of request limits and verification budget is doing. */
 function registerSharingGauges(registry: Registry, defenses: Defenses): void {

@@ -165,13 +165,14 @@ export async function createWardenServer(
     return503OnClosing: true,
   };
   // The lean path answers the broker hot paths before Fastify; until it is built, all goes to Fastify.
-  let handle: RequestListener | undefined;
   let fastifyHandler: RequestListener = () => {};
   const serverFactory = (fastifyHandle: RequestListener) => {
     fastifyHandler = fastifyHandle;
-    const listener: RequestListener = (request, response) => (handle ?? fastifyHandler)(request, response);
-    const server = https ? createHttpsServer(https, listener) : createHttpServer(listener);
-    // What Fastify sets on a server it creates itself.
+    const server = https ? createHttpsServer(https, fastifyHandle) : createHttpServer(fastifyHandle);
+    // What Fastify sets on a server it creates itself. Each bounds a connection nothing else closes in
+    // time (connection-bounds.test.ts): requestTimeout a request not received (node checks every 30 s),
+    // setTimeout an inactive socket (nothing sent, a stalled body, answers the client does not read),
+    // keepAliveTimeout the wait for the next request.
     server.keepAliveTimeout = config.limits.keepAliveTimeoutMs;
     server.requestTimeout = config.limits.requestTimeoutMs;
     server.setTimeout(config.limits.requestTimeoutMs);
@@ -428,7 +429,7 @@ export async function createWardenServer(
       onError: adapters.emqx?.onError,
       acl: adapters.emqx?.acl,
       fields: adapters.emqx?.fields,
-      onDecision: (e) => metrics.decision('emqx', e.action, e.result),
+      onDecision: metrics.decisionsOf('emqx'),
     };
     mounting = 'emqx';
     await app.register(emqxPlugin, emqx);
@@ -450,7 +451,7 @@ export async function createWardenServer(
       paths: adapters.goAuth?.paths,
       responseMode: adapters.goAuth?.responseMode,
       deliveryChecked: adapters.goAuth?.deliveryChecked,
-      onDecision: (e) => metrics.decision('go-auth', e.action, e.result),
+      onDecision: metrics.decisionsOf('go-auth'),
     };
     mounting = 'go-auth';
     await app.register(goAuthPlugin, goAuth);
@@ -474,7 +475,7 @@ export async function createWardenServer(
       vhosts: adapters.rabbitmq?.vhosts,
       exchange: adapters.rabbitmq?.exchange,
       tags: rabbitMqTags(adapters.rabbitmq?.tags, policy),
-      onDecision: (e) => metrics.decision('rabbitmq', e.action, e.result),
+      onDecision: metrics.decisionsOf('rabbitmq'),
     };
     mounting = 'rabbitmq';
     await app.register(rabbitMqPlugin, rabbitmq);
@@ -542,7 +543,7 @@ export async function createWardenServer(
   }
 
   await app.ready();
-  handle = leanRouter({
+  const handle = leanRouter({
     routes: hot,
     fallback: fastifyHandler,
     bodyLimit: config.limits.bodyBytes,
@@ -551,8 +552,11 @@ export async function createWardenServer(
     closing: () => closing,
     log: log as LeanLog,
     requestLines: config.log.requests,
-    latency: metrics.latency,
+    latencyOf: metrics.latencyOf,
   });
+  // From now on the lean path is the server's request listener, in front of Fastify's.
+  app.server.removeListener('request', fastifyHandler);
+  app.server.on('request', handle);
   return {
     app,
     guard,

@@ -26,7 +26,7 @@ async function serve(json: NonNullable<LeanRoute['json']>): Promise<{ url: strin
       closing: () => false,
       log,
       requestLines: false,
-      latency: () => {},
+      latencyOf: () => () => {},
     }),
   );
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
