@@ -28,6 +28,7 @@ export {
 export { isMqttString, MQTT_STRING_MESSAGE } from './is-mqtt-string.js';
 export { principalKey } from './principal-key.js';
 export type { PrincipalQuery, PrincipalResolver } from './principal-resolver.js';
+export { resolvePrincipal } from './principal-resolver.js';
 export { PlainFormKeys, plainFormKeys, readPlainForm, readPlainFormValues } from './read-plain-form.js';
 export { MAX_HOLD_MS, ReplyHolds } from './reply-holds.js';
 export type {

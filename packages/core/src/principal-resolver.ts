@@ -40,3 +40,26 @@ export interface PrincipalResolver {
    */
   attributesFor?(request: ConnectRequest, principal: Principal): Readonly<Record<string, string>> | undefined;
 }
+
+/**
+ * `resolver.resolve(query)`, with a promise of another library or realm made native: adapters tell a
+ * waiting answer from a principal by `instanceof Promise` (a remembered session needs no promise turn),
+ * and a foreign thenable must be awaited, never taken for the principal. A throw propagates.
+ *
+ * @example
+ * ```ts
+ * const found = resolvePrincipal(resolver, { username: 'dev1', clientId: 'dev1' });
+ * const principal = found instanceof Promise ? await found : found;
+ * ```
+ */
+export function resolvePrincipal(
+  resolver: PrincipalResolver,
+  query: PrincipalQuery,
+): Principal | undefined | Promise<Principal | undefined> {
+  const found = resolver.resolve(query);
+  return found === undefined ||
+    found instanceof Promise ||
+    typeof (found as { then?: unknown }).then !== 'function'
+    ? found
+    : Promise.resolve(found);
+}

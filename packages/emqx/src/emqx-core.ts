@@ -11,6 +11,7 @@ import {
   type QoS,
   ReplyHolds,
   readPlainForm,
+  resolvePrincipal,
   UrlEncodedForm,
 } from '@mqtt-warden/core';
 import { toEmqxAcl } from './emqx-acl.js';
@@ -120,7 +121,7 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
       // writes the reply in this turn). A resolver that waits is followed through its promise.
       let found: Principal | undefined | Promise<Principal | undefined>;
       try {
-        found = resolver.resolve({
+        found = resolvePrincipal(resolver, {
           username: present(parsed.fields.username),
           clientId: parsed.fields.clientid ?? '',
           remoteAddress: present(parsed.fields.peerhost),

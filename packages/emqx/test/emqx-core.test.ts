@@ -53,6 +53,26 @@ describe('emqx core authz', () => {
     expect(events).toEqual([{ action: 'publish', result: 'allow' }]);
   });
 
+  it('awaits a promise of another library (a thenable), never taking it for the principal', async () => {
+    // biome-ignore lint/suspicious/noThenProperty: a promise of another library is the point
+    const thenable = { then: (resolve: (p: Principal) => void) => resolve(PRINCIPAL) };
+    const events: EmqxDecisionEvent[] = [];
+    // The guard allows only the real principal: a thenable taken for it would be denied.
+    const guard = {
+      authorize: (p: Principal) =>
+        p === PRINCIPAL ? { allowed: true, reason: 'rule' } : { allowed: false, reason: 'default' },
+    } as unknown as Guard;
+    const core = createEmqxCore({
+      guard,
+      resolver: { resolve: () => thenable as unknown as Promise<Principal> },
+      onDecision: (e) => events.push(e),
+    });
+    const reply = core.authz({ body: BODY }, { debug: () => {}, error: () => {} });
+    expect(reply).toBeInstanceOf(Promise);
+    expect(text(await reply)).toBe('200 {"result":"allow"}');
+    expect(events).toEqual([{ action: 'publish', result: 'allow' }]);
+  });
+
   it('refuses an unknown session, waiting or not', async () => {
     for (const resolve of [() => undefined, async () => undefined]) {
       const { core, events, log } = setup(resolve);

@@ -9,6 +9,7 @@ import {
   plainFormKeys,
   ReplyHolds,
   readPlainForm,
+  resolvePrincipal,
   type SafeParse,
   textReply,
   UrlEncodedForm,
@@ -202,7 +203,7 @@ export function createGoAuthCore(options: GoAuthPluginOptions): GoAuthCore {
     if (username === '') return undefined;
     let found: ReturnType<typeof resolver.resolve>;
     try {
-      found = resolver.resolve({ username, clientId });
+      found = resolvePrincipal(resolver, { username, clientId });
     } catch (error) {
       return resolveFailed(log, error);
     }

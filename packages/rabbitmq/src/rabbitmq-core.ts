@@ -8,6 +8,7 @@ import {
   type PrincipalQuery,
   ReplyHolds,
   readPlainFormValues,
+  resolvePrincipal,
   type SafeParse,
   textReply,
   UrlEncodedForm,
@@ -235,7 +236,7 @@ export function createRabbitMqCore(options: RabbitMqPluginOptions): RabbitMqCore
   ): Principal | undefined | 'error' | Promise<Principal | undefined | 'error'> {
     if (query.username === '') return undefined;
     try {
-      const found = resolver.resolve(query);
+      const found = resolvePrincipal(resolver, query);
       return found instanceof Promise ? caught(found, log) : found;
     } catch (error) {
       return resolverFailed(log, error);
