@@ -116,7 +116,13 @@ export const ServerConfigSchema = strictObject({
       .positive()
       .default(16_384)
       .describe('Largest request body; brokers send a few hundred bytes. Larger requests get a 413.'),
-    requestTimeoutMs: z.int().positive().default(10_000).describe('Whole-request timeout.'),
+    requestTimeoutMs: z
+      .int()
+      .positive()
+      .default(10_000)
+      .describe(
+        'Whole-request timeout, and how long a connection may stay silent while a request is open (nothing sent, half a body, an answer not read): it is then closed.',
+      ),
     keepAliveTimeoutMs: z.int().positive().default(65_000).describe('Idle keep-alive connection timeout.'),
   })
     .default({ bodyBytes: 16_384, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 })
