@@ -98,6 +98,10 @@ authenticators:
   - type: password
 admin:
   listen: { host: 127.0.0.1, port: 0 } # each replica its own port
+# The checks poll one device's login every 5 ms until a change arrives: past 30 attempts in 10 s the
+# connect limit per client id refuses it until the window ends, which would time that limit, not the
+# change (rate limits: packages/defenses tests, defenses-sharing.test.ts).
+defenses: { rateLimits: { enabled: false } }
 `,
   );
   // The bootstrap token, made directly against the store before any API exists.
