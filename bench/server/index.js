@@ -2,7 +2,7 @@
 // on /emqx/authz, /mosquitto/acl and /rabbitmq/topic with 10k distinct principals and varying topics.
 // autocannon runs here, on the same cores as the servers, so besides wall-clock req/s each server child
 // reports its own CPU time per answered request (bench/server/cpu-probe.js). The two contenders alternate
-// in rounds after a warm-up pass; medians and min–max are reported. CPU per request is also compared with
+// in rounds after a warm-up pass, in reverse order every other round; medians and min–max are reported. CPU per request is also compared with
 // both contenders held to one rate (80 % of the lower peak), since it falls as a server's rate rises.
 // Latency is measured at 80 % of each contender's own peak (autocannon overallRate), at 50 connections and
 // at 8 (EMQX's default pool_size).
@@ -65,13 +65,13 @@ try {
       for (const c of contenders)
         await measure(c.server, route, c.next, { connections, amount: CHECK_CYCLE });
       for (let r = 0; r < rounds; r++) {
-        for (const c of contenders)
+        for (const c of inTurn(contenders, r))
           c.peak.push(await measure(c.server, route, c.next, { connections, seconds }));
       }
       // Latency where it matters: at 80 % of the contender's own peak, not at saturation.
       for (const c of contenders) c.rate = Math.round(0.8 * median(c.peak.map((m) => m.rps)));
       for (let r = 0; r < rounds; r++) {
-        for (const c of contenders) {
+        for (const c of inTurn(contenders, r)) {
           c.slow.push(await measure(c.server, route, c.next, { connections, seconds, rate: c.rate }));
         }
       }
@@ -79,7 +79,7 @@ try {
       // penalises the slower one: compare them again at one rate both sustain, 80 % of the lower peak.
       const common = Math.min(...contenders.map((c) => c.rate));
       for (let r = 0; r < rounds; r++) {
-        for (const c of contenders) {
+        for (const c of inTurn(contenders, r)) {
           c.same.push(await measure(c.server, route, c.next, { connections, seconds, rate: common }));
         }
       }
@@ -94,6 +94,12 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 report();
+
+// A server measured right after another one's load starts on a warm CPU and a busy scheduler, and
+// came out up to ~20 % worse here: every other round runs the contenders in reverse (ABBA).
+function inTurn(contenders, round) {
+  return round % 2 ? [...contenders].reverse() : contenders;
+}
 
 function report() {
   const col = (list, key, digits) =>
