@@ -1,9 +1,10 @@
 // HTTP auth server benchmark (issues 7 and 16): the real `mqtt-warden serve` against a bare node:http server,
 // on /emqx/authz, /mosquitto/acl and /rabbitmq/topic with 10k distinct principals and varying topics.
 // autocannon runs here, on the same cores as the servers, so besides wall-clock req/s each server child
-// reports its own CPU time per answered request (bench/server/cpu-probe.js). The two contenders alternate
-// in rounds after a warm-up pass, in reverse order every other round; medians and min–max are reported. CPU per request is also compared with
-// both contenders held to one rate (80 % of the lower peak), since it falls as a server's rate rises.
+// reports its own CPU time per answered request (bench/server/cpu-probe.js). The contenders alternate in
+// rounds after a warm-up pass, in reverse order every other round; medians and min–max are reported. CPU
+// per request is also compared with both contenders held to one rate (80 % of the lower peak), since it
+// falls as a server's rate rises.
 // Latency is measured at 80 % of each contender's own peak (autocannon overallRate), at 50 connections and
 // at 8 (EMQX's default pool_size).
 // --pin: the servers run on the last CPU alone and this process (autocannon) on the others, as when the
