@@ -11,6 +11,7 @@ export {
   textReply,
   writeReply,
 } from './adapter-reply.js';
+export { type Clock, CoarseClock } from './coarse-clock.js';
 export { applyConnectUsername, type ConnectUsernameMode, connectUsernameMode } from './connect-username.js';
 export { ConfigError, errorCode, InvalidInputError, UnavailableError, WardenError } from './errors.js';
 export { FileReadError } from './file-read-error.js';

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { ConnectRequest, Principal, PrincipalQuery, PrincipalResolver } from '@mqtt-warden/core';
+import {
+  CoarseClock,
+  type ConnectRequest,
+  type Principal,
+  type PrincipalQuery,
+  type PrincipalResolver,
+} from '@mqtt-warden/core';
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import type { RegistryStore, SessionRecord } from '@mqtt-warden/registry';
 import { LRUCache } from 'lru-cache';
@@ -79,6 +85,12 @@ interface NameIdentity {
   answer?: { readonly principal: Principal; readonly generation: number };
 }
 
+/** `Date.now()` as a {@link CoarseClock} reads it: at most 100 ms behind. */
+function coarseNow(): () => number {
+  const clock = new CoarseClock(100);
+  return () => clock.now();
+}
+
 /** Fixed overhead per session (LRU slots, objects, index entries), added to the sizes of its strings. */
 const ENTRY_OVERHEAD_BYTES = 512;
 /** What a {@link Written} mark adds to a session with shared sessions (object, 44-char digest, numbers). */
@@ -141,7 +153,10 @@ export class PrincipalDirectory implements PrincipalResolver {
       ttl: this.#ttlMs,
       updateAgeOnGet: true,
       ttlResolution: 0,
-      perf: { now: this.#now },
+      // The table reads the time twice per lookup (staleness, then the sliding age): a clock at most
+      // 100 ms behind spares two calls into C++ per request. Exact when `now` is given (tests). Not for
+      // the principal's expiresAt, which is checked against `now` itself.
+      perf: { now: options.now ?? coarseNow() },
       dispose: (session, _key, reason) => this.#unindex(session, reason === 'set'),
     });
     this.#store?.onChange(() => this.#generation++);

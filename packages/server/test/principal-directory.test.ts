@@ -267,6 +267,18 @@ describe('PrincipalDirectory: expiry and bounds', () => {
     expect(directory.stats().sessions).toBe(0);
   });
 
+  it('on the system clock (read coarsely, at most 100 ms behind), still forgets an unused session after ttlMs', async () => {
+    const directory = new PrincipalDirectory({ ttlMs: 150 });
+    directory.remember(connect('idle', 'c'), tokenPrincipal('idle', 'c'), 'jwt');
+    directory.remember(connect('busy', 'c'), tokenPrincipal('busy', 'c'), 'jwt');
+    for (let waited = 0; waited < 400; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await directory.resolve({ username: 'busy', clientId: 'c' })).toMatchObject({ id: 'busy' });
+    }
+    // 400 ms unused, past the TTL and the clock's lag, however late the timers ran.
+    expect(await directory.resolve({ username: 'idle', clientId: 'c' })).toBeUndefined();
+  });
+
   it('stays within maxBytes, evicting the least recently used sessions, and keeps name lookups consistent', async () => {
     const maxBytes = 200_000;
     const { directory } = setup({ maxBytes, tickets: undefined });
