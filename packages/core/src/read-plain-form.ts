@@ -19,6 +19,8 @@ export class PlainFormKeys {
     const byLength: number[][] = [];
     names.forEach((name, i) => {
       if (!PLAIN_KEY.test(name)) throw new RangeError(`not a plain form key: ${JSON.stringify(name)}`);
+      // A store of it would set the read object's prototype instead of a key.
+      if (name === '__proto__') throw new RangeError('__proto__ cannot be a key');
       const same = byLength[name.length] ?? [];
       same.push(i);
       byLength[name.length] = same;
