@@ -119,7 +119,7 @@ describe('emqx core authz', () => {
 
 describe('emqxJsonKeys', () => {
   it("is the schemas' keys, plus a renaming template's own keys, or none when they cannot all be plain", () => {
-    const names = emqxJsonKeys().names;
+    const names = (emqxJsonKeys() as NonNullable<ReturnType<typeof emqxJsonKeys>>).names;
     expect(names).toEqual(
       expect.arrayContaining(['username', 'clientid', 'topic', 'action', 'qos', 'retain']),
     );
