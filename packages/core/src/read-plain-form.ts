@@ -27,7 +27,8 @@ export class PlainFormKeys {
       same.push(i);
       byLength[name.length] = same;
     });
-    this.names = [...names];
+    // Frozen: a key set is shared (exported by the adapters), and its names become keys of read objects.
+    this.names = Object.freeze([...names]);
     this.#byLength = byLength;
     this.#bytes = names.map((name) => new Uint8Array(Buffer.from(name, 'latin1')));
   }
