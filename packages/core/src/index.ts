@@ -31,6 +31,7 @@ export { principalKey } from './principal-key.js';
 export type { PrincipalQuery, PrincipalResolver } from './principal-resolver.js';
 export { resolvePrincipal } from './principal-resolver.js';
 export { PlainFormKeys, plainFormKeys, readPlainForm, readPlainFormValues } from './read-plain-form.js';
+export { type PlainJsonValue, readPlainJson } from './read-plain-json.js';
 export { MAX_HOLD_MS, ReplyHolds } from './reply-holds.js';
 export type {
   AccessRequest,

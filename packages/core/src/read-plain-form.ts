@@ -12,6 +12,8 @@ export class PlainFormKeys {
   readonly names: readonly string[];
   /** Key indices by key length: a key in a body is matched in place, never cut out as a string. */
   readonly #byLength: readonly (readonly number[] | undefined)[];
+  /** Each name's bytes (names are ASCII), for {@link indexInBytes}. */
+  readonly #bytes: readonly Uint8Array[];
 
   constructor(names: readonly string[]) {
     if (names.length > 31) throw new RangeError('at most 31 keys');
@@ -19,12 +21,16 @@ export class PlainFormKeys {
     const byLength: number[][] = [];
     names.forEach((name, i) => {
       if (!PLAIN_KEY.test(name)) throw new RangeError(`not a plain form key: ${JSON.stringify(name)}`);
+      // A store of it would set the read object's prototype instead of a key.
+      if (name === '__proto__') throw new RangeError('__proto__ cannot be a key');
       const same = byLength[name.length] ?? [];
       same.push(i);
       byLength[name.length] = same;
     });
-    this.names = [...names];
+    // Frozen: a key set is shared (exported by the adapters), and its names become keys of read objects.
+    this.names = Object.freeze([...names]);
     this.#byLength = byLength;
+    this.#bytes = names.map((name) => new Uint8Array(Buffer.from(name, 'latin1')));
   }
 
   /** The index of the key that is exactly `text[from, to)`, or -1. */
@@ -32,6 +38,21 @@ export class PlainFormKeys {
     const candidates = this.#byLength[to - from];
     if (candidates === undefined) return -1;
     for (const i of candidates) if (text.startsWith(this.names[i] as string, from)) return i;
+    return -1;
+  }
+
+  /** The index of the key whose bytes are exactly `bytes[from, to)`, or -1. */
+  indexInBytes(bytes: Uint8Array, from: number, to: number): number {
+    const candidates = this.#byLength[to - from];
+    if (candidates === undefined) return -1;
+    // Byte by byte: faster than a string compare here (no string, no builtin call).
+    for (let c = 0; c < candidates.length; c++) {
+      const i = candidates[c] as number;
+      const name = this.#bytes[i] as Uint8Array;
+      let k = 0;
+      while (k < name.length && bytes[from + k] === name[k]) k++;
+      if (k === name.length) return i;
+    }
     return -1;
   }
 }

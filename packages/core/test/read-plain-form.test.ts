@@ -104,6 +104,24 @@ describe('readPlainForm', () => {
     expect(read).toBeGreaterThan(500);
   });
 
+  it('matches a key in bytes exactly as in text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(key, fc.string({ unit: 'binary', maxLength: 6 })),
+        fc.string({ maxLength: 3 }),
+        (k, pad) => {
+          const text = `${pad}${k}${pad}`;
+          const bytes = Buffer.from(text, 'latin1');
+          const from = pad.length;
+          const to = from + k.length;
+          expect(keys.indexInBytes(bytes, from, to)).toBe(keys.indexIn(bytes.toString('latin1'), from, to));
+          if (KEYS.includes(k)) expect(keys.indexInBytes(bytes, from, to)).toBe(KEYS.indexOf(k));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('takes only keys it can match in place: plain, distinct, at most 31', () => {
     for (const bad of [['a=b'], ['a&b'], ['a+b'], ['a%41'], ['a b'], [''], ['\u00e9'], ['a', 'a']]) {
       expect(() => new PlainFormKeys(bad), JSON.stringify(bad)).toThrow(RangeError);

@@ -6,6 +6,7 @@ import {
   checkedFields,
   invalidInputReply,
   jsonReply,
+  type PlainFormKeys,
   type Principal,
   plainFormKeys,
   type QoS,
@@ -235,6 +236,29 @@ export function createEmqxCore(options: EmqxPluginOptions): EmqxCore {
 const AUTHN_SHAPE: ReadonlySet<string> = new Set(Object.keys(authnSchema.shape));
 const AUTHZ_SHAPE: ReadonlySet<string> = new Set(Object.keys(authzSchema.shape));
 const FORM_KEYS = plainFormKeys([...new Set([...AUTHN_SHAPE, ...AUTHZ_SHAPE])]);
+
+/**
+ * The keys of a JSON body the lean path reads without `JSON.parse` (`readPlainJson`): the placeholder
+ * names and, with `fields` renaming, the template's own keys; undefined when those cannot all be plain
+ * keys (the general path then reads every body). Any key set is safe, since `readPlainJson` gives
+ * exactly the general path's value or nothing: the set only decides which bodies take the shortcut. A
+ * body with any other key (one the core logs as ignored) takes the general path.
+ *
+ * @example
+ * ```ts
+ * const keys = emqxJsonKeys(options.fields); // readPlainJson(body, keys) ?? secureJsonParse(text)
+ * ```
+ */
+export function emqxJsonKeys(fields: Readonly<Record<string, string>> = {}): PlainFormKeys | undefined {
+  const renamed = Object.keys(fields);
+  if (renamed.length === 0) return FORM_KEYS;
+  try {
+    return plainFormKeys([...new Set([...FORM_KEYS.names, ...renamed])]);
+  } catch {
+    // A template key a plain body cannot carry (or more than 31 keys): no shortcut.
+    return undefined;
+  }
+}
 
 /**
  * The input of a POST form body. A plain one (placeholder keys, ASCII: see `readPlainForm`) is read as

@@ -1,5 +1,5 @@
 import type { AdapterReply, Decision, Guard, Principal, PrincipalResolver } from '@mqtt-warden/core';
-import { createEmqxCore, type EmqxDecisionEvent } from '@mqtt-warden/emqx';
+import { createEmqxCore, type EmqxDecisionEvent, emqxJsonKeys } from '@mqtt-warden/emqx';
 import { describe, expect, it } from 'vitest';
 
 const PRINCIPAL: Principal = {
@@ -114,5 +114,22 @@ describe('emqx core authz', () => {
     expect(lines).toEqual([
       { level: 'debug', object: { keys: ['proto_ver', 'my_key'] }, message: 'EMQX request keys ignored' },
     ]);
+  });
+});
+
+describe('emqxJsonKeys', () => {
+  it("is the schemas' keys, plus a renaming template's own keys, or none when they cannot all be plain", () => {
+    const names = (emqxJsonKeys() as NonNullable<ReturnType<typeof emqxJsonKeys>>).names;
+    expect(names).toEqual(
+      expect.arrayContaining(['username', 'clientid', 'topic', 'action', 'qos', 'retain']),
+    );
+    expect(names).toContain('password');
+    expect(names).not.toContain('client_attrs.a');
+    expect(emqxJsonKeys({ user: 'username', cid: 'clientid' })?.names).toEqual([...names, 'user', 'cid']);
+    expect(emqxJsonKeys(JSON.parse('{"__proto__":"username"}'))).toBeUndefined();
+    expect(emqxJsonKeys({ 'user name': 'username' })).toBeUndefined();
+    expect(
+      emqxJsonKeys(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'username']))),
+    ).toBeUndefined();
   });
 });

@@ -68,6 +68,17 @@ const ACL_SHAPE: ReadonlySet<string> = new Set(Object.keys(aclSchema.shape));
 const FORM_KEYS = plainFormKeys([...new Set([...USER_SHAPE, ...SUPERUSER_SHAPE, ...ACL_SHAPE])]);
 
 /**
+ * The keys of a JSON body the lean path reads without `JSON.parse` (`readPlainJson`): those of the
+ * request schemas. A body with any other key (one the core logs as ignored) takes the general path.
+ *
+ * @example
+ * ```ts
+ * readPlainJson(Buffer.from('{"acc":2,"clientid":"c","topic":"t","username":"u"}'), GO_AUTH_JSON_KEYS);
+ * ```
+ */
+export const GO_AUTH_JSON_KEYS = FORM_KEYS;
+
+/**
  * The input of a form body (go-auth's `http_params_mode form`). A plain one (known keys, ASCII: see
  * `readPlainForm`) is read as its JSON twin: the same string values (`acc` a decimal string, as JSON
  * may send it), none undecodable, the password's text its bytes; any other is parsed as a form, as the

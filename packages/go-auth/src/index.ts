@@ -1,5 +1,11 @@
 export { checkAcl, checkSuperuser, checkUser } from './go-auth-checks.js';
-export { createGoAuthCore, type GoAuthCore, type GoAuthInput, goAuthFormInput } from './go-auth-core.js';
+export {
+  createGoAuthCore,
+  GO_AUTH_JSON_KEYS,
+  type GoAuthCore,
+  type GoAuthInput,
+  goAuthFormInput,
+} from './go-auth-core.js';
 export {
   type GoAuthDecisionEvent,
   type GoAuthPluginOptions,

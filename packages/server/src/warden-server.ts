@@ -13,10 +13,12 @@ import {
   type EmqxCore,
   type EmqxPluginOptions,
   emqxFormInput,
+  emqxJsonKeys,
   emqxPlugin,
 } from '@mqtt-warden/emqx';
 import {
   createGoAuthCore,
+  GO_AUTH_JSON_KEYS,
   type GoAuthCore,
   type GoAuthPluginOptions,
   goAuthFormInput,
@@ -436,9 +438,11 @@ export async function createWardenServer(
     const core = createEmqxCore(emqx);
     app.addHook('preClose', async () => core.release());
     // EMQX sends JSON or, with that content type in its headers, a form.
+    const jsonKeys = emqxJsonKeys(emqx.fields);
     const endpoint = (answer: EmqxCore['authz']): LeanRoute => ({
       adapter: 'emqx',
       json: (body, log) => answer({ body }, log),
+      jsonKeys,
       form: async (body, log) => answer(emqxFormInput(body), log),
     });
     lean(emqx.paths?.authz ?? '/emqx/authz', endpoint(core.authz));
@@ -461,6 +465,7 @@ export async function createWardenServer(
     const endpoint = (answer: GoAuthCore['acl']): LeanRoute => ({
       adapter: 'go-auth',
       json: (body, log) => answer({ body }, log),
+      jsonKeys: GO_AUTH_JSON_KEYS,
       form: (body, log) => answer(goAuthFormInput(body), log),
     });
     lean(goAuth.paths?.acl ?? '/mosquitto/acl', endpoint(core.acl));

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { jsonReply } from '@mqtt-warden/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LeanLog, type LeanRoute, leanRouter } from '../src/lean-router.js';
@@ -72,4 +74,99 @@ describe('leanRouter answers', () => {
     expect(JSON.parse(answer.body)).toEqual({ error: 'ERR_INTERNAL', message: 'internal error' });
     expect(errors).toEqual(['request failed']);
   });
+});
+
+// A client that sends the headers and half the body, then drops the connection: the request stream is
+// destroyed with an 'aborted' error, which node:http emits only to 'error' listeners (IncomingMessage's
+// onError), so the router needs none. Nothing is answered, no core runs, nothing throws, and the
+// request's exchange is collected with it.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+describe('leanRouter and an aborted upload', () => {
+  it.each(['content-length', 'chunked'])(
+    '(%s) answers nothing, runs no core, throws nothing, keeps nothing',
+    async (framing) => {
+      let calls = 0;
+      const errors: string[] = [];
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      const log = {
+        isLevelEnabled: () => false,
+        error: (_o: object, m: string) => errors.push(m),
+      } as unknown as LeanLog;
+      const router = leanRouter({
+        routes: new Map([
+          [
+            '/authz',
+            {
+              adapter: 'emqx',
+              json: () => {
+                calls++;
+                return ALLOW;
+              },
+            },
+          ],
+        ]),
+        fallback: (_request, response) => response.writeHead(404).end(),
+        bodyLimit: 1024,
+        secrets: new Map(),
+        closing: () => false,
+        log,
+        requestLines: false,
+        latencyOf: () => () => {},
+      });
+      // Only weak references: whatever keeps an exchange alive after its connection is gone is a leak.
+      const exchanges: WeakRef<{ size: number }>[] = [];
+      const answered: WeakRef<{ headersSent: boolean }>[] = [];
+      server = createServer((request, response) => {
+        router(request, response);
+        const key = Object.getOwnPropertySymbols(request).find(
+          (symbol) => symbol.description === 'lean exchange',
+        );
+        exchanges.push(
+          new WeakRef(
+            (request as unknown as Record<symbol, { size: number }>)[key as symbol] as { size: number },
+          ),
+        );
+        answered.push(new WeakRef(response));
+      });
+      await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const until = async (done: () => boolean | Promise<boolean>) => {
+        for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 5));
+        expect(await done()).toBe(true);
+      };
+      const open = () =>
+        new Promise<number>((resolve) => server?.getConnections((_error, count) => resolve(count)));
+      try {
+        const half = '{"topic":"devices/u1/t","user';
+        for (let n = 0; n < 5; n++) {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => {});
+          const head =
+            framing === 'chunked'
+              ? 'transfer-encoding: chunked\r\n\r\n' + `${half.length.toString(16)}\r\n${half}\r\n`
+              : `content-length: ${2 * half.length}\r\n\r\n${half}`;
+          socket.write(`POST /authz HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${head}`);
+          // The lean path took the request and holds half its body.
+          await until(() => exchanges[n]?.deref()?.size === half.length);
+          socket.destroy();
+          await until(async () => (await open()) === 0);
+        }
+        expect(calls).toBe(0);
+        expect(errors).toEqual([]);
+        for (const response of answered) expect(response.deref()?.headersSent ?? false).toBe(false);
+        for (let i = 0; i < 10 && exchanges.some((ref) => ref.deref() !== undefined); i++) {
+          await new Promise((r) => setImmediate(r));
+          gc();
+        }
+        expect(exchanges.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+        expect(uncaught).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
+    },
+  );
 });
