@@ -14,8 +14,13 @@ export class PlainFormKeys {
   readonly names: readonly string[];
   /** Key indices by key length. */
   readonly #byLength: readonly (readonly number[] | undefined)[];
-  /** Each key with its `=`: one compare finds both where a body keeps the keys' order. */
+  /** Each key with its `=`: one compare finds both where the guess of the next key is right. */
   readonly #pairs: readonly string[];
+  /**
+   * The guess of the next key: at 0 the first, at `i + 1` the one after key `i`. A body's order first
+   * guessed as the names' order, then as the last body that missed a guess had it (brokers keep one).
+   */
+  readonly #next: Int8Array;
 
   constructor(names: readonly string[]) {
     if (names.length > 31) throw new RangeError('at most 31 keys');
@@ -30,6 +35,17 @@ export class PlainFormKeys {
     this.names = [...names];
     this.#byLength = byLength;
     this.#pairs = names.map((name) => `${name}=`);
+    this.#next = Int8Array.from({ length: names.length + 1 }, (_, i) => i);
+  }
+
+  /** The key guessed to come first (`after` 0) or after key `after - 1`. */
+  guess(after: number): number {
+    return this.#next[after] as number;
+  }
+
+  /** Learns that key `i` came where {@link guess} guessed otherwise. */
+  learn(after: number, i: number): void {
+    this.#next[after] = i;
   }
 
   /**
@@ -118,14 +134,14 @@ export function readPlainFormValues(
   // once a value starts past them: a value with neither in its range is a plain slice.
   let percent = -1;
   let plus = -1;
-  // Brokers send the keys in one order, mostly the order of `keys`: the key after the last one read is
-  // tried first, in place with its `=` (only a guess: any other pair is read as before).
-  let next = 0;
+  // Brokers send the keys in one order: the key guessed after the last one read is tried first, in place
+  // with its `=` (only a guess: any other pair is read as before, and its place learned).
+  let after = 0;
   while (start <= end) {
     let stop = text.indexOf('&', start);
     if (stop === -1) stop = end;
     if (stop > start) {
-      let i = next;
+      let i = keys.guess(after);
       let eq: number;
       if (keys.pairAt(text, start, i)) eq = start + (keys.names[i] as string).length;
       else {
@@ -134,10 +150,11 @@ export function readPlainFormValues(
         // A known key has no escapes, `+` or non-ASCII: any other key text is not one (nor plain).
         i = keys.indexIn(text, start, eq);
         if (i < 0) return undefined;
+        keys.learn(after, i);
       }
       if ((seen & (1 << i)) !== 0) return undefined;
       seen |= 1 << i;
-      next = i + 1;
+      after = i + 1;
       let value = '';
       if (eq < stop) {
         const from = eq + 1;
@@ -149,7 +166,7 @@ export function readPlainFormValues(
           plus = text.indexOf('+', from);
           if (plus === -1) plus = end;
         }
-        const first = percent < plus ? percent : plus;
+        const first = Math.min(percent, plus);
         if (first >= stop) value = text.slice(from, stop);
         else {
           const decoded = decodedValue(text, from, first, stop);
