@@ -107,7 +107,8 @@ export function readPlainForm(body: Buffer, keys: PlainFormKeys): Record<string,
 
 /**
  * {@link readPlainForm} without building an object: the values by key index (undefined for a key not
- * given). `order`, if given, receives the key indices in the body's order.
+ * given). `order`, if given, receives the key indices in the body's order (some of them when the
+ * result is undefined).
  *
  * @example
  * ```ts
