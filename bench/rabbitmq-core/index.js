@@ -59,8 +59,9 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const o = median(ns.old.slice(2));
-const n = median(ns.new.slice(2));
+const warm = rounds >> 3;
+const o = median(ns.old.slice(warm));
+const n = median(ns.new.slice(warm));
 console.log(
   `old ${o.toFixed(1)} ns/request, new ${n.toFixed(1)} ns/request, new/old ${(n / o).toFixed(3)} (sink ${sink})`,
 );

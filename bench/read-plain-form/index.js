@@ -1,10 +1,12 @@
-// readPlainFormValues: this checkout's dist against another build of read-plain-form.js (default
-// /work/main's), on 70,000 distinct RabbitMQ topic bodies. Alternating rounds, median ns per body.
-// Run: pnpm build && [ORDER=reversed] [ROUNDS=30] node bench/read-plain-form/index.js [other read-plain-form.js]
+// readPlainFormValues: this checkout's dist against another build of read-plain-form.js (e.g. another
+// checkout's packages/core/dist/read-plain-form.js), on 70,000 distinct RabbitMQ topic bodies.
+// Alternating rounds, median ns per body.
+// Run: pnpm build && [ORDER=reversed] [ROUNDS=30] node bench/read-plain-form/index.js OTHER/read-plain-form.js
 import { resolve } from 'node:path';
 import * as mine from '../../packages/core/dist/index.js';
 
-const theirs = await import(resolve(process.argv[2] ?? '/work/main/packages/core/dist/read-plain-form.js'));
+if (!process.argv[2]) throw new Error('usage: node bench/read-plain-form/index.js OTHER/read-plain-form.js');
+const theirs = await import(resolve(process.argv[2]));
 const NAMES = [
   'username',
   'vhost',
@@ -60,8 +62,9 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const o = median(ns.old.slice(3));
-const n = median(ns.new.slice(3));
+const warm = rounds >> 3;
+const o = median(ns.old.slice(warm));
+const n = median(ns.new.slice(warm));
 console.log(
   `old ${o.toFixed(1)} ns/body, new ${n.toFixed(1)} ns/body, new/old ${(n / o).toFixed(3)} (sink ${sink})`,
 );
