@@ -58,7 +58,17 @@ export const topicSchema = z.strictObject({
  * ```
  */
 export function routingKeyToTopic(routingKey: string): string {
-  // Most keys have no `*` (only subscriptions can): one pass, one new string.
-  const topic = routingKey.replaceAll('.', '/');
-  return topic.includes('*') ? topic.replaceAll('*', '+') : topic;
+  // Only subscriptions have `*`: the rare case, as it reads.
+  if (routingKey.includes('*')) return routingKey.replaceAll('.', '/').replaceAll('*', '+');
+  // Cut at each `.` found natively and joined: measured cheaper than replaceAll for publish keys.
+  let dot = routingKey.indexOf('.');
+  if (dot === -1) return routingKey;
+  let topic = '';
+  let from = 0;
+  do {
+    topic += `${routingKey.slice(from, dot)}/`;
+    from = dot + 1;
+    dot = routingKey.indexOf('.', from);
+  } while (dot !== -1);
+  return topic + routingKey.slice(from);
 }
