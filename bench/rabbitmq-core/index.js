@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { createGuard } from '../../packages/core/dist/index.js';
 import * as mine from '../../packages/rabbitmq/dist/rabbitmq-core.js';
+import { oldAgainstNew } from '../old-against-new.js';
 
 if (!process.argv[2]) throw new Error('usage: node bench/rabbitmq-core/index.js OTHER/rabbitmq-core.js');
 const theirs = await import(resolve(process.argv[2]));
@@ -48,20 +49,12 @@ for (const body of bodies.slice(0, 1000)) {
 }
 if (JSON.stringify(contenders[0].events) !== JSON.stringify(contenders[1].events))
   throw new Error('events differ');
-const ns = { old: [], new: [] };
-let sink = 0;
-const rounds = Number(process.env.ROUNDS ?? 20);
-for (let r = 0; r < rounds; r++) {
-  for (const { name, core } of r % 2 ? contenders : [...contenders].reverse()) {
-    const start = process.hrtime.bigint();
-    for (const body of bodies) sink += core.topic(body, log).status;
-    ns[name].push(Number(process.hrtime.bigint() - start) / bodies.length);
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const warm = rounds >> 3;
-const o = median(ns.old.slice(warm));
-const n = median(ns.new.slice(warm));
+const [old, latest] = contenders.map(
+  ({ core }) =>
+    (body) =>
+      core.topic(body, log).status,
+);
+const ns = oldAgainstNew({ old, new: latest }, bodies, Number(process.env.ROUNDS ?? 20));
 console.log(
-  `old ${o.toFixed(1)} ns/request, new ${n.toFixed(1)} ns/request, new/old ${(n / o).toFixed(3)} (sink ${sink})`,
+  `old ${ns.old.toFixed(1)} ns/request, new ${ns.new.toFixed(1)} ns/request, new/old ${(ns.new / ns.old).toFixed(3)}`,
 );

@@ -4,6 +4,7 @@
 // Run: pnpm build && [ORDER=reversed] [ROUNDS=30] node bench/read-plain-form/index.js OTHER/read-plain-form.js
 import { resolve } from 'node:path';
 import * as mine from '../../packages/core/dist/index.js';
+import { oldAgainstNew } from '../old-against-new.js';
 
 if (!process.argv[2]) throw new Error('usage: node bench/read-plain-form/index.js OTHER/read-plain-form.js');
 const theirs = await import(resolve(process.argv[2]));
@@ -50,21 +51,12 @@ for (const body of bodies.slice(0, 2000)) {
   const b = JSON.stringify(contenders[1][1](body, contenders[1][2]));
   if (a !== b) throw new Error(`differ on ${body}: ${a} / ${b}`);
 }
-const ns = { old: [], new: [] };
-let sink = 0;
-const rounds = Number(process.env.ROUNDS ?? 30);
-for (let r = 0; r < rounds; r++) {
-  const order = r % 2 ? contenders : [...contenders].reverse();
-  for (const [name, read, keys] of order) {
-    const start = process.hrtime.bigint();
-    for (const body of bodies) sink += read(body, keys).length;
-    ns[name].push(Number(process.hrtime.bigint() - start) / bodies.length);
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const warm = rounds >> 3;
-const o = median(ns.old.slice(warm));
-const n = median(ns.new.slice(warm));
+const [old, latest] = contenders.map(
+  ([, read, keys]) =>
+    (body) =>
+      read(body, keys).length,
+);
+const ns = oldAgainstNew({ old, new: latest }, bodies, Number(process.env.ROUNDS ?? 30));
 console.log(
-  `old ${o.toFixed(1)} ns/body, new ${n.toFixed(1)} ns/body, new/old ${(n / o).toFixed(3)} (sink ${sink})`,
+  `old ${ns.old.toFixed(1)} ns/body, new ${ns.new.toFixed(1)} ns/body, new/old ${(ns.new / ns.old).toFixed(3)}`,
 );
