@@ -21,41 +21,19 @@ export interface FieldCheck<T> {
   values(values: readonly (string | undefined)[]): boolean;
 }
 
-/**
- * What one field takes: absent only when optional, else a string with a length in [min, max], one of
- * `oneOf`, or an IP address. Data, not a function per field: the checks loop over the fields without a
- * call each (a call site shared by many closures is not inlined).
- */
-interface Field {
-  readonly optional: boolean;
-  readonly min: number;
-  readonly max: number;
-  readonly oneOf: readonly string[] | undefined;
-  readonly ip: boolean;
-}
+type Check = (value: unknown) => boolean;
 
 const MAX = 65_535;
-const field = (f: Partial<Field>): Field => ({
-  optional: false,
-  min: 0,
-  max: MAX,
-  oneOf: undefined,
-  ip: false,
-  ...f,
-});
-const text = field({});
-const optional = (f: Field): Field => ({ ...f, optional: true });
-const oneOf = (...values: string[]): Field => field({ oneOf: values });
-const ip = field({ ip: true });
-
-/** Whether `v` passes `f`, as the field's schema checks it. */
-function passes(f: Field, v: unknown): boolean {
-  if (v === undefined) return f.optional;
-  if (typeof v !== 'string') return false;
-  if (f.oneOf !== undefined) return f.oneOf.includes(v);
-  if (f.ip) return isIP(v) !== 0;
-  return v.length >= f.min && v.length <= f.max;
-}
+const text: Check = (v) => typeof v === 'string' && v.length <= MAX;
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+const oneOf =
+  (...values: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v);
+const ip: Check = (v) => typeof v === 'string' && isIP(v) !== 0;
 
 const USER = { username: text, password: optional(text), vhost: optional(text), client_id: optional(text) };
 const VHOST = {
@@ -81,7 +59,7 @@ const TOPIC = {
   name: text,
   permission: oneOf('write', 'read'),
   tags: optional(text),
-  routing_key: field({ min: 1 }),
+  routing_key: (v: unknown) => text(v) && (v as string).length >= 1,
   'variable_map.client_id': optional(text),
   'variable_map.username': optional(text),
   'variable_map.vhost': optional(text),
@@ -105,25 +83,25 @@ export const checkResource: FieldCheck<z.infer<typeof resourceSchema>> = strict(
 export const checkTopic: FieldCheck<z.infer<typeof topicSchema>> = strict(TOPIC);
 
 /** Like zod's `z.strictObject`: an object that is not an array, with no key outside the shape. */
-function strict<T>(shape: Record<string, Field>): FieldCheck<T> {
+function strict<T>(shape: Record<string, Check>): FieldCheck<T> {
   const entries = Object.entries(shape);
   const names = Object.keys(shape);
-  const fields = Object.values(shape);
+  const checks = Object.values(shape);
   const check = (input: unknown): T | undefined => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
     const record = input as Record<string, unknown>;
     for (const key in record) if (!Object.hasOwn(shape, key)) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [key, f] of entries) {
+    for (const [key, valid] of entries) {
       const value = record[key];
-      if (!passes(f, value)) return undefined;
+      if (!valid(value)) return undefined;
       if (value !== undefined) out[key] = value;
     }
     return out as T;
   };
   // A plain form's values are strings of its own keys, each given once: only the values need checking.
   const values = (values: readonly (string | undefined)[]): boolean => {
-    for (let i = 0; i < fields.length; i++) if (!passes(fields[i] as Field, values[i])) return false;
+    for (let i = 0; i < checks.length; i++) if (!(checks[i] as Check)(values[i])) return false;
     return true;
   };
   const at = Object.fromEntries(names.map((name, i) => [name, i])) as FieldCheck<T>['at'];
