@@ -4,14 +4,18 @@
 // reports its own CPU time per answered request (bench/server/cpu-probe.js). The contenders alternate in
 // rounds after a warm-up pass, in reverse order every other round; medians and min–max are reported. CPU
 // per request is also compared with both contenders held to one rate (80 % of the lower peak), since it
-// falls as a server's rate rises.
+// falls as a server's rate rises: in short slices taken in turn (--slices of --slice-seconds), each slice's
+// ratio against the bare server's slice next to it, the median of those reported. This machine's speed
+// moves within seconds (another tenant's load): a ratio of two slices seconds apart holds where medians of
+// longer rounds mix fast and slow spells.
 // Latency is measured at 80 % of each contender's own peak (autocannon overallRate), at 50 connections and
 // at 8 (EMQX's default pool_size).
 // --pin: the servers run on the last CPU alone and this process (autocannon) on the others, as when the
 // broker calling the server is another machine: no core is shared, so latency is the server's own.
 // --floor adds a third contender, the bare server that also parses each body and answers in a microtask:
 // how much of the gap reading the request alone costs.
-// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--connections 50,8] [--pin] [--floor]
+// Build first (pnpm run build). Run: pnpm bench:server [--seconds 3] [--rounds 5] [--slices 9] [--slice-seconds 1]
+//   [--connections 50,8] [--pin] [--floor]
 // The connect storm (argon2id logins, cached vs uncached) is bench/server/connect-storm.js.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +31,8 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '5' },
+    slices: { type: 'string', default: '9' },
+    'slice-seconds': { type: 'string', default: '1' },
     connections: { type: 'string', default: '50,8' },
     pin: { type: 'boolean', default: false },
     floor: { type: 'boolean', default: false },
@@ -34,6 +40,8 @@ const { values: args } = parseArgs({
 });
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
+const slices = Number(args.slices);
+const sliceSeconds = Number(args['slice-seconds']);
 const connectionCounts = args.connections.split(',').map(Number);
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const startLoad = loadavg();
@@ -79,9 +87,11 @@ try {
       // CPU per request falls as the rate rises (more requests per wake-up), so each at its own peak
       // penalises the slower one: compare them again at one rate both sustain, 80 % of the lower peak.
       const common = Math.min(...contenders.map((c) => c.rate));
-      for (let r = 0; r < rounds; r++) {
-        for (const c of inTurn(contenders, r)) {
-          c.same.push(await measure(c.server, route, c.next, { connections, seconds, rate: common }));
+      for (let s = 0; s < slices; s++) {
+        for (const c of inTurn(contenders, s)) {
+          c.same.push(
+            await measure(c.server, route, c.next, { connections, seconds: sliceSeconds, rate: common }),
+          );
         }
       }
       const [b, w, f] = contenders;
@@ -109,7 +119,7 @@ function report() {
       digits,
     );
   console.log(
-    `\nNode ${process.version}, ${rounds} rounds of ${seconds} s per contender and measure, ${args.pin ? `servers pinned to CPU ${cpus - 1}, load generator to the other ${cpus - 1}` : `servers and load generator sharing ${cpus} CPUs`}, load average ${startLoad} at start, ${loadavg()} at end\n`,
+    `\nNode ${process.version}, ${rounds} rounds of ${seconds} s per contender at the peak and at 80 %, ${slices} slices of ${sliceSeconds} s each at one rate, ${args.pin ? `servers pinned to CPU ${cpus - 1}, load generator to the other ${cpus - 1}` : `servers and load generator sharing ${cpus} CPUs`}, load average ${startLoad} at start, ${loadavg()} at end\n`,
   );
   console.log(
     '| route | conns | server | peak req/s | server CPU µs/req | RSS MB | at 80 %: req/s | p50 ms | p99 ms |',
@@ -122,11 +132,11 @@ function report() {
       );
     }
   }
-  // Ratios per round (the two contenders ran back to back), then their median and spread.
+  // Ratios per round or slice (the two contenders ran back to back), then their median and spread.
   const ratio = (row, phase, key, inverse, other = row.warden) =>
     row.bare[phase].map((b, r) => (inverse ? other[phase][r][key] / b[key] : b[key] / other[phase][r][key]));
   console.log(
-    '\n| route | conns | CPU/request bare ÷ warden (≥ 0.8), each at its peak | the same, both at one rate (req/s): bare µs, warden µs, ratio | p99 warden ÷ bare (≤ 1.5) | warden p99 ms (< 5) |',
+    '\n| route | conns | CPU/request bare ÷ warden (≥ 0.8), each at its peak | the same, both at one rate (req/s), in slices: bare µs, warden µs, ratio | p99 warden ÷ bare (≤ 1.5) | warden p99 ms (< 5) |',
   );
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const row of rows) {
