@@ -79,8 +79,8 @@ class Generation {
  * bytes it becomes the previous one and the previous one the oldest, once the oldest is empty (until
  * then the current one grows on). When a new decision would go over a bound, the oldest generation's
  * oldest topics go first (a topic with its decisions for every key), then the previous one's: entries are
- * forgotten oldest first, never all at once, and each stays at least `max / 2` new decisions after its
- * generation turned (with single-decision topics and the count the bound). A hit in an older generation
+ * forgotten oldest first, never all at once, and those of a generation that turned have some `max / 2`
+ * new decisions' time to be asked for again before the first of them go. A hit in an older generation
  * moves to the current one (it leaves the older one), while that generation is younger than a quarter of
  * the TTL: so up to `max` decisions asked for again and again (and no new ones) stay cached whatever the
  * turns. Half the TTL after it began, the current generation turns whatever its size, and the oldest is
