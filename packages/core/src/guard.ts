@@ -79,11 +79,13 @@ export interface GuardOptions {
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
   /**
-   * Decision cache; `false` disables it. Defaults: 100,000 decisions, 16 MiB, 60 s, in two generations
-   * of half of each: a decision stays until `max / 2` to `max` newer ones, or as many bytes, or the TTL
-   * push it out, a generation at a time. `maxBytes` bounds the cached decisions with their topic strings
-   * (counted at two bytes a character plus ~128 bytes of entry a topic, 64 a further decision) and,
-   * separately, the table of principal contents; a topic longer than `maxTopicLength` characters
+   * Decision cache; `false` disables it. Defaults: 100,000 decisions, 16 MiB, 60 s. It holds up to `max`
+   * decisions and `maxBytes` counted bytes in all and forgets the oldest first: a decision stays until
+   * about `max` newer ones, or as many bytes, or the TTL push it out; one asked for again (within a quarter
+   * of the TTL of its generation's start) moves to the newest generation, so that up to `max` decisions
+   * asked for again and again stay cached. `maxBytes` bounds the cached decisions with their topic
+   * strings (counted at two bytes a character plus ~128 bytes of entry a topic, 64 a further decision)
+   * and, separately, the table of principal contents; a topic longer than `maxTopicLength` characters
    * (default 1,024) is decided without the cache.
    */
   readonly cache?:

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Clock } from '../src/coarse-clock.js';
 import { DecisionCache } from '../src/decision-cache.js';
 import type { Decision } from '../src/types.js';
 
@@ -81,6 +83,191 @@ describe('DecisionCache', () => {
     expect(cache.get('a', 1)).toBe(allow);
     clock = 100; // a TTL after 'a' was stored, though not after the generation it moved to began
     expect(cache.get('a', 1)).toBeUndefined();
+  });
+
+  for (const shape of ['decisions', 'bytes'] as const) {
+    it(`keeps a working set of up to max ${shape} warm: after one pass, only hits, whatever the turns`, () => {
+      // Bounded by its count: 1,125 and 2,000 decisions (as the server bench: 112,500 of a cache of 200,000,
+      // and the whole bound), up to three keys a topic. Bounded by its bytes: one key a topic, topics of
+      // 8–70 characters, counted at 128 + 2 a character, up to all of maxBytes.
+      const max = 2_000;
+      const length = (i: number) => 8 + ((i * 37) % 63);
+      const checks = (w: number) =>
+        Array.from({ length: w }, (_, i) =>
+          shape === 'decisions'
+            ? { topic: `devices/${Math.floor(i / 3)}/t`, key: i % 3 }
+            : { topic: `${i}/`.padEnd(length(i), 'x'), key: 7 },
+        );
+      const bytesOf = (w: number) => checks(w).reduce((sum, { topic }) => sum + 128 + topic.length * 2, 0);
+      let full = 0;
+      while (bytesOf(full + 1) <= 300_000 && full < max) full++;
+      const maxBytes = shape === 'decisions' ? 2 ** 30 : bytesOf(full);
+      const sizes = shape === 'decisions' ? [1_125, 1_500, max] : [Math.floor(full * 0.6), full];
+      // Others first, so that the generations turn by size before and during the first pass, at
+      // different points of it.
+      for (const others of [0, 777, 3_333]) {
+        for (const w of sizes) {
+          // A millisecond a lookup: the generations age, though not past a quarter of the TTL.
+          let clock = 0;
+          const cache = new DecisionCache({ max, maxBytes, ttlMs: 600_000, now: () => clock++ });
+          for (let i = 0; i < others; i++) cache.set(`other/${i}`, i % 5, deny);
+          const set = checks(w);
+          let misses = 0;
+          for (const pass of [0, 1, 2, 3]) {
+            for (const { topic, key } of set) {
+              if (cache.get(topic, key) !== undefined) continue;
+              if (pass > 0) misses++;
+              cache.set(topic, key, allow);
+            }
+            expect(cache.size).toBeLessThanOrEqual(max);
+            expect(cache.usage.bytes).toBeLessThanOrEqual(maxBytes);
+          }
+          expect(misses, `${w} of ${max} decisions, ${maxBytes} bytes, ${others} others`).toBe(0);
+        }
+      }
+    });
+  }
+
+  it('holds max and maxBytes, the TTL and the last decision set, under any sequence of operations', () => {
+    const TTL = 100;
+    const topics = ['t', 'a/b', 'devices/dev1/telemetry', 'x'.repeat(60), 'y'.repeat(300)];
+    const keys = [0, 1, 2, 3, 4, 2 ** 24 + 1]; // the last too large to pack
+    const shared: Decision[] = [allow, deny];
+    const pair = { topic: fc.constantFrom(...topics), key: fc.constantFrom(...keys) };
+    const op = fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.record({
+          kind: fc.constant('set' as const),
+          ...pair,
+          decision: fc.nat(3), // 0, 1 shared; 2, 3 a fresh object
+        }),
+      },
+      { weight: 8, arbitrary: fc.record({ kind: fc.constant('get' as const), ...pair }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('advance' as const),
+          ms: fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 40 })),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const) }) }, // the clock catches up
+      // Long enough for every generation to age out: then nothing is held, and nothing is counted.
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('idle' as const) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const) }) },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 200, max: 3_000 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.array(op, { maxLength: 400 }),
+        (max, maxBytes, lagMs, ops) => {
+          // A clock like the coarse one: its reading never ahead of the time, never more than lagMs behind.
+          let time = 1_000;
+          let reading = time;
+          const clock: Clock = { now: () => reading, lagMs };
+          const cache = new DecisionCache({ max, maxBytes, ttlMs: TTL, clock });
+          // The model: the last decision set for each (topic, key) since the last clear, and when.
+          const model = new Map<string, { decision: Decision; at: number }>();
+          for (const o of ops) {
+            if (o.kind === 'advance') {
+              time += o.ms;
+              reading = Math.max(reading, time - lagMs);
+            } else if (o.kind === 'read') reading = time;
+            else if (o.kind === 'idle') {
+              time += 3 * TTL;
+              reading = time;
+              expect(cache.get('t', 0)).toBeUndefined();
+              expect(cache.get('t', 0)).toBeUndefined(); // the first one turned the current generation
+              expect(cache.usage).toEqual({ decisions: 0, topics: 0, bytes: 0 });
+            } else if (o.kind === 'clear') {
+              cache.clear();
+              model.clear();
+            } else if (o.kind === 'set') {
+              const decision = shared[o.decision] ?? { allowed: o.decision === 2, reason: 'rule' };
+              cache.set(o.topic, o.key, decision);
+              model.set(`${o.topic} ${o.key}`, { decision, at: time });
+              // What was just stored is there, unless its topic is too long to cache.
+              if (128 + o.topic.length * 2 <= maxBytes / 2) expect(cache.get(o.topic, o.key)).toBe(decision);
+            } else {
+              const served = cache.get(o.topic, o.key);
+              if (served !== undefined) {
+                const last = model.get(`${o.topic} ${o.key}`);
+                expect(served).toBe(last?.decision);
+                expect(time - last!.at).toBeLessThanOrEqual(TTL);
+              }
+            }
+            const { decisions, topics, bytes } = cache.usage;
+            expect(decisions).toBe(cache.size);
+            expect(decisions).toBeLessThanOrEqual(max);
+            expect(bytes).toBeLessThanOrEqual(maxBytes);
+            // The counts add up: a topic holds at least one decision and is counted at least its entry.
+            expect(topics).toBeLessThanOrEqual(decisions);
+            expect(bytes).toBeGreaterThanOrEqual(topics * 128);
+            if (decisions === 0) expect([topics, bytes]).toEqual([0, 0]);
+          }
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('counts bytes exactly as decisions move out of a topic with several keys', () => {
+    // max 12: a generation turns at 6 decisions, nothing is pushed out here.
+    const cache = new DecisionCache({ max: 12, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    const fan = 128 + 3 * 2; // 'fan': its entry; + 224 for a second key, + 64 for each further one
+    for (let key = 0; key < 5; key++) cache.set('fan', key, allow);
+    cache.set('solo', 0, allow);
+    expect(cache.usage).toEqual({ decisions: 6, topics: 2, bytes: fan + 224 + 3 * 64 + 136 });
+    cache.set('z', 0, allow); // a turn: 'fan' and 'solo' are in the previous generation
+    const steps: [string, number, number, number][] = [
+      // [topic, key, bytes, topics after the move]: out of the older entry, into the current generation's
+      ['fan', 2, 816 - 64 + fan, 4], // a further key: 64 less there; a new entry here
+      ['fan', 0, 886 + 224, 4], // the inline one: its slot stays there, empty; a second key here
+      ['fan', 1, 1110, 4], // 64 less there, 64 more here
+      ['fan', 3, 1110, 4],
+      ['fan', 4, 1110 - fan - 224 + 64, 3], // the last one there: the whole entry goes
+      ['solo', 0, 816, 3],
+    ];
+    expect(cache.usage.bytes).toBe(816);
+    for (const [topic, key, bytes, topics] of steps) {
+      expect(cache.get(topic, key)).toBe(allow);
+      expect(cache.usage, `${topic} ${key}`).toEqual({ decisions: 7, topics, bytes });
+    }
+    // Everything is in the current generation now: as if stored there.
+    expect(cache.usage.bytes).toBe(fan + 224 + 3 * 64 + 136 + 130);
+  });
+
+  it('serves the decision set last, also when an older one for the key sits in the oldest generation', () => {
+    // max 6: a generation turns at 3 decisions.
+    const cache = new DecisionCache({ max: 6, maxBytes: 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    for (const topic of ['b', 'c', 'a']) cache.set(topic, 1, allow);
+    for (const topic of ['d', 'a', 'e']) cache.set(topic, 1, topic === 'a' ? deny : allow);
+    cache.set('f', 1, allow); // a turn: [b, c, a] the oldest, [d, a, e] the previous; b is pushed out
+    expect(cache.size).toBe(6);
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.get('a', 1)).toBe(deny);
+    expect(cache.get('c', 1)).toBe(allow);
+  });
+
+  it('drops the oldest generation a TTL after it began, though the current one is young', () => {
+    let clock = 0;
+    const cache = new DecisionCache({ max: 4, maxBytes: 2 ** 20, ttlMs: 100, now: () => clock });
+    cache.set('a', 1, allow);
+    cache.set('b', 1, allow); // full: born at 0
+    clock = 40;
+    cache.set('c', 1, allow); // a turn by size
+    clock = 45;
+    cache.set('d', 1, allow);
+    clock = 60;
+    cache.set('e', 1, allow); // a turn by size: [a, b] the oldest, a pushed out; the current one born at 60
+    expect(cache.size).toBe(4);
+    clock = 99;
+    expect(cache.get('b', 1)).toBe(allow); // the oldest generation is older than a quarter TTL: not moved
+    clock = 100;
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.get('e', 1)).toBe(allow);
   });
 
   it('moves a hit in the previous generation to the current one, so a hot decision survives turns', () => {
