@@ -270,6 +270,29 @@ describe('readPlainJson', () => {
     expect(readPlainJson(Buffer.from('{"topic":"\ud800"}', 'utf8'), keys)).toBeUndefined();
   });
 
+  it('reads every key set and order, one body after another (each position has its own store)', () => {
+    // Bodies of up to every key (past the eighth position's own store), in changing orders, read in
+    // turn: whatever shapes the stores saw before, each body reads to exactly what the general path reads.
+    const plainBody = fc
+      .tuple(fc.shuffledSubarray(KEYS, { minLength: 1 }), fc.infiniteStream(plainValue), ws)
+      .map(([names, values, w]) => {
+        const taken = values.take(names.length);
+        return Buffer.from(
+          `{${names.map((name) => `${w}"${name}"${w}:${w}${taken.next().value}`).join(',')}}`,
+        );
+      });
+    fc.assert(
+      fc.property(fc.array(plainBody, { minLength: 1, maxLength: 20 }), (batch) => {
+        for (const body of batch) {
+          const value = readPlainJson(body, keys);
+          expect(value, body.toString('latin1')).toBeDefined();
+          expectSame(value as Record<string, unknown>, body);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('builds a plain object with the names of the key set', () => {
     const value = readPlainJson(Buffer.from('{"topic":"t","constructor":"c"}'), keys) as Record<
       string,
