@@ -11,6 +11,14 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 /** Up to 15 decimal digits an integer is below 2^53, so adding up its digits is exact. */
 const MAX_DIGITS = 15;
+/**
+ * V8 cuts a string of this many chars or more out of another as a slice that keeps the whole of it alive
+ * (`SlicedString::kMinLength`), shorter ones as copies. A long value is decoded on its own instead, a
+ * copy as `JSON.parse` makes: a slice of the body kept by the decision cache (a topic) or the session
+ * table (username, client id, a principal built from them) would keep the whole body with it (the
+ * password of a login, a long client id in every cached topic's bytes, beyond what the caches count).
+ */
+const SLICE_MIN = 13;
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -36,8 +44,8 @@ export type PlainJsonValue = string | number | boolean | null;
  * ```
  */
 export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string, PlainJsonValue> | undefined {
-  // The bytes are scanned as a Uint8Array (element reads, no calls); the values are cut from one string
-  // of one char per byte (a byte above 0x7F never gets there).
+  // The bytes are scanned as a Uint8Array (element reads, no calls); the short values are cut from one
+  // string of one char per byte, the long ones decoded alone (a byte above 0x7F never gets there).
   const end = body.length;
   const names = keys.names;
   let text: string | undefined;
@@ -82,8 +90,12 @@ export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string,
           if (d < 0x20 || d > 0x7e || d === BACKSLASH) return undefined;
           stop++;
         }
-        text ??= body.toString('latin1');
-        value = text.slice(start, stop);
+        if (stop - start < SLICE_MIN) {
+          text ??= body.toString('latin1');
+          value = text.slice(start, stop);
+        } else {
+          value = body.toString('latin1', start, stop);
+        }
         at = stop + 1;
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const first = c === MINUS ? at + 1 : at;

@@ -1,4 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PlainFormKeys, plainFormKeys, readPlainJson } from '@mqtt-warden/core';
 import fc from 'fast-check';
 import secureJsonParse from 'secure-json-parse';
@@ -291,6 +293,29 @@ describe('readPlainJson', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('keeps no part of the body alive through the values it reads, as JSON.parse does not', () => {
+    // Values are kept (a topic by the decision cache, a login's username and client id by the session
+    // table): a slice of the body would keep all of it, e.g. the password, or a long client id in every
+    // cached topic. 400 bodies with 64 KiB in another key keep ~25 MiB if the values held them.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const padding = 'p'.repeat(64 * 1024);
+    const kept: unknown[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 400; i++) {
+      const body = Buffer.from(
+        `{"username":"user-name-${i}-long","password":"${padding}${i}","topic":"devices/u${i}/t/1","qos":"1"}`,
+      );
+      const value = readPlainJson(body, keys);
+      expect(value?.topic).toBe(`devices/u${i}/t/1`);
+      kept.push(value?.username, value?.topic, value?.qos);
+    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    expect(kept).toHaveLength(1200);
   });
 
   it('builds a plain object with the names of the key set', () => {
