@@ -11,6 +11,14 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 /** Up to 15 decimal digits an integer is below 2^53, so adding up its digits is exact. */
 const MAX_DIGITS = 15;
+/**
+ * V8 cuts a string of this many chars or more out of another as a slice that keeps the whole of it alive
+ * (`SlicedString::kMinLength`), shorter ones as copies. A long value is decoded on its own instead, a
+ * copy as `JSON.parse` makes: a slice of the body kept by the decision cache (a topic) or the session
+ * table (username, client id, a principal built from them) would keep the whole body with it (the
+ * password of a login, a long client id in every cached topic's bytes, beyond what the caches count).
+ */
+const SLICE_MIN = 13;
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -36,13 +44,14 @@ export type PlainJsonValue = string | number | boolean | null;
  * ```
  */
 export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string, PlainJsonValue> | undefined {
-  // The bytes are scanned as a Uint8Array (element reads, no calls); the values are cut from one string
-  // of one char per byte (a byte above 0x7F never gets there).
+  // The bytes are scanned as a Uint8Array (element reads, no calls); the short values are cut from one
+  // string of one char per byte, the long ones decoded alone (a byte above 0x7F never gets there).
   const end = body.length;
   const names = keys.names;
   let text: string | undefined;
   const out: Record<string, PlainJsonValue> = {};
   let seen = 0;
+  let count = 0;
   let at = space(body, 0);
   if (at === end || body[at] !== OPEN) return undefined;
   at = space(body, at + 1);
@@ -81,8 +90,12 @@ export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string,
           if (d < 0x20 || d > 0x7e || d === BACKSLASH) return undefined;
           stop++;
         }
-        text ??= body.toString('latin1');
-        value = text.slice(start, stop);
+        if (stop - start < SLICE_MIN) {
+          text ??= body.toString('latin1');
+          value = text.slice(start, stop);
+        } else {
+          value = body.toString('latin1', start, stop);
+        }
         at = stop + 1;
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const first = c === MINUS ? at + 1 : at;
@@ -112,7 +125,7 @@ export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string,
         return undefined;
       }
       // Not `__proto__` (PlainFormKeys refuses it) and given once: a store makes an own data key.
-      out[names[i] as string] = value;
+      put(out, count++, names[i] as string, value);
       // A fraction, exponent or letters after a value are not `,` or `}`: given up here.
       at = space(body, at);
       if (at === end) return undefined;
@@ -126,6 +139,43 @@ export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string,
     }
   }
   return space(body, at) === end ? out : undefined;
+}
+
+/**
+ * `out[name] = value` for the `at`-th key of a body. One store site per position (the first eight): with
+ * a broker's bodies in one key order, each site sees one object shape and one key and stores directly,
+ * where one site for every key went megamorphic (a generic lookup per key, measured as most of the read).
+ * Every case is the same store; only where it sits in the code differs.
+ */
+function put(out: Record<string, PlainJsonValue>, at: number, name: string, value: PlainJsonValue): void {
+  switch (at) {
+    case 0:
+      out[name] = value;
+      return;
+    case 1:
+      out[name] = value;
+      return;
+    case 2:
+      out[name] = value;
+      return;
+    case 3:
+      out[name] = value;
+      return;
+    case 4:
+      out[name] = value;
+      return;
+    case 5:
+      out[name] = value;
+      return;
+    case 6:
+      out[name] = value;
+      return;
+    case 7:
+      out[name] = value;
+      return;
+    default:
+      out[name] = value;
+  }
 }
 
 /** The index of the first byte at or after `at` that is not JSON whitespace (space, tab, LF, CR). */

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/coarse-clock.js';
@@ -346,6 +348,36 @@ describe('DecisionCache', () => {
       for (let back = Math.max(0, i - 29); back <= i; back++) expect(cache.get(topic(back), 7)).toBe(allow);
     }
     expect(cache.get(topic(0), 7)).toBeUndefined();
+  });
+
+  it('keeps its topics in strings of their own, not the request bodies they were cut from', () => {
+    // 400 topics cut from 64 KiB bodies (a slice, a concatenation with a slice): held as they come,
+    // they keep ~25 MiB alive while the cache counts a few hundred bytes each.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const cache = new DecisionCache({ max: 10_000, maxBytes: 16 * 2 ** 20, ttlMs: 60_000, now: () => 0 });
+    const padding = 'p'.repeat(64 * 1024);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 400; i++) {
+      const body = `${padding}devices/u${i}/telemetry/${i}`;
+      const topic = body.slice(padding.length);
+      const shared = `1:g/${body.slice(padding.length + 8)}`;
+      cache.set(topic, 1, allow);
+      cache.set(shared, 2, deny);
+      expect(cache.get(topic, 1)).toBe(allow);
+      expect(cache.get(`devices/u${i}/telemetry/${i}`, 1)).toBe(allow);
+      expect(cache.get(shared, 2)).toBe(deny);
+    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    expect(cache.size).toBe(800);
+    // Any string is kept exactly, lone surrogates too.
+    for (const odd of ['a\ud800b', '\udc00', 'é/✓/\u0000/"\\']) {
+      cache.set(odd, 3, allow);
+      expect(cache.get(odd, 3)).toBe(allow);
+      expect(cache.get(`${odd}x`, 3)).toBeUndefined();
+    }
   });
 
   it('stays within maxBytes, as counted, under a flood of long topics and of keys on one topic', () => {

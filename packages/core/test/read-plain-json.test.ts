@@ -1,4 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PlainFormKeys, plainFormKeys, readPlainJson } from '@mqtt-warden/core';
 import fc from 'fast-check';
 import secureJsonParse from 'secure-json-parse';
@@ -268,6 +270,54 @@ describe('readPlainJson', () => {
       readPlainJson(Buffer.from([0x7b, 0x22, 0x61, 0x63, 0x63, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), keys),
     ).toBeUndefined();
     expect(readPlainJson(Buffer.from('{"topic":"\ud800"}', 'utf8'), keys)).toBeUndefined();
+  });
+
+  it('reads every key set and order, one body after another (each position has its own store)', () => {
+    // Bodies of up to every key (past the eighth position's own store), in changing orders, read in
+    // turn: whatever shapes the stores saw before, each body reads to exactly what the general path reads.
+    const plainBody = fc
+      .tuple(fc.shuffledSubarray(KEYS, { minLength: 1 }), fc.infiniteStream(plainValue), ws)
+      .map(([names, values, w]) => {
+        const taken = values.take(names.length);
+        return Buffer.from(
+          `{${names.map((name) => `${w}"${name}"${w}:${w}${taken.next().value}`).join(',')}}`,
+        );
+      });
+    fc.assert(
+      fc.property(fc.array(plainBody, { minLength: 1, maxLength: 20 }), (batch) => {
+        for (const body of batch) {
+          const value = readPlainJson(body, keys);
+          expect(value, body.toString('latin1')).toBeDefined();
+          expectSame(value as Record<string, unknown>, body);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps no part of the body alive through the values it reads, as JSON.parse does not', () => {
+    // Values are kept (a topic by the decision cache, a login's username and client id by the session
+    // table): a slice of the body would keep all of it, e.g. the password, or a long client id in every
+    // cached topic. 400 bodies with 64 KiB in another key keep ~25 MiB if the values held them.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const padding = 'p'.repeat(64 * 1024);
+    const kept: unknown[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 400; i++) {
+      const body = Buffer.from(
+        `{"username":"user-name-${i}-long","clientid":"c${String(i).padStart(12, '0')}","password":"${padding}${i}","topic":"devices/u${i}/t/1","qos":"1"}`,
+      );
+      const value = readPlainJson(body, keys);
+      expect(value?.topic).toBe(`devices/u${i}/t/1`);
+      // The client id has 13 chars, the shortest V8 would cut as a slice.
+      expect(value?.clientid).toHaveLength(13);
+      kept.push(value?.username, value?.clientid, value?.topic, value?.qos);
+    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    expect(kept).toHaveLength(1600);
   });
 
   it('builds a plain object with the names of the key set', () => {
