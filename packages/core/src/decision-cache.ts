@@ -1,4 +1,5 @@
 import { type Clock, guardClock } from './coarse-clock.js';
+import { ownString } from './own-string.js';
 import type { Decision } from './types.js';
 
 // Counted costs, from V8 heap measurements (64-bit, no pointer compression) with room for a Map's
@@ -11,17 +12,6 @@ const DECISION_BYTES = 64;
 // Decisions a packed entry can name (the cache's table of them), and the largest packed entry.
 const PACKED_DECISIONS = 128;
 const PACKED_MAX = 2 ** 31 - 1;
-
-/**
- * `text` in a string of its own. A topic cut from a request (a slice, or a concatenation of slices: V8
- * makes them of 13 chars or more) keeps the whole of what it was cut from alive while the cache keeps it,
- * beyond the bytes the cache counts: a client could make each cached topic hold a long body (a long
- * client id, padding in another key). `JSON.parse` builds its strings afresh; the round trip is exact for
- * every string (lone surrogates are written as escapes). Only a topic's first store pays for it.
- */
-function ownCopy(text: string): string {
-  return JSON.parse(JSON.stringify(text)) as string;
-}
 
 /** What the decision cache holds: decisions, topic entries and their counted bytes, both generations. */
 export interface DecisionCacheUsage {
@@ -303,7 +293,7 @@ export class DecisionCache {
     current.decisions++;
     current.bytes += bytes;
     if (entry === undefined) {
-      current.topics.set(ownCopy(topic), this.#entry(key, decision));
+      current.topics.set(ownString(topic), this.#entry(key, decision));
       return;
     }
     if (typeof entry === 'number') {

@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { ownString, SLICE_MIN } from './own-string.js';
 
 const PLUS = 0x2b;
 const PERCENT = 0x25;
@@ -189,7 +190,9 @@ export function readPlainFormValues(
           if (plus === -1) plus = end;
         }
         const first = Math.min(percent, plus);
-        if (first >= stop) value = text.slice(from, stop);
+        // A long value decoded on its own, not cut from the body: a slice would keep it all (see ownString).
+        if (first >= stop)
+          value = stop - from < SLICE_MIN ? text.slice(from, stop) : body.toString('latin1', from, stop);
         else {
           const decoded = decodedValue(text, from, first, stop);
           if (decoded === undefined) return undefined;
@@ -227,7 +230,7 @@ function decodedValue(text: string, from: number, first: number, to: number): st
       run = i + 1;
     }
   }
-  return run === from ? text.slice(from, to) : out + text.slice(run, to);
+  return ownString(run === from ? text.slice(from, to) : out + text.slice(run, to));
 }
 
 function hex(c: number): number {

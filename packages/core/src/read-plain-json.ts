@@ -1,3 +1,4 @@
+import { SLICE_MIN } from './own-string.js';
 import type { PlainFormKeys } from './read-plain-form.js';
 
 const QUOTE = 0x22;
@@ -11,14 +12,6 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 /** Up to 15 decimal digits an integer is below 2^53, so adding up its digits is exact. */
 const MAX_DIGITS = 15;
-/**
- * V8 cuts a string of this many chars or more out of another as a slice that keeps the whole of it alive
- * (`SlicedString::kMinLength`), shorter ones as copies. A long value is decoded on its own instead, a
- * copy as `JSON.parse` makes: a slice of the body kept by the decision cache (a topic) or the session
- * table (username, client id, a principal built from them) would keep the whole body with it (the
- * password of a login, a long client id in every cached topic's bytes, beyond what the caches count).
- */
-const SLICE_MIN = 13;
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -90,6 +83,7 @@ export function readPlainJson(body: Buffer, keys: PlainFormKeys): Record<string,
           if (d < 0x20 || d > 0x7e || d === BACKSLASH) return undefined;
           stop++;
         }
+        // A long value decoded on its own, as JSON.parse makes it: a slice would keep the body (see ownString).
         if (stop - start < SLICE_MIN) {
           text ??= body.toString('latin1');
           value = text.slice(start, stop);

@@ -1,3 +1,5 @@
+import { ownString } from './own-string.js';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 const PLUS = 0x2b;
@@ -87,7 +89,8 @@ function decodeText(part: string): string | undefined {
   // Fast path for the usual ASCII part: the engine's decoder, which refuses what is not UTF-8.
   if (!NON_ASCII.test(part)) {
     const spaced = part.includes('+') ? part.replaceAll('+', ' ') : part;
-    if (!spaced.includes('%')) return spaced;
+    // Not a slice of the body, which it would keep alive in the session table (see ownString).
+    if (!spaced.includes('%')) return ownString(spaced);
     try {
       return decodeURIComponent(spaced);
     } catch {
