@@ -3,6 +3,7 @@
 // answers in a microtask: what reading a request costs before any decision, the floor of any real server.
 import { createServer } from 'node:http';
 
+// With their length, as the warden answers (chunked, the bare server spent ~2 % more CPU here, within noise).
 const answers = {
   '/emqx/authz': ['application/json; charset=utf-8', '{"result":"allow"}'],
   '/mosquitto/acl': ['application/json; charset=utf-8', '{"ok":true,"error":""}'],
@@ -12,7 +13,7 @@ const parse = process.argv.includes('--parse');
 const server = createServer((req, res) => {
   const [type, body] = answers[req.url] ?? answers['/emqx/authz'];
   const answer = () => {
-    res.writeHead(200, { 'content-type': type });
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length });
     res.end(body);
   };
   if (!parse) {

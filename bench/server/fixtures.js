@@ -102,17 +102,25 @@ export const ROUTES = [
   },
 ];
 
+/** allowedChecks(devices) repeats after this many checks: lcm(devices, 4 actions, 7 topics). */
+export function checkCycle(devices = PRINCIPALS) {
+  const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
+  return (devices * 28) / gcd(devices, 28);
+}
+
 /** allowedChecks() repeats after this many checks: lcm(10k principals, 4 actions, 7 topics). */
-export const CHECK_CYCLE = 70_000;
+export const CHECK_CYCLE = checkCycle();
 
 /**
- * The timed checks: all allowed, 10k principals in turn, topics varying, one in four a subscription.
+ * The timed checks: all allowed, `devices` principals (the first of the users file) in turn, topics
+ * varying, one in four a subscription. Fewer devices make a smaller working set of sessions and decisions.
  * @returns {() => Check}
  */
-export function allowedChecks() {
+export function allowedChecks(devices = PRINCIPALS) {
+  if (!(devices >= 1 && devices <= PRINCIPALS)) throw new Error(`devices must be 1..${PRINCIPALS}`);
   let n = 0;
   return () => {
-    const i = n % PRINCIPALS;
+    const i = n % devices;
     const subscribe = n % 4 === 3;
     const topic = subscribe ? `devices/u${i}/t/+` : `devices/u${i}/t/${n % 7}`;
     n++;
