@@ -190,11 +190,13 @@ function report() {
     return `${half(fast)} / ${half(slow)}`;
   }
   if (floor) {
-    console.log('\n| route | conns | at one rate (req/s): bare ÷ bare + parse, CPU/request |');
-    console.log('|---|---:|---:|');
+    console.log(
+      '\n| route | conns | at one rate (req/s): bare ÷ bare + parse, CPU/request | where bare ran fast / slow |',
+    );
+    console.log('|---|---:|---:|---:|');
     for (const row of rows) {
       console.log(
-        `| ${row.route} | ${row.connections} | ${row.common.toLocaleString('en-US')}: ${spread(ratio(row, 'same', 'cpuUsPerRequest', false, row.floor), 2)} |`,
+        `| ${row.route} | ${row.connections} | ${row.common.toLocaleString('en-US')}: ${spread(ratio(row, 'same', 'cpuUsPerRequest', false, row.floor), 2)} | ${byMachineSpeed(row, row.floor)} |`,
       );
     }
   }

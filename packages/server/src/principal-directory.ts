@@ -8,8 +8,8 @@ import {
 } from '@mqtt-warden/core';
 import { type CredentialStore, userPrincipal } from '@mqtt-warden/password';
 import type { RegistryStore, SessionRecord } from '@mqtt-warden/registry';
-import { LRUCache } from 'lru-cache';
 import { REGISTRY_DEVICE_ATTRIBUTE } from './registry-credentials.js';
+import { SessionTable } from './session-table.js';
 import type { SessionTickets } from './session-tickets.js';
 
 export interface PrincipalDirectoryOptions {
@@ -128,7 +128,7 @@ export class PrincipalDirectory implements PrincipalResolver {
   readonly #ttlMs: number;
   readonly #maxBytes: number;
   readonly #now: () => number;
-  readonly #sessions: LRUCache<string, Session>;
+  readonly #sessions: SessionTable<Session>;
   /** Broker username → identity → the sessions holding it. Mirrors #sessions through its dispose callback. */
   readonly #names = new Map<string, Map<string, NameIdentity>>();
   /** Registry device id → keys of its sessions. Mirrors #sessions through its dispose callback. */
@@ -147,16 +147,13 @@ export class PrincipalDirectory implements PrincipalResolver {
     this.#maxBytes = options.maxBytes ?? 128 * 1024 * 1024;
     this.#now = options.now ?? Date.now;
     this.#shared = options.shared;
-    this.#sessions = new LRUCache<string, Session>({
-      maxSize: this.#maxBytes,
+    this.#sessions = new SessionTable<Session>({
+      maxBytes: this.#maxBytes,
       ...(options.max === undefined ? {} : { max: options.max }),
-      ttl: this.#ttlMs,
-      updateAgeOnGet: true,
-      ttlResolution: 0,
-      // The table reads the time twice per lookup (staleness, then the sliding age): a clock at most
-      // 100 ms behind spares two calls into C++ per request. Exact when `now` is given (tests). Not for
-      // the principal's expiresAt, which is checked against `now` itself.
-      perf: { now: options.now ?? coarseNow() },
+      // The table reads the time on every lookup (expiry, then the sliding TTL): a clock at most 100 ms
+      // behind spares a call into C++ per request. Exact when `now` is given (tests). Not for the
+      // principal's expiresAt, which is checked against `now` itself.
+      now: options.now ?? coarseNow(),
       dispose: (session, _key, reason) => this.#unindex(session, reason === 'set'),
     });
     this.#store?.onChange(() => this.#generation++);
@@ -243,7 +240,7 @@ export class PrincipalDirectory implements PrincipalResolver {
 
   /** How many sessions are remembered, and their estimated size in bytes. */
   stats(): { readonly sessions: number; readonly bytes: number } {
-    return { sessions: this.#sessions.size, bytes: this.#sessions.calculatedSize };
+    return { sessions: this.#sessions.size, bytes: this.#sessions.bytes };
   }
 
   clear(): void {
@@ -417,7 +414,7 @@ export class PrincipalDirectory implements PrincipalResolver {
     }
     const previous = this.#sessions.peek(key)?.deviceId;
     if (previous !== undefined && previous !== deviceId) this.#unindexDevice(previous, key);
-    this.#sessions.set(key, session, { ttl: Math.min(this.#ttlMs, left), size });
+    this.#sessions.set(key, session, size, Math.min(this.#ttlMs, left));
     if (deviceId !== undefined) {
       let keys = this.#devices.get(deviceId);
       if (keys === undefined) {
